@@ -1,0 +1,180 @@
+"""The roster: what bots.yaml says, as validated pydantic models.
+
+The roster is data, not environment (that is `settings.py`). Every model
+forbids unknown keys so that a typo is reported with its path instead of
+being silently ignored. Loading, token resolution and error reporting live in
+`roster_loader.py`; this module only says what a valid roster is.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_BOT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HourRange(_Strict):
+    """A daily window in Istanbul time, written "09:30-12:00"; may wrap midnight."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> HourRange:
+        match = _HOURS.match(text.strip())
+        if not match:
+            raise ValueError(f"expected a range like '09:30-12:00', got {text!r}")
+        h1, m1, h2, m2 = (int(part) for part in match.groups())
+        if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
+            raise ValueError(f"not a time of day: {text!r}")
+        return cls(start=time(h1 % 24, m1), end=time(h2 % 24, m2))
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+def _parse_ranges(value: object) -> object:
+    if isinstance(value, list):
+        return [HourRange.parse(v) if isinstance(v, str) else v for v in value]
+    return value
+
+
+HourRanges = Annotated[list[HourRange], Field(default_factory=list)]
+
+
+class Limits(_Strict):
+    """Send limits; Telegram's are per bot token, these apply to the whole roster."""
+
+    global_per_second: Annotated[float, Field(gt=0, le=30)] = 30
+    per_chat_per_minute: Annotated[int, Field(gt=0, le=20)] = 20
+    # Share of each chat's per-minute budget kept for answers to people.
+    answer_share: Annotated[float, Field(ge=0, lt=1)] = 0.3
+    # Chatter older than this when its turn to send comes is expired, not sent.
+    chatter_ttl_seconds: Annotated[float, Field(gt=0)] = 120
+
+
+DEFAULT_PRIME_HOURS = ["09:30-12:00", "14:00-18:00"]
+DEFAULT_TOPICS = ["bist", "usdtry", "gold", "crypto", "macro"]
+Topic = Literal["bist", "usdtry", "gold", "crypto", "macro"]
+
+
+class ChatConfig(_Strict):
+    id: int
+    title: str = ""
+    topics: list[Topic] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
+    # Bot messages per hour in this chat, outside prime hours.
+    pace: Annotated[float, Field(ge=0, le=1200)] = 30
+    prime_hours: HourRanges = Field(default_factory=lambda: _parse_ranges(DEFAULT_PRIME_HOURS))
+    prime_boost: Annotated[float, Field(ge=1, le=10)] = 1.8
+    admins: list[int] = Field(default_factory=list)
+
+    _ranges = field_validator("prime_hours", mode="before")(_parse_ranges)
+
+    @field_validator("id")
+    @classmethod
+    def _group_id(cls, value: int) -> int:
+        # Groups and supergroups have negative ids; a positive id is a person.
+        if value >= 0:
+            raise ValueError("a group chat id is negative (supergroups start with -100)")
+        return value
+
+    @property
+    def is_supergroup(self) -> bool:
+        return str(self.id).startswith("-100")
+
+
+class Persona(_Strict):
+    """Who a bot is. Everything has a default so a bare bot is a plausible voice."""
+
+    tone: Literal["cautious", "calm", "energetic", "analytical", "sarcastic", "enthusiastic"] = "calm"
+    risk: Literal["low", "medium", "high"] = "medium"
+    watchlist: list[str] = Field(default_factory=lambda: ["XU100", "USDTRY"])
+    # Writing style: 0..1 rates and a preferred length.
+    length: Literal["short", "medium", "long"] = "medium"
+    emoji_rate: Annotated[float, Field(ge=0, le=1)] = 0.15
+    lowercase: bool = False
+    typo_rate: Annotated[float, Field(ge=0, le=0.2)] = 0.0
+    # Topic -> stance, e.g. {"crypto": "bearish"}.
+    stances: dict[Topic, Literal["bullish", "bearish", "neutral"]] = Field(default_factory=dict)
+    signature_phrases: list[str] = Field(default_factory=list)
+    active_hours: HourRanges = Field(default_factory=lambda: _parse_ranges(["08:00-23:30"]))
+    # Messages this bot may send per hour across all its chats.
+    hourly_cap: Annotated[int, Field(ge=0, le=600)] = 20
+
+    _ranges = field_validator("active_hours", mode="before")(_parse_ranges)
+
+    @field_validator("watchlist")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        return [symbol.strip().upper() for symbol in value]
+
+
+class BotConfig(_Strict):
+    name: str
+    # "${ENV_NAME}", "enc:<fernet token>", or (with a warning) a plain token.
+    token: str
+    chats: Annotated[list[int], Field(min_length=1)]
+    persona: Persona = Field(default_factory=Persona)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _BOT_NAME.match(value):
+            raise ValueError("use 2-32 lowercase letters, digits or '_', starting with a letter")
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token_present(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty")
+        return value.strip()
+
+
+class Roster(_Strict):
+    limits: Limits = Field(default_factory=Limits)
+    chats: Annotated[list[ChatConfig], Field(min_length=1)]
+    bots: Annotated[list[BotConfig], Field(min_length=1)]
+
+    def chat(self, chat_id: int) -> ChatConfig:
+        return next(chat for chat in self.chats if chat.id == chat_id)
+
+    def bot(self, name: str) -> BotConfig:
+        return next(bot for bot in self.bots if bot.name == name)
+
+
+def consistency_problems(roster: Roster) -> list[tuple[str, str]]:
+    """Problems no single field can see: duplicates and dangling chat ids, as (path, message)."""
+    problems: list[tuple[str, str]] = []
+    first_chat: dict[int, int] = {}
+    for index, chat in enumerate(roster.chats):
+        if chat.id in first_chat:
+            problems.append((f"chats[{index}].id", f"chat {chat.id} is already chats[{first_chat[chat.id]}]"))
+        first_chat.setdefault(chat.id, index)
+    first_name: dict[str, int] = {}
+    first_token: dict[str, int] = {}
+    for index, bot in enumerate(roster.bots):
+        if bot.name in first_name:
+            problems.append((f"bots[{index}].name", f"'{bot.name}' is already the name of bots[{first_name[bot.name]}]"))
+        first_name.setdefault(bot.name, index)
+        if bot.token in first_token:
+            problems.append((f"bots[{index}].token", f"the same token as bots[{first_token[bot.token]}]"))
+        first_token.setdefault(bot.token, index)
+        for position, chat_id in enumerate(bot.chats):
+            if chat_id not in first_chat:
+                problems.append((f"bots[{index}].chats[{position}]", f"chat {chat_id} is not in chats"))
+    return problems

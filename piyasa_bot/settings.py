@@ -1,0 +1,22 @@
+"""Environment settings (DESIGN.md's table), read once before the loop starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TELEGRAM_API = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: SecretStr | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    data_dir: Path = Field(default=Path(".piyasa"), validation_alias=AliasChoices("PIYASA_DATA_DIR"))
+    config: Path = Field(default=Path("bots.yaml"), validation_alias=AliasChoices("PIYASA_CONFIG"))
+    telegram_api: str = Field(default=TELEGRAM_API, validation_alias=AliasChoices("PIYASA_TELEGRAM_API"))
+    secret_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("PIYASA_SECRET_KEY"))
+    # Optional port for /metrics and /healthz; unset means no HTTP listener.
+    metrics_port: int | None = Field(default=None, validation_alias=AliasChoices("PIYASA_METRICS_PORT"))
