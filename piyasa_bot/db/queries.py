@@ -1,0 +1,100 @@
+"""Typed async queries with literal SQL: the only place that spells out tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+import asyncpg
+
+
+class MessageRow(NamedTuple):
+    """One row of `messages`, in column order for the batch insert."""
+
+    chat_id: int
+    id_scope: int
+    telegram_message_id: int
+    bot_id: int | None
+    from_user_id: int | None
+    text: str | None
+    reply_to_message_id: int | None
+    is_incoming: bool
+    kind: str
+    copy_key: str | None
+    received_by: int | None
+    sent_at: datetime | None
+
+
+_INSERT_MESSAGES = """
+INSERT INTO messages (chat_id, id_scope, telegram_message_id, bot_id, from_user_id, text,
+                      reply_to_message_id, is_incoming, kind, copy_key, received_by, sent_at)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[], $6::text[],
+                     $7::bigint[], $8::boolean[], $9::text[], $10::text[], $11::integer[], $12::timestamptz[])
+ON CONFLICT DO NOTHING
+"""
+
+
+async def insert_messages(conn: asyncpg.Connection | asyncpg.Pool, rows: Sequence[MessageRow]) -> int:
+    """Insert many rows in one round trip; rows already stored are skipped. Returns rows inserted."""
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    status = await conn.execute(_INSERT_MESSAGES, *columns)
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def upsert_chats(conn: asyncpg.Connection, chats: Sequence[tuple[int, str]]) -> None:
+    await conn.executemany(
+        """INSERT INTO chats (id, title, allowed) VALUES ($1, $2, true)
+           ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, allowed = true""",
+        chats,
+    )
+
+
+async def upsert_bot(conn: asyncpg.Connection, name: str, token_encrypted: str) -> int:
+    bot_id: int = await conn.fetchval(
+        """INSERT INTO bots (name, token_encrypted) VALUES ($1, $2)
+           ON CONFLICT (name) DO UPDATE SET token_encrypted = EXCLUDED.token_encrypted, updated_at = now()
+           RETURNING id""",
+        name,
+        token_encrypted,
+    )
+    return bot_id
+
+
+async def set_bot_chats(conn: asyncpg.Connection, bot_id: int, chat_ids: Sequence[int]) -> None:
+    await conn.executemany(
+        """INSERT INTO bot_chats (bot_id, chat_id) VALUES ($1, $2)
+           ON CONFLICT (bot_id, chat_id) DO NOTHING""",
+        [(bot_id, chat_id) for chat_id in chat_ids],
+    )
+
+
+async def set_bot_identity(conn: asyncpg.Connection | asyncpg.Pool, bot_id: int, telegram_id: int, username: str) -> None:
+    # A token moved from one name to another: the old row gives up the identity.
+    await conn.execute("UPDATE bots SET telegram_id = NULL WHERE telegram_id = $2 AND id <> $1", bot_id, telegram_id)
+    await conn.execute(
+        "UPDATE bots SET telegram_id = $2, username = $3, updated_at = now() WHERE id = $1",
+        bot_id,
+        telegram_id,
+        username,
+    )
+
+
+async def set_bot_state(conn: asyncpg.Connection | asyncpg.Pool, bot_id: int, state: str, error: str | None) -> None:
+    await conn.execute(
+        """UPDATE bots SET state = $2, last_error = $3, updated_at = now(),
+                  last_seen_at = CASE WHEN $2 = 'running' THEN now() ELSE last_seen_at END
+           WHERE id = $1""",
+        bot_id,
+        state,
+        error,
+    )
+
+
+async def stored_tokens(conn: asyncpg.Connection) -> list[tuple[int, str]]:
+    rows = await conn.fetch("SELECT id, token_encrypted FROM bots ORDER BY id")
+    return [(row["id"], row["token_encrypted"]) for row in rows]
+
+
+async def replace_token(conn: asyncpg.Connection, bot_id: int, token_encrypted: str) -> None:
+    await conn.execute("UPDATE bots SET token_encrypted = $2, updated_at = now() WHERE id = $1", bot_id, token_encrypted)

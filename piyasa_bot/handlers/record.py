@@ -1,0 +1,20 @@
+"""Record every message a bot receives (once, across bots)."""
+
+from __future__ import annotations
+
+import structlog
+from aiogram import Router
+from aiogram.types import Message
+
+from piyasa_bot.deps import Deps
+from piyasa_bot.ingest.pipeline import Arrival
+
+log = structlog.get_logger(__name__)
+router = Router(name="record")
+
+
+@router.message()
+@router.channel_post()
+async def record_message(message: Message, deps: Deps, arrival: Arrival) -> None:
+    deps.recorder.record_incoming(message, arrival)
+    log.debug("message.recorded", message_id=message.message_id, kind=message.content_type)

@@ -1,0 +1,91 @@
+"""What makes two bots' copies of one message the same message.
+
+In a supergroup the chat owns `message_id`, so (chat, message_id) names the
+message for every bot. In a basic group each bot numbers messages on its own,
+so the same id can name different messages; there a copy is named by what it
+is (sender, date, content) plus how many identical ones this bot saw before,
+so two identical messages sent in the same second are still two.
+
+Works on the raw update dict so that copies already seen are skipped before
+aiogram spends any time parsing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any
+
+# Update kinds that carry a message the runner stores.
+MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
+
+MessageKey = tuple[int, int] | tuple[int, str]
+
+
+def message_of(update: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    for kind in MESSAGE_KINDS:
+        message = update.get(kind)
+        if message is not None:
+            return kind, message
+    return None
+
+
+def content_fingerprint(kind: str, message: dict[str, Any]) -> str:
+    sender = (message.get("from") or message.get("sender_chat") or {}).get("id", 0)
+    content = message.get("text") or message.get("caption") or ""
+    extra = message.get("edit_date", "") if kind.startswith("edited") else ""
+    digest = hashlib.blake2b(f"{kind}\x00{content}".encode(), digest_size=12).hexdigest()
+    return f"{sender}:{message.get('date', 0)}:{extra}:{digest}"
+
+
+class _Bounded(OrderedDict):
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def remember(self, key: Any, value: Any) -> None:
+        self[key] = value
+        if len(self) > self.capacity:
+            self.popitem(last=False)
+
+
+class CopyKeys:
+    """Gives every copy a key that is equal across bots exactly when the message is."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self._occurrences = _Bounded(capacity)
+
+    def key(self, bot_id: int, kind: str, message: dict[str, Any]) -> tuple[MessageKey, str | None]:
+        """Return (dedupe key, copy_key for the database or None where ids suffice)."""
+        chat = message.get("chat") or {}
+        chat_id = int(chat.get("id", 0))
+        if chat.get("type") != "group":
+            if kind.startswith("edited"):
+                return (chat_id, f"e{message.get('message_id')}:{message.get('edit_date', 0)}"), None
+            return (chat_id, int(message["message_id"])), None
+        fingerprint = content_fingerprint(kind, message)
+        seen_id = (bot_id, chat_id, fingerprint)
+        counted = self._occurrences.get(seen_id)
+        message_id = message.get("message_id")
+        if counted is None or message_id not in counted:
+            # This bot's own ids tell a redelivered copy from a new identical message.
+            counted = (counted or ()) + (message_id,)
+            self._occurrences.remember(seen_id, counted)
+        copy_key = f"{fingerprint}#{counted.index(message_id)}"
+        return (chat_id, copy_key), copy_key
+
+
+class SeenMessages:
+    """Keys of messages already handed to the writer, each with its commit future."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self._seen = _Bounded(capacity)
+
+    def get(self, key: MessageKey) -> Any:
+        return self._seen.get(key)
+
+    def remember(self, key: MessageKey, committed: Any) -> None:
+        self._seen.remember(key, committed)
+
+    def __len__(self) -> int:
+        return len(self._seen)

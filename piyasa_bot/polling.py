@@ -1,0 +1,124 @@
+"""One supervised long-poll loop per bot.
+
+Unlike aiogram's start_polling, a bot here fails alone: a revoked token
+disables that bot, a conflicting poller backs it off, a network fault or a 5xx
+retries it, and the rest of the roster keeps polling. The offset that
+confirms a batch is sent only after the batch's rows are committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from enum import StrEnum
+
+import structlog
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.utils.backoff import Backoff, BackoffConfig
+
+from piyasa_bot.ingest.pipeline import BotHandle, Ingest
+from piyasa_bot.telegram import GetRawUpdates, error_kind
+
+log = structlog.get_logger(__name__)
+
+FAULT_BACKOFF = BackoffConfig(min_delay=0.2, max_delay=30.0, factor=2.0, jitter=0.2)
+# Another process polls this token: it may be a deploy overlap, so keep
+# trying, but slowly enough not to steal every other poll from it.
+CONFLICT_BACKOFF = BackoffConfig(min_delay=5.0, max_delay=60.0, factor=1.5, jitter=0.2)
+
+
+class BotState(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    CONFLICT = "conflict"
+    DISABLED = "disabled"
+    STOPPED = "stopped"
+
+
+StateListener = Callable[[BotHandle, BotState, str | None], None]
+
+
+class BotPoller:
+    def __init__(
+        self,
+        handle: BotHandle,
+        ingest: Ingest,
+        on_state: StateListener,
+        *,
+        poll_timeout: int = 25,
+        batch_limit: int = 100,
+    ) -> None:
+        self.handle = handle
+        self.ingest = ingest
+        self.on_state = on_state
+        self.poll_timeout = poll_timeout
+        self.batch_limit = batch_limit
+        self.offset: int | None = None
+        self.state = BotState.STARTING
+        self.errors: dict[str, int] = {}
+        self.identified = asyncio.Event()
+
+    async def run(self) -> None:
+        faults, conflicts = Backoff(FAULT_BACKOFF), Backoff(CONFLICT_BACKOFF)
+        while True:
+            try:
+                if not self.identified.is_set():
+                    await self._identify()
+                await self._poll_once()
+                faults.reset()
+                conflicts.reset()
+            except TelegramUnauthorizedError as error:
+                self._failed(error, BotState.DISABLED, "the token was rejected (revoked or wrong): bot disabled")
+                return
+            except TelegramConflictError as error:
+                self._failed(error, BotState.CONFLICT, "another process polls this token", retry_in=next(conflicts))
+                await asyncio.sleep(conflicts.current_delay)
+            except TelegramRetryAfter as error:
+                self._failed(error, BotState.RETRYING, "rate limited by the Bot API", retry_in=error.retry_after)
+                await asyncio.sleep(error.retry_after)
+            except (TelegramNetworkError, ClientDecodeError, TelegramAPIError, TimeoutError, OSError) as error:
+                self._failed(error, BotState.RETRYING, "Bot API call failed", retry_in=next(faults))
+                await asyncio.sleep(faults.current_delay)
+
+    async def _identify(self) -> None:
+        bot = self.handle.bot
+        me = await bot.get_me()
+        self.handle.telegram_id, self.handle.username = me.id, me.username or ""
+        # getUpdates is refused while a webhook is set; pending updates are kept.
+        await bot.delete_webhook(drop_pending_updates=False)
+        self.identified.set()
+        log.info("bot.identified", bot=self.handle.name, username=self.handle.username, telegram_id=me.id)
+
+    async def _poll_once(self) -> None:
+        request = GetRawUpdates(offset=self.offset, limit=self.batch_limit, timeout=self.poll_timeout)
+        updates = await self.handle.bot(request, request_timeout=self.poll_timeout + 10)
+        self._set_state(BotState.RUNNING, None)
+        if not updates:
+            return
+        commits = await self.ingest.process(self.handle, updates)
+        if commits:
+            await asyncio.wait(commits)
+        # Confirmed on the next call, now that every row of the batch is committed.
+        self.offset = updates[-1]["update_id"] + 1
+
+    def _failed(self, error: BaseException, state: BotState, summary: str, retry_in: float | None = None) -> None:
+        kind = error_kind(error)
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        detail = f"{kind}: {error}"
+        log.warning("bot.poll_failed", bot=self.handle.name, summary=summary, error=detail,
+                    retry_in=None if retry_in is None else round(retry_in, 2))
+        self._set_state(state, detail)
+
+    def _set_state(self, state: BotState, detail: str | None) -> None:
+        if state is self.state and state is BotState.RUNNING:
+            return
+        self.state = state
+        self.on_state(self.handle, state, detail)

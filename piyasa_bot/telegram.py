@@ -1,0 +1,65 @@
+"""The seam to aiogram's HTTP stack: one shared session, raw getUpdates, error kinds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import GetUpdates
+from aiogram.methods.base import Response
+from aiogram.types import Message, User
+
+
+class GetRawUpdates(GetUpdates):
+    """getUpdates answered as plain dicts, so copies already seen are never parsed."""
+
+    __returning__ = list[dict[str, Any]]  # type: ignore[assignment]
+
+
+# pydantic keeps parametrized generics in a weak cache; aiogram asks for
+# Response[T] on every call and rebuilding one costs milliseconds. Hold them.
+_RESPONSE_TYPES = (Response[list[dict[str, Any]]], Response[Message], Response[User], Response[bool])
+
+
+def shared_session(api_base: str, bots: int) -> AiohttpSession:
+    """One HTTP session for the whole roster: one SSL context, a pool sized to it.
+
+    Every bot holds one long poll open and sends besides, so the pool needs
+    room for two connections a bot, plus a margin.
+    """
+    return AiohttpSession(api=TelegramAPIServer.from_base(api_base.rstrip("/")), limit=2 * bots + 16)
+
+
+def make_bot(token: str, session: AiohttpSession) -> Bot:
+    return Bot(token=token, session=session)
+
+
+def error_kind(error: BaseException) -> str:
+    """A short name for what went wrong, for logs, metrics and the bots table."""
+    kinds: list[tuple[type[BaseException], str]] = [
+        (TelegramUnauthorizedError, "unauthorized"),
+        (TelegramConflictError, "conflict"),
+        (TelegramRetryAfter, "retry_after"),
+        (TelegramForbiddenError, "forbidden"),
+        (TelegramBadRequest, "bad_request"),
+        (TelegramNotFound, "not_found"),
+        (TelegramServerError, "server_error"),
+        (TelegramNetworkError, "network"),
+        (TimeoutError, "timeout"),
+    ]
+    for kind_type, name in kinds:
+        if isinstance(error, kind_type):
+            return name
+    return type(error).__name__
