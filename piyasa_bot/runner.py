@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import asyncpg
 import structlog
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.types import Message, ReplyParameters
 
 from piyasa_bot.crypto import TokenCipher
 from piyasa_bot.db import queries
@@ -54,7 +55,11 @@ class Runner:
         self._lock = InstanceLock(dsn)
 
     async def __aenter__(self) -> Runner:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -98,6 +103,15 @@ class Runner:
                 waiter.cancel()
 
         await asyncio.wait_for(asyncio.gather(*(settled(p) for p in self.pollers.values())), timeout)
+
+    async def send(self, bot_name: str, chat_id: int, text: str, reply_to: int | None = None) -> Message:
+        """Send as one bot and record the message from Telegram's answer."""
+        assert self.ingest is not None
+        handle = self.pollers[bot_name].handle
+        reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+        message = await handle.bot.send_message(chat_id, text, reply_parameters=reply)
+        await self.ingest.recorder.record_sent(message, handle)
+        return message
 
     def _task_of(self, poller: BotPoller) -> asyncio.Task[None]:
         return next(task for task in self._tasks if task.get_name() == f"poll:{poller.handle.name}")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from piyasa_bot.db.embedded import start_embedded
+from piyasa_bot.db.embedded import EmbeddedPostgres
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -19,10 +23,44 @@ def with_database(dsn: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+def server_dsn() -> Iterator[str]:
     if url := os.environ.get("DATABASE_URL"):
-        return url
-    return start_embedded(tmp_path_factory.mktemp("pgdata"), stop_at_exit=True)
+        yield url
+        return
+    with embedded_postgres() as server:
+        yield server.dsn()
+
+
+@contextlib.contextmanager
+def pg_scratch_dir() -> Iterator[Path]:
+    """A folder for an embedded PostgreSQL outside pytest's tmp tree.
+
+    When run as root, pgserver runs PostgreSQL as another user, who must be
+    able to walk the path; pytest makes its own tmp root private (0700).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="piyasa-pg-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def embedded_postgres() -> Iterator[EmbeddedPostgres]:
+    with pg_scratch_dir() as folder:
+        server = EmbeddedPostgres(folder, stop_at_exit=True)
+        try:
+            yield server
+        finally:
+            with contextlib.suppress(Exception):
+                server.stop()
+
+
+@pytest.fixture
+def spare_postgres() -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL of this test's own, for outage drills."""
+    with embedded_postgres() as server:
+        yield server
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiogram import Dispatcher
 
 from piyasa_bot.handlers.context import BindLogContext
-from piyasa_bot.handlers.record import router as record_router
+from piyasa_bot.handlers import record
 
 
 def build_dispatcher() -> Dispatcher:
     dispatcher = Dispatcher()
     dispatcher.update.outer_middleware(BindLogContext())
-    dispatcher.include_routers(record_router)
+    dispatcher.include_routers(record.build_router())
     return dispatcher

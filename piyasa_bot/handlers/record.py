@@ -10,11 +10,15 @@ from piyasa_bot.deps import Deps
 from piyasa_bot.ingest.pipeline import Arrival
 
 log = structlog.get_logger(__name__)
-router = Router(name="record")
 
 
-@router.message()
-@router.channel_post()
+def build_router() -> Router:
+    router = Router(name="record")
+    router.message.register(record_message)
+    router.channel_post.register(record_message)
+    return router
+
+
 async def record_message(message: Message, deps: Deps, arrival: Arrival) -> None:
     deps.recorder.record_incoming(message, arrival)
     log.debug("message.recorded", message_id=message.message_id, kind=message.content_type)

@@ -1,0 +1,3 @@
+from piyasa_bot.cli import main
+
+raise SystemExit(main())

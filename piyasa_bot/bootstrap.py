@@ -1,0 +1,64 @@
+"""From settings to what the runner needs: the cipher, the roster, the database DSN.
+
+Every problem found is collected with its location so the operator sees them
+all at once, and nothing starts while there is one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from piyasa_bot.crypto import SecretKeyError, TokenCipher
+from piyasa_bot.db.embedded import start_embedded
+from piyasa_bot.roster_loader import LoadedRoster, Problem, RosterError, load_roster
+from piyasa_bot.settings import Settings
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Prepared:
+    loaded: LoadedRoster
+    cipher: TokenCipher
+
+
+def secret_cipher(settings: Settings) -> TokenCipher | None:
+    raw = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return TokenCipher.from_setting(raw)
+
+
+def prepare(settings: Settings, env: Mapping[str, str] | None = None) -> Prepared:
+    """Validate the key and the roster; raise ConfigError listing every problem."""
+    problems: list[Problem] = []
+    cipher: TokenCipher | None = None
+    try:
+        cipher = secret_cipher(settings)
+    except SecretKeyError as error:
+        problems.append(Problem("PIYASA_SECRET_KEY", str(error).removeprefix("PIYASA_SECRET_KEY: ")))
+    loaded: LoadedRoster | None = None
+    try:
+        loaded = load_roster(settings.config, os.environ if env is None else env, cipher)
+    except RosterError as error:
+        problems.extend(error.problems)
+    if cipher is None and not problems:
+        problems.append(Problem(
+            "PIYASA_SECRET_KEY",
+            "not set; tokens are stored encrypted. Create a key with `python -m piyasa_bot keygen` "
+            "and put it in the environment or .env",
+        ))
+    if problems:
+        raise ConfigError(problems)
+    assert loaded is not None and cipher is not None
+    return Prepared(loaded=loaded, cipher=cipher)
+
+
+def database_dsn(settings: Settings, database: str = "postgres") -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return start_embedded(settings.data_dir, database)

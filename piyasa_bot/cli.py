@@ -1,0 +1,80 @@
+"""Command line: `python -m piyasa_bot <command>` (also the `piyasa-bot` script).
+
+The sync entry owns the event loop; commands are plain async functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from piyasa_bot.bootstrap import ConfigError, prepare
+from piyasa_bot.crypto import SecretKeyError
+from piyasa_bot.db.pool import AlreadyRunning
+from piyasa_bot.logs import configure_logging, redact
+from piyasa_bot.settings import Settings
+
+CONFIG_INVALID = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="piyasa-bot", description=__doc__.splitlines()[0])
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="long-poll every bot of bots.yaml and record every message")
+    commands.add_parser("check", help="validate bots.yaml and the environment, reach each bot with getMe")
+    commands.add_parser("migrate", help="apply the SQL migrations in sql/")
+    commands.add_parser("keygen", help="print a new Fernet key for PIYASA_SECRET_KEY")
+    commands.add_parser("encrypt-token", help="read a token on stdin, print the enc: value for bots.yaml")
+    commands.add_parser("rotate-key", help="re-encrypt every stored token with the newest key")
+    simulate = commands.add_parser("simulate", help="the whole system against the local Bot API emulator")
+    simulate.add_argument("--duration", type=float, default=60.0, help="seconds of simulated people (default 60)")
+    simulate.add_argument("--people", type=int, default=12, help="simulated people (default 12)")
+    simulate.add_argument("--rate", type=float, default=4.0, help="speed-up of the people's pace (default 4)")
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--quiet", action="store_true", help="counts only, not the chat itself")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    settings = Settings()
+    try:
+        return dispatch(args, settings)
+    except ConfigError as error:
+        print(f"{settings.config}: {len(error.problems)} problem(s), nothing started:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return CONFIG_INVALID
+    except (SecretKeyError, AlreadyRunning) as error:
+        print(f"error: {redact(str(error))}", file=sys.stderr)
+        return CONFIG_INVALID if isinstance(error, SecretKeyError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here so that `keygen` and `--help` stay fast.
+    from piyasa_bot.commands import check, keys, run
+
+    match args.command:
+        case "run":
+            return asyncio.run(run.run(settings, prepare(settings)))
+        case "check":
+            return asyncio.run(check.reach_bots(settings, prepare(settings)))
+        case "migrate":
+            return asyncio.run(run.migrate(settings))
+        case "keygen":
+            return keys.keygen()
+        case "encrypt-token":
+            return keys.encrypt_token(settings)
+        case "rotate-key":
+            return asyncio.run(keys.rotate_key(settings))
+        case "simulate":
+            from piyasa_bot.commands import simulate
+
+            return asyncio.run(simulate.simulate(settings, args))
+    raise AssertionError(args.command)

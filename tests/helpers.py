@@ -1,0 +1,58 @@
+"""Building blocks for end-to-end tests: an emulator world and a roster that matches it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from piyasa_bot.crypto import TokenCipher, generate_key
+from piyasa_bot.roster_loader import LoadedRoster, parse_roster
+from piyasa_bot.runner import Runner
+from piyasa_bot.sandbox import Emulator
+
+SUPERGROUP = -1001000000001
+BASIC_GROUP = -4000000001
+
+
+@dataclass
+class World:
+    emulator: Emulator
+    base_url: str
+    loaded: LoadedRoster
+    env: dict[str, str]
+    chat_id: int
+
+
+def roster_yaml(names: list[str], chat_id: int) -> str:
+    lines = ["chats:", f"  - id: {chat_id}", "    title: Test", "bots:"]
+    for name in names:
+        lines += [f"  - name: {name}", f"    token: ${{{name.upper()}_TOKEN}}", f"    chats: [{chat_id}]"]
+    return "\n".join(lines) + "\n"
+
+
+async def make_world(bots: int, *, chat_type: str = "supergroup", privacy: bool = False, **emulator_args) -> World:
+    chat_id = SUPERGROUP if chat_type == "supergroup" else BASIC_GROUP
+    emulator = Emulator(**emulator_args)
+    names = [f"bot{index:03d}" for index in range(bots)]
+    env = {}
+    for name in names:
+        env[f"{name.upper()}_TOKEN"] = emulator.add_bot(name=name, username=f"{name}_bot", privacy=privacy).token
+    emulator.add_chat(chat_id=chat_id, title="Test", type=chat_type, members=names)
+    base_url = await emulator.start(host="127.0.0.1", port=0)
+    loaded = parse_roster(roster_yaml(names, chat_id), "test.yaml", env, None)
+    return World(emulator, base_url, loaded, env, chat_id)
+
+
+def make_runner(world: World, dsn: str, **kwargs) -> Runner:
+    cipher = TokenCipher.from_setting(generate_key())
+    assert cipher is not None
+    return Runner(world.loaded, dsn=dsn, api_base=world.base_url, cipher=cipher, poll_timeout=kwargs.pop("poll_timeout", 5), **kwargs)
+
+
+async def incoming_rows(dsn: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch("SELECT * FROM messages WHERE is_incoming ORDER BY id")
+    finally:
+        await conn.close()

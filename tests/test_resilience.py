@@ -1,0 +1,117 @@
+"""Crashes and outages: nothing lost, nothing stored twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from piyasa_bot.crypto import generate_key
+from piyasa_bot.db.embedded import EmbeddedPostgres
+from tests.helpers import World, incoming_rows, make_runner, make_world, roster_yaml
+
+
+class RunnerProcess:
+    """`python -m piyasa_bot run` as a user starts it, logging JSON lines to a pipe."""
+
+    def __init__(self, world: World, dsn: str, config: Path) -> None:
+        self.env = {**os.environ, **world.env, "DATABASE_URL": dsn, "PIYASA_CONFIG": str(config),
+                    "PIYASA_TELEGRAM_API": world.base_url, "PIYASA_SECRET_KEY": generate_key()}
+        self.process: asyncio.subprocess.Process | None = None
+        self.lines: list[dict] = []
+
+    async def start(self, bots: int) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "piyasa_bot", "run", env=self.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        identified = 0
+        while identified < bots:
+            line = await asyncio.wait_for(self.process.stderr.readline(), 30)
+            assert line, f"the runner exited early: {self.lines[-5:]}"
+            event = json.loads(line)
+            self.lines.append(event)
+            identified += event["event"] == "bot.identified"
+
+    async def finish(self) -> tuple[int, list[dict]]:
+        assert self.process is not None
+        rest = await self.process.stderr.read()
+        code = await self.process.wait()
+        self.lines += [json.loads(line) for line in rest.splitlines() if line.strip()]
+        return code, self.lines
+
+
+@pytest.fixture
+async def world20(tmp_path: Path) -> AsyncIterator[tuple[World, Path]]:
+    world = await make_world(20)
+    config = tmp_path / "bots.yaml"
+    config.write_text(roster_yaml([f"bot{i:03d}" for i in range(20)], world.chat_id))
+    yield world, config
+    await world.emulator.stop()
+
+
+async def test_sigkill_mid_burst_then_restart_loses_and_doubles_nothing(world20, dsn: str) -> None:
+    world, config = world20
+    first = RunnerProcess(world, dsn, config)
+    await first.start(bots=20)
+    posted = []
+    for i in range(400):
+        posted.append(world.emulator.post(world.chat_id, user_id=300 + i % 5, text=f"XU100 {i}"))
+        if i == 200:
+            first.process.kill()  # SIGKILL: no cleanup at all
+        await asyncio.sleep(0)  # let the runner work while the burst goes on
+    await first.process.wait()
+    second = RunnerProcess(world, dsn, config)
+    await second.start(bots=20)
+    await world.emulator.wait_confirmed(timeout=30)
+    second.process.send_signal(signal.SIGTERM)
+    code, _ = await second.finish()
+    rows = await incoming_rows(dsn)
+    assert code == 0
+    assert sorted(r["telegram_message_id"] for r in rows) == sorted(p.message_id for p in posted)
+
+
+async def test_sigterm_flushes_pending_rows_and_exits_zero(world20, dsn: str) -> None:
+    world, config = world20
+    runner = RunnerProcess(world, dsn, config)
+    await runner.start(bots=20)
+    posted = [world.emulator.post(world.chat_id, user_id=8, text=f"altın {i}") for i in range(100)]
+    runner.process.send_signal(signal.SIGTERM)
+    code, lines = await runner.finish()
+    stored = {r["telegram_message_id"] for r in await incoming_rows(dsn)}
+    assert code == 0
+    assert any(line["event"] == "runner.stopped" for line in lines)
+    # Whatever was handed to the writer before the signal is committed, and
+    # nothing confirmed to the Bot API is missing from the table.
+    unconfirmed = max(world.emulator.pending(f"bot{i:03d}") for i in range(20))
+    assert len(stored) >= len(posted) - unconfirmed
+    assert all(token not in json.dumps(lines) for token in world.env.values())
+
+
+async def test_postgres_outage_mid_run_loses_nothing(spare_postgres: EmbeddedPostgres) -> None:
+    server = spare_postgres
+    dsn = server.dsn()
+    world = await make_world(10)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            posted = [world.emulator.post(world.chat_id, user_id=5, text=f"önce {i}") for i in range(30)]
+            await world.emulator.wait_confirmed(timeout=10)
+            server.stop()
+            posted += [world.emulator.post(world.chat_id, user_id=5, text=f"kesinti {i}") for i in range(50)]
+            with pytest.raises(TimeoutError):
+                # Nothing written, so nothing may be confirmed while the database is down.
+                await world.emulator.wait_confirmed(timeout=3)
+            server.start()
+            await world.emulator.wait_confirmed(timeout=30)
+            failures = runner.writer.write_failures
+    finally:
+        await world.emulator.stop()
+    assert failures > 0
+    rows = await incoming_rows(dsn)
+    assert sorted(r["telegram_message_id"] for r in rows) == sorted(p.message_id for p in posted)
