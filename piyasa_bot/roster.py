@@ -23,7 +23,10 @@ class _Strict(BaseModel):
 
 
 class HourRange(_Strict):
-    """A daily window in Istanbul time, written "09:30-12:00"; may wrap midnight."""
+    """A daily window in Istanbul time, written "09:30-12:00"; may wrap midnight.
+
+    "00:00-24:00" (or any range whose start equals its end) is the whole day.
+    """
 
     start: time
     end: time
@@ -34,12 +37,16 @@ class HourRange(_Strict):
         if not match:
             raise ValueError(f"expected a range like '09:30-12:00', got {text!r}")
         h1, m1, h2, m2 = (int(part) for part in match.groups())
-        if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
+        # 24:00 is the end of the day; 24:30 is not a time of day (it must not wrap to 00:30).
+        if m1 > 59 or m2 > 59 or h1 > 24 or h2 > 24 or (h1 == 24 and m1) or (h2 == 24 and m2):
             raise ValueError(f"not a time of day: {text!r}")
         return cls(start=time(h1 % 24, m1), end=time(h2 % 24, m2))
 
     def contains(self, moment: time) -> bool:
-        if self.start <= self.end:
+        if self.start == self.end:
+            # "00:00-24:00" parses to 00:00-00:00; an empty window is never what was meant.
+            return True
+        if self.start < self.end:
             return self.start <= moment < self.end
         return moment >= self.start or moment < self.end
 
@@ -126,7 +133,7 @@ class Persona(_Strict):
 class BotConfig(_Strict):
     name: str
     # "${ENV_NAME}", "enc:<fernet token>", or (with a warning) a plain token.
-    token: str
+    token: str = Field(repr=False)  # may be a plain token: keep it out of reprs and logs
     chats: Annotated[list[int], Field(min_length=1)]
     persona: Persona = Field(default_factory=Persona)
 
@@ -174,7 +181,13 @@ def consistency_problems(roster: Roster) -> list[tuple[str, str]]:
         if bot.token in first_token:
             problems.append((f"bots[{index}].token", f"the same token as bots[{first_token[bot.token]}]"))
         first_token.setdefault(bot.token, index)
+        listed: dict[int, int] = {}
         for position, chat_id in enumerate(bot.chats):
             if chat_id not in first_chat:
                 problems.append((f"bots[{index}].chats[{position}]", f"chat {chat_id} is not in chats"))
+            elif chat_id in listed:
+                # A chat listed twice is a copy-paste slip; report it instead of guessing what was meant.
+                first = f"bots[{index}].chats[{listed[chat_id]}]"
+                problems.append((f"bots[{index}].chats[{position}]", f"chat {chat_id} is already {first}"))
+            listed.setdefault(chat_id, position)
     return problems

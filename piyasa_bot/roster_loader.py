@@ -1,0 +1,350 @@
+"""Reading bots.yaml: bounded YAML, validation, token resolution, and readable problems.
+
+Every problem is collected and raised together in one RosterError, named by the path a
+user reads in the file (`bots[3].persona.risk`). Tokens are resolved here and never
+appear in a message: everything that leaves this module passes through `redact`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from piyasa_bot.crypto import PREFIX, SETTING, SecretKeyError, TokenCipher
+from piyasa_bot.roster import BotConfig, ChatConfig, Limits, Persona, Roster, consistency_problems
+
+MAX_BYTES = 1 << 20
+# Values in the document with every alias expanded. A 1,000-bot roster has ~60k; a
+# "billion laughs" document has 10**9 and is refused before any Python object is built.
+MAX_NODES = 200_000
+TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MIN_SECRET = 8  # shorter "tokens" are not secrets, and replacing them would mangle messages
+_TOO_BIG = f"is larger than {MAX_BYTES // 1024} KiB; a roster is a few KiB"
+_LIKE_TOKEN = "a bot token (like 123456:ABC-DEF...)"
+# Where an unknown key was found -> the model whose keys are allowed there (for "did you mean").
+_MODELS: dict[str | None, type[BaseModel]] = {
+    None: Roster, "limits": Limits, "chats": ChatConfig, "bots": BotConfig, "persona": Persona,
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class RosterError(Exception):
+    """The roster cannot be used; `problems` lists every reason, one per line in str()."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+@dataclass(frozen=True)
+class LoadedRoster:
+    roster: Roster
+    tokens: dict[str, str] = field(repr=False)  # bot name -> plain token; never in a repr
+    warnings: list[Problem]
+    source: str
+
+
+class _Refused(Exception):
+    """One reason, already worded for the user."""
+
+
+def redact(text: str, tokens: Iterable[str]) -> str:
+    """`text` with each known token, and anything shaped like a bot token, replaced by "<token>"."""
+    for token in sorted({token for token in tokens if token}, key=len, reverse=True):
+        text = text.replace(token, "<token>")
+    return TOKEN_SHAPE.sub("<token>", text)
+
+
+def load_roster(path: Path, env: Mapping[str, str], cipher: TokenCipher | None) -> LoadedRoster:
+    source = str(path)
+    try:
+        if path.is_dir():
+            problem = "is a directory; PIYASA_CONFIG must name the roster file itself (e.g. bots.yaml)"
+        elif path.stat().st_size > MAX_BYTES:  # refused before a byte is read
+            problem = _TOO_BIG
+        else:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_BYTES + 1)  # bounded even if the file grows meanwhile
+            return parse_roster(data.decode("utf-8-sig"), source, env, cipher)
+    except FileNotFoundError:
+        problem = "no such file; create it (the repository ships an example) or set PIYASA_CONFIG to its path"
+    except UnicodeDecodeError as error:
+        problem = f"is not UTF-8 text (byte {error.start})"
+    except OSError as error:
+        problem = f"cannot be read: {error.strerror or type(error).__name__}"
+    raise RosterError([Problem(source, problem)])
+
+
+def parse_roster(text: str, source: str, env: Mapping[str, str], cipher: TokenCipher | None) -> LoadedRoster:
+    try:
+        if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+            raise _Refused(_TOO_BIG)
+        data, problems = _load_yaml(text, source)
+        if data is None:
+            raise _Refused("is empty; a roster needs at least `chats:` and `bots:`")
+        if not isinstance(data, dict):
+            raise _Refused(f"the top level must be a mapping with `chats:` and `bots:`, not {_kind(data)}")
+    except _Refused as refused:
+        raise RosterError([Problem(source, str(refused))]) from None
+
+    roster: Roster | None = None
+    try:
+        roster = Roster.model_validate(data)
+    except ValidationError as error:
+        problems += [_problem(detail) for detail in error.errors(include_url=False)]
+    tokens, secrets, token_problems, warnings = _resolve_tokens(data, env, cipher)
+    problems += token_problems
+    reported = [problem.path for problem in problems]
+    for path, message in consistency_problems(roster or _partial_roster(data)):
+        if not any(path == seen or path.startswith((seen + ".", seen + "[")) for seen in reported):
+            problems.append(Problem(path, message))  # one complaint per field is enough
+    if problems or roster is None:
+        raise RosterError(_clean(problems, secrets, source))
+    named = {bot.name: tokens[index] for index, bot in enumerate(roster.bots)}
+    return LoadedRoster(roster=roster, tokens=named, warnings=_clean(warnings, secrets, source), source=source)
+
+
+# --- YAML -------------------------------------------------------------------------------------
+# Decision: aliases and merge keys stay allowed (an anchored persona shared by several bots is
+# handy), but the composed node graph is measured with every alias expanded before anything is
+# constructed. Composing is cheap because PyYAML shares aliased nodes; what would explode is
+# what comes after (merge-key flattening, validation), and that never starts past MAX_NODES.
+
+
+class _BoundedLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    duplicate_keys: list[str] = []
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self.duplicate_keys = _check_graph(node)
+        return self.construct_document(node)
+
+
+def _at(mark: Any) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _check_graph(root: yaml.Node) -> list[str]:
+    """Refuses cycles and more than MAX_NODES expanded values; returns notes on duplicate keys."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    duplicates: list[str] = []
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:  # iterative post-order walk, so a deep document cannot exhaust the Python stack
+        node, finished = stack.pop()
+        children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else (
+            list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        if finished:
+            on_path.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[id(node)] > MAX_NODES:
+                raise _Refused(f"has more than {MAX_NODES:,} values once YAML aliases (*name) are expanded")
+        elif id(node) in on_path:
+            raise _Refused(f"{_at(node.start_mark)}: an alias refers to a value that contains it")
+        elif id(node) not in sizes:
+            on_path.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))  # document order
+            if isinstance(node, yaml.MappingNode):
+                duplicates += _duplicate_keys(node)
+    return duplicates
+
+
+def _duplicate_keys(node: yaml.MappingNode) -> list[str]:
+    # PyYAML silently keeps the last of two equal keys: a second `bots:` would hide the first.
+    seen: set[str] = set()
+    notes = []
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+            if key.value in seen:
+                notes.append(f"{_at(key.start_mark)}: duplicate key '{key.value}' (YAML keeps only the last)")
+            seen.add(key.value)
+    return notes
+
+
+def _load_yaml(text: str, source: str) -> tuple[Any, list[Problem]]:
+    if not text.strip():
+        return None, []
+    loader = _BoundedLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        # Worded from the parts, not str(error): that quotes the offending line, which may hold a token.
+        where = f"at {_at(error.problem_mark)}: " if error.problem_mark else ""
+        context = f" ({error.context} at {_at(error.context_mark)})" if error.context and error.context_mark else ""
+        raise _Refused(f"invalid YAML {where}{error.problem}{context}") from None
+    except RecursionError:
+        raise _Refused("is nested too deeply to be a roster") from None
+    except (yaml.YAMLError, ValueError) as error:
+        raise _Refused(f"invalid YAML: {error}") from None
+    finally:
+        loader.dispose()
+    return data, [Problem(source, note) for note in loader.duplicate_keys]
+
+
+# --- pydantic errors -> readable problems ----------------------------------------------------
+
+
+def _kind(value: object) -> str:
+    kinds = {type(None): "empty", str: "text", bool: "true/false", int: "a number", float: "a number",
+             list: "a list", dict: "a mapping"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _path(loc: Iterable[int | str]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _problem(detail: Mapping[str, Any]) -> Problem:
+    loc, kind, message = tuple(detail["loc"]), detail["type"], detail["msg"]
+    if kind == "extra_forbidden":
+        parent = next((part for part in reversed(loc[:-1]) if isinstance(part, str)), None)
+        known = list(_MODELS[parent].model_fields) if parent in _MODELS else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else (f"; expected one of: {', '.join(known)}" if known else "")
+        return Problem(_path(loc), f"unknown key{hint}")
+    if loc and loc[-1] == "[key]":  # a dict key, e.g. an unknown topic under stances
+        loc, message = loc[:-1], message.replace("Input should", "key should", 1)
+    elif kind == "invalid_key":
+        loc, message = loc[:-1], f"key {loc[-1]!r} should be text"
+    elif kind == "missing":
+        message = "is required"
+    elif kind in ("model_type", "dict_type", "model_attributes_type"):
+        message = f"should be a mapping (key: value lines), not {_kind(detail.get('input'))}"
+    elif kind in ("list_type", "string_type"):
+        message = f"should be {'a list' if kind == 'list_type' else 'text'}, not {_kind(detail.get('input'))}"
+    message = message.removeprefix("Value error, ").replace(" after validation", "")
+    return Problem(_path(loc) or "(top level)", message[:1].lower() + message[1:])
+
+
+def _clean(problems: list[Problem], secrets: set[str], source: str) -> list[Problem]:
+    """Redacted and in reading order: the file itself, limits, chats, bots (bots[2] before bots[10])."""
+    sections = ("limits", "chats", "bots")
+
+    def order(problem: Problem) -> tuple[int, str]:
+        top = re.split(r"[.\[]", problem.path, maxsplit=1)[0]
+        rank = 0 if problem.path == source else (sections.index(top) + 2 if top in sections else 1)
+        return rank, re.sub(r"\d+", lambda number: number[0].zfill(12), problem.path)
+
+    return [Problem(redact(p.path, secrets), redact(p.message, secrets)) for p in sorted(problems, key=order)]
+
+
+# --- tokens and cross-field checks, on the raw mapping so they are reported even when
+# --- some other field is invalid ------------------------------------------------------------
+
+
+def _decrypt(value: str, cipher: TokenCipher | None, origin: str) -> str:
+    if cipher is None:
+        raise _Refused(f"{origin}is encrypted but {SETTING} is not set")
+    try:
+        token = cipher.decrypt(value)
+    except SecretKeyError as error:
+        raise _Refused(f"{origin}{error}") from None
+    if not TOKEN_SHAPE.fullmatch(token):
+        raise _Refused(f"{origin}decrypts to something that is not {_LIKE_TOKEN}")
+    return token
+
+
+def _resolve(raw: str, env: Mapping[str, str], cipher: TokenCipher | None) -> tuple[str, str | None]:
+    """(plain token, warning or None) for what a `token:` field says."""
+    if match := _ENV_REF.fullmatch(raw):
+        name = match[1]
+        value = env.get(name, "").strip()
+        if not value:
+            raise _Refused(f"environment variable {name} is {'empty' if name in env else 'not set'}")
+        if value.startswith(PREFIX):  # the variable may hold an enc: value too
+            return _decrypt(value, cipher, f"environment variable {name} "), None
+        if not TOKEN_SHAPE.fullmatch(value):
+            raise _Refused(f"environment variable {name} does not hold {_LIKE_TOKEN}")
+        return value, None
+    if "$" in raw:
+        raise _Refused("write an environment reference as ${NAME} (letters, digits and '_')")
+    if raw.startswith(PREFIX):
+        return _decrypt(raw, cipher, ""), None
+    if not TOKEN_SHAPE.fullmatch(raw):
+        raise _Refused(f"is neither ${{ENV_NAME}}, enc:... nor {_LIKE_TOKEN}")
+    return raw, (
+        "a plain token is written in the file; run `python -m piyasa_bot encrypt-token` "
+        "and paste the enc: value here (or use ${ENV_NAME})"
+    )
+
+
+def _resolve_tokens(
+    data: dict[str, Any], env: Mapping[str, str], cipher: TokenCipher | None
+) -> tuple[dict[int, str], set[str], list[Problem], list[Problem]]:
+    """(bot index -> token, every secret seen, problems, warnings)."""
+    tokens: dict[int, str] = {}
+    raws: dict[int, str] = {}
+    secrets: set[str] = set()
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    bots = data.get("bots")
+    for index, bot in enumerate(bots if isinstance(bots, list) else []):
+        raw = bot.get("token") if isinstance(bot, dict) else None
+        if not isinstance(raw, str) or not raw.strip():
+            continue  # pydantic has already said what is wrong with it
+        raw, path = raw.strip(), f"bots[{index}].token"
+        reference = _ENV_REF.fullmatch(raw)
+        secrets.add(env.get(reference[1], "").strip() if reference else raw)
+        try:
+            token, warning = _resolve(raw, env, cipher)
+        except _Refused as refused:
+            problems.append(Problem(path, str(refused)))
+            continue
+        secrets.add(token)
+        if warning:
+            warnings.append(Problem(path, warning))
+        # Equal as written is consistency_problems' report; this catches two names for one token.
+        twin = next((other for other, known in tokens.items() if known == token and raws[other] != raw), None)
+        if twin is not None:
+            problems.append(Problem(path, f"resolves to the same bot token as bots[{twin}]"))
+        tokens[index], raws[index] = token, raw
+    return tokens, {secret for secret in secrets if len(secret) >= _MIN_SECRET}, problems, warnings
+
+
+def _as_int(value: object) -> object:
+    try:
+        return int(value)  # type: ignore[call-overload]  # ids written as text count, as in pydantic
+    except (TypeError, ValueError, OverflowError):
+        return object()  # equal only to itself: an invalid id neither clashes nor is found
+
+
+def _partial_roster(data: dict[str, Any]) -> Roster:
+    """A Roster built unvalidated from the usable raw values, only for consistency_problems."""
+    raw_chats, raw_bots = data.get("chats"), data.get("bots")
+    chats = [
+        ChatConfig.model_construct(id=_as_int(item.get("id") if isinstance(item, dict) else None))
+        for item in (raw_chats if isinstance(raw_chats, list) else [])
+    ]
+    bots = []
+    for item in raw_bots if isinstance(raw_bots, list) else []:
+        item = item if isinstance(item, dict) else {}
+        name, token, listed = item.get("name"), item.get("token"), item.get("chats")
+        bots.append(BotConfig.model_construct(
+            name=name if isinstance(name, str) else object(),
+            token=token.strip() if isinstance(token, str) else object(),
+            # Without a usable `chats:` every reference would look dangling: check none.
+            chats=[_as_int(chat) for chat in listed] if isinstance(listed, list) and chats else [],
+        ))
+    return Roster.model_construct(chats=chats, bots=bots)
