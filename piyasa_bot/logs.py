@@ -81,3 +81,4 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None, stream: 
     root.setLevel(level)
     # aiogram logs every handled update at INFO; that belongs at DEBUG here.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)

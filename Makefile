@@ -1,0 +1,31 @@
+# One command to set up and run the main job, one to run the tests.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup simulate run check test loadtest bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=python3 (3.11 or newer)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+simulate: setup  ## the whole system: embedded PostgreSQL, local Bot API emulator, simulated people
+	$(BIN)/python -m piyasa_bot simulate $(ARGS)
+
+run: setup
+	$(BIN)/python -m piyasa_bot run
+
+check: setup
+	$(BIN)/python -m piyasa_bot check
+
+test: setup
+	$(BIN)/python -m pytest -q $(ARGS)
+
+clean:
+	rm -rf $(VENV) .piyasa .pytest_cache *.egg-info

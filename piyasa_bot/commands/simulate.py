@@ -1,0 +1,150 @@
+"""`simulate`: the whole system against the local Bot API emulator, no Telegram needed.
+
+bots.yaml is read as written, each bot gets an emulator token in place of its
+own, simulated people post into the first chat, and the chat is shown as it
+unfolds. It ends with what was posted against what was stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import sys
+import time
+from typing import TextIO
+
+import asyncpg
+from urllib.parse import urlsplit, urlunsplit
+
+from piyasa_bot.bootstrap import ConfigError, database_dsn, secret_cipher
+from piyasa_bot.commands.run import stop_on_signals
+from piyasa_bot.crypto import TokenCipher, generate_key
+from piyasa_bot.roster_loader import LoadedRoster, RosterError, load_roster
+from piyasa_bot.runner import Runner
+from piyasa_bot.sandbox import Crowd, CrowdSpec, Emulator
+from piyasa_bot.settings import Settings
+
+SIMULATION_DATABASE = "piyasa_simulate"
+
+
+def simulated_roster(settings: Settings, emulator: Emulator) -> LoadedRoster:
+    env: dict[str, str] = {**os.environ}
+    try:
+        loaded = load_roster(settings.config, _WithPlaceholders(env), secret_cipher(settings))
+    except RosterError as error:
+        raise ConfigError(error.problems) from None
+    tokens = {}
+    for bot in loaded.roster.bots:
+        tokens[bot.name] = emulator.add_bot(name=bot.name, username=f"{bot.name}_piyasa_bot", privacy=False).token
+    for chat in loaded.roster.chats:
+        members = [bot.name for bot in loaded.roster.bots if chat.id in bot.chats]
+        emulator.add_chat(chat_id=chat.id, title=chat.title, type="supergroup" if chat.is_supergroup else "group",
+                          members=members)
+    return dataclasses.replace(loaded, tokens=tokens, warnings=[])
+
+
+class _WithPlaceholders(dict[str, str]):
+    """The environment, where a missing token variable gets a placeholder instead of an error."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(env)
+        self._made = 0
+
+    def __missing__(self, name: str) -> str:
+        self._made += 1
+        value = f"{9_000_000 + self._made}:{'S' * 35}"
+        self[name] = value
+        return value
+
+    def get(self, name: str, default: str | None = None) -> str:  # type: ignore[override]
+        return self[name]
+
+
+async def fresh_simulation_database(settings: Settings) -> str:
+    """A new, empty database for this simulation on the configured (or embedded) server.
+
+    The emulator numbers messages from 1 on every start, so simulated rows
+    must never meet earlier ones, nor real ones.
+    """
+    server_dsn = database_dsn(settings)
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{SIMULATION_DATABASE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{SIMULATION_DATABASE}"')
+    finally:
+        await conn.close()
+    return urlunsplit(urlsplit(server_dsn)._replace(path=f"/{SIMULATION_DATABASE}"))
+
+
+class ChatView:
+    """Prints the chat as it unfolds, and a line of live counts."""
+
+    def __init__(self, emulator: Emulator, runner: Runner, out: TextIO, quiet: bool) -> None:
+        self.emulator, self.runner, self.out, self.quiet = emulator, runner, out, quiet
+        self._posted = 0
+        self._sent = 0
+        self._names: dict[int, str] = {}
+
+    def show(self, names: dict[int, str]) -> None:
+        posted = self.emulator.posted
+        sent = self.emulator.sent_since(self._sent)
+        if not self.quiet:
+            lines = [(p.available_at, f"{names.get(p.user_id, p.user_id)!s:>10} │ {p.text}") for p in posted[self._posted:]]
+            lines += [(s.at, f"{'@' + s.bot_name:>10} │ {s.text}") for s in sent]
+            for at, line in sorted(lines):
+                print(f"{time.strftime('%H:%M:%S', time.localtime(at))} {line}", file=self.out)
+        self._posted, self._sent = len(posted), self._sent + len(sent)
+        recorder = self.runner.ingest.recorder if self.runner.ingest else None
+        stored = recorder.stored if recorder else 0
+        print(f"          ── people posted {self._posted}, stored {stored}, bots sent {self._sent}", file=self.out)
+
+
+async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    emulator = Emulator(seed=args.seed)
+    loaded = simulated_roster(settings, emulator)
+    cipher = secret_cipher(settings) or TokenCipher.from_setting(generate_key())
+    assert cipher is not None
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    base_url = await emulator.start()
+    chat = loaded.roster.chats[0]
+    people = max(args.people, 1)
+    spec = CrowdSpec(chat_id=chat.id, normal=people - 2 * (people // 5), mention=people // 5, reply=people // 5,
+                     duration=args.duration, rate_multiplier=args.rate, seed=args.seed)
+    crowd = Crowd(emulator, spec)
+    print(f"simulating {len(loaded.roster.bots)} bots and {people} people in '{chat.title}' "
+          f"for {args.duration:.0f} s (emulator at {base_url})", file=out)
+    dsn = await fresh_simulation_database(settings)
+    try:
+        async with Runner(loaded, dsn=dsn, api_base=base_url, cipher=cipher,
+                          poll_timeout=10) as runner:
+            await runner.wait_polling()
+            view = ChatView(emulator, runner, out, args.quiet)
+            crowd_task = asyncio.create_task(crowd.run())
+            stopped = asyncio.create_task(stop.wait())
+            while not crowd_task.done() and not stopped.done():
+                await asyncio.wait([crowd_task, stopped], timeout=1.0)
+                view.show({p.user_id: p.first_name for p in crowd._people})
+            crowd.stop()
+            stopped.cancel()
+            await crowd_task
+            await emulator.wait_confirmed(timeout=30)
+            view.show({})
+        return await report(dsn, emulator, out)
+    finally:
+        await emulator.stop()
+
+
+async def report(dsn: str, emulator: Emulator, out: TextIO) -> int:
+    posted = emulator.posted
+    conn = await asyncpg.connect(dsn)
+    try:
+        stored = await conn.fetchval("SELECT count(*) FROM messages WHERE is_incoming")
+    finally:
+        await conn.close()
+    lost = len(posted) - stored
+    print(f"people posted {len(posted)}, stored {stored}, lost {max(lost, 0)}, "
+          f"bots sent {len(emulator.sent())}, limit violations {sum(emulator.violations.values())}", file=out)
+    return 0 if lost == 0 else 1
