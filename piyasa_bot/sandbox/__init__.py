@@ -1,0 +1,21 @@
+"""A local Telegram Bot API emulator for tests, `simulate` and `loadtest`."""
+
+from .crowd import Crowd, CrowdPost, CrowdResult, CrowdSpec
+from .emulator import Emulator
+from .faults import FaultPlan
+from .limits import EmulatorLimits
+from .models import PostedMessage, RequestRecord, SandboxBot, SentMessage
+
+__all__ = [
+    "Crowd",
+    "CrowdPost",
+    "CrowdResult",
+    "CrowdSpec",
+    "Emulator",
+    "EmulatorLimits",
+    "FaultPlan",
+    "PostedMessage",
+    "RequestRecord",
+    "SandboxBot",
+    "SentMessage",
+]

@@ -1,0 +1,170 @@
+"""The Bot API over HTTP: /bot{token}/{method}, answered the way Telegram answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .faults import Fault, choose_fault
+from .messages import bot_user_dict
+from .models import ApiError, RequestRecord, not_found, too_many_requests, unauthorized
+from .state import BotState, SandboxState
+
+EMULATOR = web.AppKey("emulator", SandboxState)
+
+# Form fields that carry JSON objects (aiogram serializes nested values so).
+_JSON_FIELDS = frozenset({"reply_parameters", "entities", "reply_markup", "link_preview_options", "allowed_updates"})
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+class RawJson(bytes):
+    """A result already encoded as JSON (getUpdates builds its array from stored bytes)."""
+
+
+Handler = Callable[[SandboxState, BotState, dict[str, Any]], Awaitable[Any]]
+
+
+async def read_params(request: web.Request) -> dict[str, Any]:
+    params: dict[str, Any] = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                params.update(body)
+        elif request.content_type in _FORM_TYPES:
+            form = await request.post()
+            params.update((key, value) for key, value in form.items() if isinstance(value, str))
+    for key in _JSON_FIELDS & params.keys():
+        if isinstance(params[key], str):
+            try:
+                params[key] = json.loads(params[key])
+            except ValueError:
+                pass
+    return params
+
+
+def _int_param(params: dict[str, Any], key: str, default: int | None) -> int | None:
+    value = params.get(key)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApiError(400, f"Bad Request: field \"{key}\" must be a number") from None
+
+
+async def get_me(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+    user = bot_user_dict(state.bot)
+    user.update(can_join_groups=True, can_read_all_group_messages=not state.bot.privacy, supports_inline_queries=False)
+    return user
+
+
+async def get_updates(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+    limit = min(max(_int_param(params, "limit", 100) or 100, 1), 100)
+    try:  # Telegram takes whole seconds; fractions keep tests fast
+        timeout = 0.0 if emu.closing else max(float(params.get("timeout") or 0), 0.0)
+    except (TypeError, ValueError):
+        raise ApiError(400, 'Bad Request: field "timeout" must be a number') from None
+    batch = await state.queue.poll(_int_param(params, "offset", None), limit, timeout)
+    return RawJson(b"[" + b",".join(batch) + b"]")
+
+
+async def send_message(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+    return emu.send_message(state, params)
+
+
+async def send_chat_action(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+    emu.member_chat(state, params.get("chat_id"))
+    return True
+
+
+async def get_chat(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+    return emu.member_chat(state, params.get("chat_id")).as_dict
+
+
+async def get_webhook_info(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+    return {"url": "", "has_custom_certificate": False, "pending_update_count": len(state.queue)}
+
+
+async def always_true(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+    return True
+
+
+# lower-case name -> (canonical name for logs and stats, handler)
+METHODS: dict[str, tuple[str, Handler]] = {
+    name.lower(): (name, handler)
+    for name, handler in [
+        ("getMe", get_me),
+        ("getUpdates", get_updates),
+        ("sendMessage", send_message),
+        ("sendChatAction", send_chat_action),
+        ("getChat", get_chat),
+        ("getWebhookInfo", get_webhook_info),
+        ("deleteWebhook", always_true),
+        ("close", always_true),
+        ("logOut", always_true),
+    ]
+}
+
+
+def _body(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def _apply_faults(emu: SandboxState, method: str, request: web.Request) -> None:
+    """Faults come before the method's effect: a failed send delivers nothing."""
+    plan = emu.faults
+    if plan.slow_ms:
+        await asyncio.sleep(plan.slow_ms / 1000)
+    fault = choose_fault(plan, emu.rng, method.lower())
+    if fault is Fault.DROP:
+        emu.faults_injected["drop"] += 1
+        if request.transport is not None:
+            request.transport.close()
+        raise _Dropped()
+    if fault is Fault.BAD_GATEWAY:
+        emu.faults_injected["5xx"] += 1
+        raise ApiError(502, "Bad Gateway")
+    if fault is Fault.RETRY_AFTER:
+        emu.rate_limited["injected"] += 1
+        raise too_many_requests(max(1, int(plan.retry_after)))
+
+
+class _Dropped(Exception):
+    pass
+
+
+async def handle_bot_api(request: web.Request) -> web.StreamResponse:
+    emu = request.app[EMULATOR]
+    state = emu.bot_for_token(request.match_info["token"])
+    method = request.match_info["method"]
+    params: dict[str, Any] = {}
+    try:
+        params = await read_params(request)
+        if state is None:
+            raise unauthorized()
+        method, handler = METHODS.get(method.lower()) or (method, None)
+        if handler is None:
+            raise not_found()
+        await _apply_faults(emu, method, request)
+        result = await handler(emu, state, params)
+        status = 200
+        encoded = result if isinstance(result, RawJson) else _body(result)
+        body = b'{"ok":true,"result":' + encoded + b"}"
+    except ApiError as error:
+        status, body = error.status, _body(error.payload())
+    except _Dropped:
+        emu.record(RequestRecord(state.bot.name if state else None, method, 0, time.time(), params))
+        # The transport is closed; aiohttp finds nothing to write to.
+        raise web.HTTPServiceUnavailable() from None
+    emu.record(RequestRecord(state.bot.name if state else None, method, status, time.time(), params))
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
+def add_bot_api_routes(app: web.Application) -> None:
+    app.router.add_route("*", "/bot{token}/{method}", handle_bot_api)
