@@ -63,8 +63,9 @@ async def upsert_bot(conn: asyncpg.Connection, name: str, token_encrypted: str) 
 
 async def set_bot_chats(conn: asyncpg.Connection, bot_id: int, chat_ids: Sequence[int]) -> None:
     await conn.executemany(
+        # A restart tries every listed pair again: a bot added back to a chat speaks again.
         """INSERT INTO bot_chats (bot_id, chat_id) VALUES ($1, $2)
-           ON CONFLICT (bot_id, chat_id) DO NOTHING""",
+           ON CONFLICT (bot_id, chat_id) DO UPDATE SET active = true, reason = NULL, updated_at = now()""",
         [(bot_id, chat_id) for chat_id in chat_ids],
     )
 
@@ -98,3 +99,78 @@ async def stored_tokens(conn: asyncpg.Connection) -> list[tuple[int, str]]:
 
 async def replace_token(conn: asyncpg.Connection, bot_id: int, token_encrypted: str) -> None:
     await conn.execute("UPDATE bots SET token_encrypted = $2, updated_at = now() WHERE id = $1", bot_id, token_encrypted)
+
+
+class OutboxRow(NamedTuple):
+    id: int
+    bot_id: int
+    chat_id: int
+    text: str
+    reply_to_message_id: int | None
+    answers_message_id: int | None
+    priority: int
+    attempts: int
+    not_before: datetime
+    expires_at: datetime | None
+
+
+async def insert_outgoing(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    bot_id: int,
+    chat_id: int,
+    text: str,
+    reply_to_message_id: int | None,
+    answers_message_id: int | None,
+    priority: int,
+    not_before: datetime,
+    expires_at: datetime | None,
+) -> int:
+    outbox_id: int = await conn.fetchval(
+        """INSERT INTO outbox (bot_id, chat_id, text, reply_to_message_id, answers_message_id,
+                               priority, not_before, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id""",
+        bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, not_before, expires_at,
+    )
+    return outbox_id
+
+
+async def finish_outgoing(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    outbox_id: int,
+    status: str,
+    *,
+    reason: str | None = None,
+    telegram_message_id: int | None = None,
+    attempts: int,
+) -> None:
+    await conn.execute(
+        """UPDATE outbox SET status = $2, reason = $3, telegram_message_id = $4, attempts = $5,
+                             finished_at = now()
+           WHERE id = $1""",
+        outbox_id, status, reason, telegram_message_id, attempts,
+    )
+
+
+async def pending_outgoing(conn: asyncpg.Connection | asyncpg.Pool) -> list[OutboxRow]:
+    rows = await conn.fetch(
+        """SELECT id, bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, attempts,
+                  not_before, expires_at
+           FROM outbox WHERE status = 'pending' ORDER BY priority, id"""
+    )
+    return [OutboxRow(*row) for row in rows]
+
+
+async def set_bot_chat_active(
+    conn: asyncpg.Connection | asyncpg.Pool, bot_id: int, chat_id: int, active: bool, reason: str | None
+) -> None:
+    await conn.execute(
+        """INSERT INTO bot_chats (bot_id, chat_id, active, reason) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (bot_id, chat_id) DO UPDATE SET active = $3, reason = $4, updated_at = now()""",
+        bot_id, chat_id, active, reason,
+    )
+
+
+async def inactive_bot_chats(conn: asyncpg.Connection | asyncpg.Pool) -> list[tuple[int, int]]:
+    rows = await conn.fetch("SELECT bot_id, chat_id FROM bot_chats WHERE NOT active")
+    return [(row["bot_id"], row["chat_id"]) for row in rows]

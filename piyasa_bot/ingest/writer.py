@@ -16,13 +16,12 @@ import asyncpg
 import structlog
 
 from piyasa_bot.db.queries import MessageRow, insert_messages
+from piyasa_bot.db.retry import RETRYABLE
 
 log = structlog.get_logger(__name__)
 
 InsertRows = Callable[[Sequence[MessageRow]], Awaitable[int]]
 
-RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-             asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CrashShutdownError, asyncio.TimeoutError)
 
 
 class MessageWriter:
