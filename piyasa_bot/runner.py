@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 
 import asyncpg
 import structlog
@@ -25,6 +25,8 @@ from piyasa_bot.ingest.writer import MessageWriter
 from piyasa_bot.logs import register_secrets
 from piyasa_bot.polling import BotPoller, BotState
 from piyasa_bot.roster_loader import LoadedRoster
+from piyasa_bot.sending.limits import SendLimits
+from piyasa_bot.sending.outbox import Outbox, Outgoing
 from piyasa_bot.telegram import make_bot, shared_session
 
 log = structlog.get_logger(__name__)
@@ -47,11 +49,14 @@ class Runner:
         self.poll_timeout = poll_timeout
         self.pollers: dict[str, BotPoller] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._state_writes: set[asyncio.Task[None]] = set()
+        self._background_tasks: set[asyncio.Task[None]] = set()
         self.pool: asyncpg.Pool | None = None
         self.session: AiohttpSession | None = None
         self.writer: MessageWriter | None = None
         self.ingest: Ingest | None = None
+        self.outbox: Outbox | None = None
+        self.handles: dict[str, BotHandle] = {}
+        self._resume: asyncio.Task[None] | None = None
         self._lock = InstanceLock(dsn)
 
     async def __aenter__(self) -> Runner:
@@ -75,14 +80,36 @@ class Runner:
         self.writer = MessageWriter(self.pool)
         self.writer.start()
         recorder = Recorder(self.writer)
+        self.handles = {
+            bot.name: BotHandle(name=bot.name, db_id=bot_ids[bot.name],
+                                bot=make_bot(self.loaded.tokens[bot.name], self.session))
+            for bot in roster.bots
+        }
+        self.outbox = Outbox(self.pool, self.handles, SendLimits(roster.limits), recorder,
+                             on_sent=self._on_sent, on_inactive=self._on_inactive)
         self.ingest = Ingest(build_dispatcher(), recorder, Deps(recorder=recorder))
-        for bot in roster.bots:
-            handle = BotHandle(name=bot.name, db_id=bot_ids[bot.name],
-                               bot=make_bot(self.loaded.tokens[bot.name], self.session))
+        for handle in self.handles.values():
             poller = BotPoller(handle, self.ingest, self._on_state, poll_timeout=self.poll_timeout)
-            self.pollers[bot.name] = poller
-            self._tasks.append(asyncio.create_task(poller.run(), name=f"poll:{bot.name}"))
+            self.pollers[handle.name] = poller
+            self._tasks.append(asyncio.create_task(poller.run(), name=f"poll:{handle.name}"))
+        self._resume = asyncio.create_task(self._resume_outbox())
         log.info("runner.started", bots=len(roster.bots), chats=len(roster.chats))
+
+    async def _resume_outbox(self) -> None:
+        """Queue what an earlier run left pending, once the bots are identified."""
+        assert self.outbox is not None
+        await self.wait_polling(timeout=None)
+        resumed = await self.outbox.load_pending()
+        if resumed:
+            log.info("outbox.resumed", pending=resumed)
+
+    def _on_sent(self, item: Outgoing, message: Message) -> None:
+        pass
+
+    def _on_inactive(self, bot_name: str, chat_id: int, reason: str) -> None:
+        handle = self.handles[bot_name]
+        log.warning("bot.removed_from_chat", bot=bot_name, chat_id=chat_id, reason=reason)
+        self._background(queries.set_bot_chat_active(self.pool, handle.db_id, chat_id, False, reason))
 
     async def _register(self, chats: Iterable, tokens: dict[str, str]) -> dict[str, int]:
         assert self.pool is not None
@@ -94,7 +121,7 @@ class Runner:
                 await queries.set_bot_chats(conn, ids[bot.name], bot.chats)
         return ids
 
-    async def wait_polling(self, timeout: float = 30.0) -> None:
+    async def wait_polling(self, timeout: float | None = 30.0) -> None:
         """Return once every bot has been identified (or given up on)."""
         async def settled(poller: BotPoller) -> None:
             while not poller.identified.is_set() and poller.state is not BotState.DISABLED:
@@ -117,11 +144,13 @@ class Runner:
         return next(task for task in self._tasks if task.get_name() == f"poll:{poller.handle.name}")
 
     def _on_state(self, handle: BotHandle, state: BotState, detail: str | None) -> None:
-        if self.pool is None:
-            return
-        task = asyncio.create_task(self._write_state(handle, state, detail))
-        self._state_writes.add(task)
-        task.add_done_callback(self._state_writes.discard)
+        if self.pool is not None:
+            self._background(self._write_state(handle, state, detail))
+
+    def _background(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
 
     async def _write_state(self, handle: BotHandle, state: BotState, detail: str | None) -> None:
         assert self.pool is not None
@@ -137,13 +166,17 @@ class Runner:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._resume is not None:
+            self._resume.cancel()
+        if self.outbox is not None:
+            await self.outbox.close()
         if self.writer is not None:
             await self.writer.close()
         for poller in self.pollers.values():
             if poller.state is not BotState.DISABLED:
                 self._on_state(poller.handle, BotState.STOPPED, None)
-        if self._state_writes:
-            await asyncio.wait(self._state_writes, timeout=5)
+        if self._background_tasks:
+            await asyncio.wait(self._background_tasks, timeout=5)
         if self.session is not None:
             await self.session.close()
         await self._lock.release()
