@@ -95,6 +95,11 @@ class Runner:
         self._resume = asyncio.create_task(self._resume_outbox())
         log.info("runner.started", bots=len(roster.bots), chats=len(roster.chats))
 
+    async def wait_resumed(self) -> None:
+        """Return once the outbox holds what an earlier run left pending."""
+        assert self._resume is not None
+        await asyncio.shield(self._resume)
+
     async def _resume_outbox(self) -> None:
         """Queue what an earlier run left pending, once the bots are identified."""
         assert self.outbox is not None

@@ -100,6 +100,7 @@ class Outbox:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._paused_until: dict[str, float] = {}
         self._seq = itertools.count()
+        self._changed = asyncio.Event()
         self._by_db_id = {handle.db_id: name for name, handle in handles.items()}
 
     # --- putting in -----------------------------------------------------------------------
@@ -143,6 +144,7 @@ class Outbox:
         queue = self._queues.setdefault(item.chat_id, [])
         heapq.heappush(queue, (item.sort_key(next(self._seq)), item))
         self.counts.max_queue = max(self.counts.max_queue, self.backlog)
+        self._changed.set()
         self._wake.setdefault(item.chat_id, asyncio.Event()).set()
         if item.chat_id not in self._tasks:
             self._tasks[item.chat_id] = asyncio.create_task(self._serve(item.chat_id), name=f"outbox:{item.chat_id}")
@@ -266,7 +268,20 @@ class Outbox:
     def _spawn(self, work) -> None:
         task = asyncio.create_task(work)
         self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._changed.set()
+
+    async def drain_until_idle(self, timeout: float = 30.0) -> None:
+        """Wait until nothing is queued or on the wire (tests, `simulate`'s end)."""
+        async def idle() -> None:
+            while self.backlog or self._in_flight:
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(idle(), timeout)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for sends already on the wire (and their rows)."""

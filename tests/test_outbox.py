@@ -1,0 +1,141 @@
+"""The outbox against the emulator: limits kept, answers first, nothing dropped silently."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+
+from piyasa_bot.sandbox import FaultPlan
+from piyasa_bot.sending.outbox import Outgoing, Priority
+from tests.helpers import make_runner, make_world
+
+
+class SentLog:
+    """Collects what the outbox reports sent and lets a test await a count."""
+
+    def __init__(self) -> None:
+        self.items: list[Outgoing] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, item: Outgoing, _message: object) -> None:
+        self.items.append(item)
+        self._changed.set()
+
+    async def wait_for(self, count: int, timeout: float = 30) -> None:
+        async def reached() -> None:
+            while len(self.items) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(reached(), timeout)
+
+
+async def outbox_rows(dsn: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch("SELECT * FROM outbox ORDER BY id")
+    finally:
+        await conn.close()
+
+
+def chatter(bot: str, chat_id: int, text: str, ttl: float = 300) -> Outgoing:
+    return Outgoing(bot=bot, chat_id=chat_id, text=text, priority=Priority.CHATTER, expires_at=time.time() + ttl)
+
+
+async def test_answers_overtake_waiting_chatter_within_the_chat_limit(dsn: str) -> None:
+    world = await make_world(3)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            sent = SentLog()
+            runner.outbox.on_sent = sent
+            for i in range(8):
+                await runner.outbox.put(chatter(f"bot00{i % 3}", world.chat_id, f"sohbet {i}"))
+            await sent.wait_for(1)
+            for i in range(3):
+                await runner.outbox.put(Outgoing(bot="bot001", chat_id=world.chat_id, text=f"cevap {i}",
+                                                 priority=Priority.ANSWER, answers=100 + i))
+            await sent.wait_for(4)
+            violations = dict(world.emulator.violations)
+    finally:
+        await world.emulator.stop()
+    assert [item.text for item in sent.items[:4]] == ["sohbet 0", "cevap 0", "cevap 1", "cevap 2"]
+    assert sum(violations.values()) == 0
+    times = [s.at for s in world.emulator.sent(world.chat_id)]
+    # The chat's bucket spaces sends so that no minute can hold more than 20.
+    assert all(later - earlier >= 60 / 20 for earlier, later in zip(times, times[1:]))
+
+
+async def test_rate_limited_sends_are_retried_until_sent(dsn: str) -> None:
+    world = await make_world(2, faults=FaultPlan(rate_429=0.6, retry_after=1), seed=11)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            sent = SentLog()
+            runner.outbox.on_sent = sent
+            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="ilk", priority=Priority.ANSWER))
+            await runner.outbox.put(Outgoing(bot="bot001", chat_id=world.chat_id, text="ikinci", priority=Priority.ANSWER))
+            await sent.wait_for(2, timeout=40)
+            rate_limited = runner.outbox.counts.rate_limited
+    finally:
+        await world.emulator.stop()
+    assert rate_limited > 0
+    assert [r["status"] for r in await outbox_rows(dsn)] == ["sent", "sent"]
+
+
+async def test_a_bot_removed_from_the_chat_fails_with_the_reason_and_is_marked_inactive(dsn: str) -> None:
+    world = await make_world(2)
+    world.emulator.remove_member(world.chat_id, "bot001")
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            await runner.outbox.put(Outgoing(bot="bot001", chat_id=world.chat_id, text="merhaba", priority=Priority.ANSWER))
+            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="x" * 5000, priority=Priority.ANSWER))
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await world.emulator.stop()
+    forbidden, too_long = await outbox_rows(dsn)
+    assert forbidden["status"] == "failed" and forbidden["reason"].startswith("forbidden")
+    assert too_long["status"] == "failed" and "too long" in too_long["reason"]
+    conn = await asyncpg.connect(dsn)
+    try:
+        active = await conn.fetchval(
+            "SELECT active FROM bot_chats JOIN bots ON bots.id = bot_id WHERE name = 'bot001'")
+    finally:
+        await conn.close()
+    assert active is False
+
+
+async def test_chatter_that_cannot_go_out_while_fresh_expires_with_the_reason(dsn: str) -> None:
+    world = await make_world(2)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            for i in range(4):
+                await runner.outbox.put(chatter(f"bot00{i % 2}", world.chat_id, f"eski {i}", ttl=1.0))
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await world.emulator.stop()
+    statuses = [r["status"] for r in await outbox_rows(dsn)]
+    assert statuses[0] == "sent"
+    assert statuses[1:] == ["expired"] * 3
+    assert len(world.emulator.sent()) == 1
+
+
+async def test_pending_answers_go_out_after_a_restart(dsn: str) -> None:
+    world = await make_world(2)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="birazdan",
+                                             priority=Priority.ANSWER, not_before=time.time() + 1.5))
+        assert world.emulator.sent() == []
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_resumed()
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await world.emulator.stop()
+    assert [s.text for s in world.emulator.sent()] == ["birazdan"]
+    assert [r["status"] for r in await outbox_rows(dsn)] == ["sent"]
