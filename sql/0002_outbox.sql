@@ -21,3 +21,5 @@ CREATE TABLE outbox (
 
 CREATE INDEX ix_outbox_pending ON outbox (priority, id) WHERE status = 'pending';
 CREATE INDEX ix_outbox_chat_created_at ON outbox (chat_id, created_at);
+-- A person's message is answered once, also when a crash makes the Bot API deliver it again.
+CREATE UNIQUE INDEX uq_outbox_answer ON outbox (chat_id, answers_message_id) WHERE answers_message_id IS NOT NULL;

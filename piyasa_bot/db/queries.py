@@ -125,11 +125,14 @@ async def insert_outgoing(
     priority: int,
     not_before: datetime,
     expires_at: datetime | None,
-) -> int:
-    outbox_id: int = await conn.fetchval(
+) -> int | None:
+    """The new row's id, or None when this person's message already has its answer."""
+    outbox_id: int | None = await conn.fetchval(
         """INSERT INTO outbox (bot_id, chat_id, text, reply_to_message_id, answers_message_id,
                                priority, not_before, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (chat_id, answers_message_id) WHERE answers_message_id IS NOT NULL DO NOTHING
+           RETURNING id""",
         bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, not_before, expires_at,
     )
     return outbox_id

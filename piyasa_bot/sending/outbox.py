@@ -105,13 +105,16 @@ class Outbox:
 
     # --- putting in -----------------------------------------------------------------------
 
-    async def put(self, item: Outgoing) -> int:
-        """Store the row, then queue it; returns the outbox id."""
+    async def put(self, item: Outgoing) -> int | None:
+        """Store the row, then queue it; returns the outbox id (None: that message was answered already)."""
         handle = self.handles[item.bot]
-        item.id = await retrying(lambda: queries.insert_outgoing(
+        outbox_id = await retrying(lambda: queries.insert_outgoing(
             self.pool, bot_id=handle.db_id, chat_id=item.chat_id, text=item.text, reply_to_message_id=item.reply_to,
             answers_message_id=item.answers, priority=int(item.priority), not_before=_at(item.not_before),
             expires_at=_at(item.expires_at) if item.expires_at else None))
+        if outbox_id is None:
+            return None
+        item.id = outbox_id
         self._queue(item)
         if item.priority is Priority.ANSWER and item.not_before > time.time():
             self._spawn(self._typing(handle, item.chat_id))

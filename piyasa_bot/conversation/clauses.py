@@ -1,0 +1,128 @@
+"""Single clauses, each filled from a persona and market facts.
+
+These are the bricks; composer.py decides which ones a message gets. Every
+function takes the rng explicitly so the whole message is reproducible.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+from piyasa_bot.conversation import phrases_answer as answers
+from piyasa_bot.conversation import phrases_market as market_words
+from piyasa_bot.conversation import phrases_talk as talk
+from piyasa_bot.conversation.facts import Facts, Stance
+from piyasa_bot.conversation.hours import istanbul
+from piyasa_bot.roster import Persona
+
+
+def fill(template: str, facts: Facts | None, **extra: str) -> str:
+    slots = dict(facts.slots) if facts else {}
+    slots.update(extra)
+    return template.format_map(slots)
+
+
+def _pick(rng: random.Random, templates: tuple[str, ...] | list[str], facts: Facts | None, **extra: str) -> str:
+    return fill(rng.choice(templates), facts, **extra)
+
+
+def _no_levels(templates: tuple[str, ...]) -> list[str]:
+    return [t for t in templates if "{support" not in t and "{resistance" not in t]
+
+
+def fact(facts: Facts, rng: random.Random, *, plain: bool = False) -> str:
+    """The day's fact for the symbol; `plain` keeps to ones that start with its name (after a lead-in)."""
+    key = facts.fact_key
+    family = market_words.FACTS[key] + (market_words.FACTS["move"] if key in ("up", "down") else ())
+    if plain:
+        family = tuple(t for t in family if t.startswith("{sym}")) or family
+    return _pick(rng, family, facts)
+
+
+def outlook(facts: Facts, stance: Stance, rng: random.Random) -> str:
+    if facts.symbol == "POLICY":
+        return _pick(rng, market_words.POLICY_OUTLOOK[stance], facts)
+    family = market_words.OUTLOOK[stance]
+    versus = market_words.OUTLOOK_VS_DAY.get((stance, facts.quote.direction), ())
+    return _pick(rng, family + versus, facts)
+
+
+def driver(facts: Facts, rng: random.Random, frames: tuple[str, ...] = market_words.DRIVER_FRAMES) -> str:
+    return _pick(rng, frames, facts, driver=rng.choice(market_words.DRIVERS[facts.topic]))
+
+
+def risk(persona: Persona, facts: Facts, rng: random.Random) -> str:
+    notes = market_words.RISK_NOTES[persona.risk]
+    return _pick(rng, notes if facts.symbol != "POLICY" else _no_levels(notes), facts)
+
+
+def question(facts: Facts, rng: random.Random) -> str:
+    family = talk.QUESTIONS if facts.symbol != "POLICY" else _no_levels(talk.QUESTIONS)
+    return _pick(rng, family, facts)
+
+
+def opener(persona: Persona, rng: random.Random) -> str:
+    return rng.choice(talk.OPENERS[persona.tone])
+
+
+def greeting(now: datetime, rng: random.Random) -> str:
+    hour = istanbul(now).hour
+    part = "morning" if 5 <= hour < 11 else "evening" if hour >= 18 else "day"
+    return rng.choice(talk.GREETINGS[part])
+
+
+def reaction(persona: Persona, mood: str, rng: random.Random) -> str:
+    if persona.tone == "sarcastic" and mood in talk.SARCASM and rng.random() < 0.5:
+        return rng.choice(talk.SARCASM[mood])
+    return rng.choice(talk.REACTIONS.get(mood, talk.REACTIONS["flat"]))
+
+
+def closer(rng: random.Random) -> str:
+    return rng.choice(talk.CLOSERS)
+
+
+def linked(clause: str, rng: random.Random) -> str:
+    """A second symbol's fact, introduced as an aside."""
+    return f"{rng.choice(talk.LINKERS)} {clause}"
+
+
+def stance_reply(mine: Stance, theirs: str | None, rng: random.Random) -> str:
+    """Agree, disagree or half-agree with a message, by comparing its lean with our stance."""
+    if theirs is None or mine == "neutral":
+        family = talk.PARTIAL if theirs else talk.PARTIAL + answers.STATEMENT_ACKS
+    elif theirs == mine:
+        family = talk.AGREE
+    else:
+        family = talk.DISAGREE
+    text = rng.choice(family)
+    if rng.random() < 0.35:
+        text = f"{text} {rng.choice(talk.VOCATIVES)}"
+    return text
+
+
+def answer_opener(kind: str, rng: random.Random) -> str:
+    text = rng.choice(answers.ANSWER_OPENERS[kind])
+    if rng.random() < 0.35:
+        text = f"{rng.choice(talk.VOCATIVES)}, {text}"
+    return text
+
+
+def why(facts: Facts, rng: random.Random) -> str:
+    return driver(facts, rng, answers.WHY_FRAMES)
+
+
+def advice_note(rng: random.Random) -> str:
+    return rng.choice(answers.ADVICE_NOTES)
+
+
+def greeting_reply(now: datetime, rng: random.Random) -> str:
+    return greeting(now, rng) if rng.random() < 0.4 else rng.choice(answers.GREETING_REPLIES)
+
+
+def thanks_reply(rng: random.Random) -> str:
+    return rng.choice(answers.THANKS_REPLIES)
+
+
+def unknown_symbol(facts: Facts, rng: random.Random) -> str:
+    return _pick(rng, answers.UNKNOWN_SYMBOL, facts)

@@ -1,0 +1,257 @@
+"""What a bot says, from templates: chatter, replies in a thread, answers to people.
+
+No network and no model: a persona, the chat's topics, the recent context
+and the shared Market go in; a Draft comes out, or None when the bot has
+nothing new to say (every attempt repeated one of its recent messages).
+Every text passes `guard` before it leaves.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from piyasa_bot.conversation import clauses
+from piyasa_bot.conversation.context import pick_reply_target, recent_symbols
+from piyasa_bot.conversation.facts import Facts, gather, stance
+from piyasa_bot.conversation.guard import guard
+from piyasa_bot.conversation.intent import is_greeting, is_question, is_thanks, question_kind, sentiment
+from piyasa_bot.conversation.lines import ChatLine, Draft
+from piyasa_bot.conversation.market import Market
+from piyasa_bot.conversation.style import Styler, is_lead_in
+from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, find_topics, symbols_for_topic, watchlist_codes
+from piyasa_bot.conversation.turkish import compare_key
+from piyasa_bot.roster import BotConfig, ChatConfig
+
+
+class _Auto:
+    def __repr__(self) -> str:
+        return "AUTO"
+
+
+AUTO: Final = _Auto()
+# A message plan: its clauses, the facts they use, and whether a clause states the day's move.
+_Parts = tuple[list[str], Facts, bool]
+_TICKER = re.compile(r"\b[A-Z]{4,6}\b")
+
+
+class Composer:
+    def __init__(self, market: Market, rng: random.Random, *, memory: int = 50, attempts: int = 8) -> None:
+        self.market = market
+        self._rng = rng
+        self._styler = Styler(rng)
+        self._memory = memory
+        self._attempts = attempts
+        self._recent: dict[str, deque[str]] = {}
+
+    # -- public -------------------------------------------------------------------
+
+    def chatter(
+        self,
+        bot: BotConfig,
+        chat: ChatConfig,
+        context: Sequence[ChatLine],
+        now: datetime,
+        reply_to: ChatLine | None | _Auto = AUTO,
+    ) -> Draft | None:
+        """A message for the bot's turn. Pass the director's `turn.reply_to`; by default
+        the composer picks a recent message to answer itself (or none)."""
+        target = pick_reply_target(bot.name, context, now, self._rng) if isinstance(reply_to, _Auto) else reply_to
+        for _ in range(self._attempts):
+            if target is not None and target.is_human and is_question(target.text):
+                parts, facts, stated = self._answer_parts(bot, chat, target, context, now)
+            elif target is not None:
+                parts, facts, stated = self._reply_parts(bot, chat, target, context, now)
+            else:
+                parts, facts, stated = self._chatter_parts(bot, chat, context, now)
+            draft = self._finish(bot, parts, facts, stated, target)
+            if draft:
+                return draft
+        return None
+
+    def answer(self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime) -> Draft | None:
+        """An answer to a person who mentioned or replied to the bot, as a reply to their message."""
+        for _ in range(self._attempts):
+            parts, facts, stated = self._answer_parts(bot, chat, to, context, now)
+            draft = self._finish(bot, parts, facts, stated, to)
+            if draft:
+                return draft
+        return None
+
+    @staticmethod
+    def typing_delay(text: str) -> float:
+        """Seconds a person would take to type `text`: 1.5 s plus 0.03 s a character, at most 8 s."""
+        return min(8.0, 1.5 + 0.03 * len(text))
+
+    def remember(self, bot_name: str, text: str) -> None:
+        """Count `text` as said by the bot (e.g. its last messages, loaded at start-up)."""
+        self._recent.setdefault(bot_name, deque(maxlen=self._memory)).append(compare_key(text))
+
+    # -- message shapes --------------------------------------------------------------
+
+    def _chatter_parts(self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime) -> _Parts:
+        rng, persona = self._rng, bot.persona
+        facts = self._facts(self._choose_symbol(bot, chat, context, now), now)
+        view = stance(bot, facts.topic, now)
+        mood = facts.direction or "flat"
+        parts: list[str] = []
+        if persona.length == "short":
+            shape = rng.random()
+            if shape < 0.15:
+                return [clauses.question(facts, rng)], facts, False
+            if shape < 0.3:
+                parts.append(clauses.reaction(persona, mood, rng))
+            parts.append(clauses.fact(facts, rng))
+            if 0.85 < shape:
+                parts.append(clauses.outlook(facts, view, rng))
+            return parts, facts, True
+        long = persona.length == "long"
+        if rng.random() < (0.12 if long else 0.05):
+            parts.append(clauses.greeting(now, rng))
+        if rng.random() < (0.6 if long else 0.35):
+            parts.append(clauses.opener(persona, rng))
+        if rng.random() < (0.4 if long else 0.2):
+            parts.append(clauses.reaction(persona, mood, rng))
+        parts.append(clauses.fact(facts, rng, plain=_after_lead_in(parts)))
+        extras = [lambda: clauses.outlook(facts, view, rng), lambda: clauses.driver(facts, rng),
+                  lambda: clauses.risk(persona, facts, rng)]
+        rng.shuffle(extras)
+        parts.extend(make() for make in extras[: 3 if long else rng.choice((1, 1, 2))])
+        if long and rng.random() < 0.5:
+            other = self._other_symbol(bot, chat, facts.symbol)
+            if other:
+                parts.insert(-1, clauses.linked(clauses.fact(self._facts(other, now), rng, plain=True), rng))
+        ending = rng.random()
+        if ending < 0.25:
+            parts.append(clauses.question(facts, rng))
+        elif ending < (0.5 if long else 0.35):
+            parts.append(clauses.closer(rng))
+        return parts, facts, True
+
+    def _reply_parts(self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime) -> _Parts:
+        rng = self._rng
+        named = [code for code in find_symbols(to.text) if self.market.knows(code)]
+        symbol = named[0] if named else self._choose_symbol(bot, chat, context, now)
+        facts = self._facts(symbol, now)
+        view = stance(bot, facts.topic, now)
+        parts = [clauses.stance_reply(view, sentiment(to.text), rng)]
+        stated = rng.random() < 0.6
+        if stated:
+            parts.append(clauses.fact(facts, rng))
+        if not stated or rng.random() < 0.6:
+            parts.append(clauses.outlook(facts, view, rng))
+        if bot.persona.length == "long" and rng.random() < 0.5:
+            parts.append(clauses.driver(facts, rng))
+        if rng.random() < 0.15:
+            parts.append(clauses.question(facts, rng))
+        return parts, facts, stated
+
+    def _answer_parts(self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime) -> _Parts:
+        rng, persona = self._rng, bot.persona
+        asked = [code for code in find_symbols(to.text) if self.market.knows(code)]
+        unknown = not asked and bool(_TICKER.search(to.text)) and not to.text.isupper()
+        watched = watchlist_codes(persona.watchlist)
+        if unknown and watched:
+            symbol = rng.choice(watched)  # "I don't follow that; I follow this"
+        else:
+            symbol = asked[0] if asked else self._symbol_from_thread(bot, chat, to, context, now)
+        facts = self._facts(symbol, now)
+        view = stance(bot, facts.topic, now)
+        if not is_question(to.text):
+            if is_thanks(to.text):
+                return [clauses.thanks_reply(rng)] + ([clauses.closer(rng)] if rng.random() < 0.3 else []), facts, False
+            if is_greeting(to.text):
+                return [clauses.greeting_reply(now, rng), clauses.fact(facts, rng)], facts, True
+            return [clauses.stance_reply(view, sentiment(to.text), rng), clauses.fact(facts, rng),
+                    clauses.outlook(facts, view, rng)], facts, True
+        if unknown:
+            return [clauses.unknown_symbol(facts, rng), clauses.fact(facts, rng, plain=True)], facts, True
+        kind = question_kind(to.text)
+        parts = [clauses.answer_opener(kind, rng)]
+        parts.append(clauses.fact(facts, rng, plain=_after_lead_in(parts)))
+        if kind == "why":
+            parts.append(clauses.why(facts, rng))
+        elif kind == "advice":
+            parts.append(clauses.outlook(facts, view, rng))
+            parts.append(clauses.advice_note(rng) if rng.random() < 0.6 else clauses.risk(persona, facts, rng))
+        elif kind != "level" or rng.random() < 0.5:
+            parts.append(clauses.outlook(facts, view, rng))
+        if persona.length == "long" and kind != "why":
+            parts.append(clauses.driver(facts, rng))
+        return parts, facts, True
+
+    # -- choosing what to talk about -------------------------------------------------------
+
+    def _facts(self, symbol: str, now: datetime) -> Facts:
+        return gather(self.market, symbol, now, self._rng)
+
+    def _choose_symbol(self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime) -> str:
+        allowed = set(chat.topics) or {s.topic for s in SYMBOLS.values()}
+        weights: dict[str, float] = {}
+
+        def add(code: str, weight: float) -> None:
+            if SYMBOLS[code].topic in allowed:
+                weights[code] = weights.get(code, 0.0) + weight
+
+        for code in watchlist_codes(bot.persona.watchlist):
+            add(code, 3.0)
+        for code in recent_symbols(context, now)[:3]:
+            add(code, 2.0)  # stay on what the chat is talking about
+        for topic in allowed:
+            for code in _main_symbols(topic):
+                add(code, 1.0 if topic in bot.persona.stances else 0.3)
+        codes = list(weights)
+        return self._rng.choices(codes, weights=[weights[c] for c in codes])[0]
+
+    def _symbol_from_thread(self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime) -> str:
+        """No symbol in the message: its topic, else the message it replied to, else our own."""
+        watched = watchlist_codes(bot.persona.watchlist)
+        for topic in find_topics(to.text):
+            mine = [code for code in watched if SYMBOLS[code].topic == topic]
+            return mine[0] if mine else _main_symbols(topic)[0]
+        parent = next((line for line in context if line.message_id == to.reply_to_message_id), None)
+        if parent:
+            named = find_symbols(parent.text)
+            if named:
+                return named[0]
+        return self._choose_symbol(bot, chat, context, now)
+
+    def _other_symbol(self, bot: BotConfig, chat: ChatConfig, symbol: str) -> str | None:
+        allowed = set(chat.topics) or {s.topic for s in SYMBOLS.values()}
+        pool = [c for c in watchlist_codes(bot.persona.watchlist) if c != symbol and SYMBOLS[c].topic in allowed]
+        pool = pool or [c for t in allowed for c in _main_symbols(t) if c != symbol]
+        return self._rng.choice(pool) if pool else None
+
+    # -- the last step ---------------------------------------------------------------------
+
+    def _finish(self, bot: BotConfig, parts: list[str], facts: Facts, stated: bool, target: ChatLine | None) -> Draft | None:
+        mood = facts.direction or "flat"
+        if parts and parts[-1].endswith("?"):
+            mood = "question"
+        text = self._styler.render(parts, bot.persona, mood)
+        key = compare_key(text)
+        seen = self._recent.setdefault(bot.name, deque(maxlen=self._memory))
+        if not guard(text).ok or key in seen:
+            return None
+        seen.append(key)
+        return Draft(
+            text=text,
+            reply_to_message_id=target.message_id if target else None,
+            topic=facts.topic,
+            symbol=facts.symbol,
+            direction=facts.direction if stated else None,
+        )
+
+
+def _after_lead_in(parts: list[str]) -> bool:
+    return bool(parts) and is_lead_in(parts[-1])
+
+
+def _main_symbols(topic: str) -> list[str]:
+    """A topic's headline symbols (not single stocks)."""
+    return [code for code in symbols_for_topic(topic) if not SYMBOLS[code].beta]
+

@@ -1,0 +1,167 @@
+"""A simulated market that every bot quotes from, so they agree on the day.
+
+Prices are a pure function of (seed, symbol, moment): the seed is drawn once
+from the caller's Random, then each symbol's daily close comes from a slow
+seeded wave inside its band plus a seeded daily shock, and the path within a
+session is a seeded Brownian bridge from the previous close to that day's
+close. Asking in any order gives the same answer, and a session opens where
+the previous one closed.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from piyasa_bot.conversation.hours import istanbul
+from piyasa_bot.conversation.symbols import EURUSD, SYMBOLS, TROY_OUNCE_GRAMS, Symbol
+
+Direction = Literal["up", "down", "flat"]
+FLAT_PERCENT = 0.1  # a move smaller than this is "yatay"
+BIST_OPEN, BIST_CLOSE = time(10, 0), time(18, 0)
+_XU100_PIVOT = 10_000.0
+_CACHE_LIMIT = 512
+
+
+@dataclass(frozen=True)
+class Quote:
+    symbol: str
+    price: float
+    previous_close: float
+    is_open: bool  # False: `price` is the last session's close
+
+    @property
+    def change_percent(self) -> float:
+        return (self.price / self.previous_close - 1.0) * 100.0
+
+    @property
+    def direction(self) -> Direction:
+        change = self.change_percent
+        if abs(change) < FLAT_PERCENT:
+            return "flat"
+        return "up" if change > 0 else "down"
+
+
+class Market:
+    def __init__(self, rng: random.Random) -> None:
+        self._seed = rng.getrandbits(64)
+        self._paths: dict[tuple[str, int], list[float]] = {}
+        self._closes: dict[tuple[str, int], float] = {}
+        self._shapes: dict[str, tuple[float, float, float, float]] = {}
+        shape = random.Random(f"{self._seed}:policy")
+        self._policy_rate = shape.randrange(int(SYMBOLS["POLICY"].low * 2), int(SYMBOLS["POLICY"].high * 2) + 1) / 2
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(SYMBOLS)
+
+    def knows(self, symbol: str) -> bool:
+        return symbol in SYMBOLS
+
+    def quote(self, symbol: str, now: datetime) -> Quote:
+        if symbol == "POLICY":
+            return Quote(symbol, self._policy_rate, self._policy_rate, False)
+        if symbol == "GRAM":
+            ons, usd = self.quote("ONS", now), self.quote("USDTRY", now)
+            factor = 1.0 / TROY_OUNCE_GRAMS
+            return Quote(symbol, ons.price * usd.price * factor, ons.previous_close * usd.previous_close * factor, usd.is_open)
+        if symbol == "EURTRY":
+            eur, usd = self._raw(EURUSD, now), self.quote("USDTRY", now)
+            return Quote(symbol, eur.price * usd.price, eur.previous_close * usd.previous_close, usd.is_open)
+        spec = SYMBOLS[symbol]
+        own = self._raw(spec, now)
+        if not spec.beta:
+            return own
+        # A BIST stock moves with the index: scale its own path by the index level.
+        index = self._raw(SYMBOLS["XU100"], now)
+        return Quote(
+            symbol,
+            own.price * (index.price / _XU100_PIVOT) ** spec.beta,
+            own.previous_close * (index.previous_close / _XU100_PIVOT) ** spec.beta,
+            own.is_open,
+        )
+
+    def direction(self, symbol: str, now: datetime) -> Direction:
+        return self.quote(symbol, now).direction
+
+    # -- the walk -------------------------------------------------------------
+
+    def _raw(self, spec: Symbol, now: datetime) -> Quote:
+        day, fraction, is_open = _session_position(spec, istanbul(now))
+        previous = _previous_session(spec, day)
+        start, end = self._close(spec, previous), self._close(spec, day)
+        path = self._path(spec, day.toordinal())
+        offset = path[round(fraction * (len(path) - 1))]
+        # Brownian bridge: pinned to 0 at the open and to the day's move at the close.
+        price = start * math.exp(offset + fraction * math.log(end / start))
+        return Quote(spec.code, _clamp(spec, price), _clamp(spec, start), is_open)
+
+    def _close(self, spec: Symbol, day: date) -> float:
+        n = day.toordinal()
+        key = (spec.code, n)
+        if key not in self._closes:
+            if len(self._closes) >= _CACHE_LIMIT:
+                self._closes.clear()
+            self._closes[key] = self._compute_close(spec, n)
+        return self._closes[key]
+
+    def _compute_close(self, spec: Symbol, n: int) -> float:
+        if spec.code not in self._shapes:
+            shape = random.Random(f"{self._seed}:{spec.code}:shape")
+            self._shapes[spec.code] = (shape.uniform(40, 120), shape.uniform(7, 25), shape.uniform(0, math.tau), shape.uniform(0, math.tau))
+        long_period, short_period, phase1, phase2 = self._shapes[spec.code]
+        wave = (math.sin(math.tau * n / long_period + phase1) + 0.5 * math.sin(math.tau * n / short_period + phase2)) / 1.5
+        centre = math.sqrt(spec.low * spec.high)
+        half_width = math.log(spec.high / spec.low) / 2 * 0.75
+        shock = random.Random(f"{self._seed}:{spec.code}:{n}:close").gauss(0.0, spec.daily_vol * 0.7)
+        shock = max(-2.5 * spec.daily_vol, min(2.5 * spec.daily_vol, shock))
+        return centre * math.exp(half_width * wave + shock)
+
+    def _path(self, spec: Symbol, day: int) -> list[float]:
+        key = (spec.code, day)
+        if key not in self._paths:
+            if len(self._paths) >= _CACHE_LIMIT:
+                self._paths.clear()
+            steps = 480 if spec.session == "bist" else 1440
+            walk = random.Random(f"{self._seed}:{spec.code}:{day}:path")
+            sigma = spec.daily_vol * 0.6 / math.sqrt(steps)
+            points = [0.0]
+            for _ in range(steps):
+                points.append(points[-1] + walk.gauss(0.0, sigma))
+            last = points[-1]
+            self._paths[key] = [p - last * i / steps for i, p in enumerate(points)]
+        return self._paths[key]
+
+
+def _clamp(spec: Symbol, price: float) -> float:
+    return min(max(price, spec.low), spec.high)
+
+
+def _trades_on(spec: Symbol, day: date) -> bool:
+    return spec.session == "crypto" or day.weekday() < 5
+
+
+def _previous_session(spec: Symbol, day: date) -> date:
+    day -= timedelta(days=1)
+    while not _trades_on(spec, day):
+        day -= timedelta(days=1)
+    return day
+
+
+def _session_position(spec: Symbol, local: datetime) -> tuple[date, float, bool]:
+    """(session day, fraction of it elapsed, open?) for Istanbul time `local`."""
+    today, clock = local.date(), local.time()
+    seconds = clock.hour * 3600 + clock.minute * 60 + clock.second
+    if not _trades_on(spec, today):
+        return _previous_session(spec, today), 1.0, False
+    if spec.session != "bist":
+        return today, seconds / 86400, True
+    open_s, close_s = 10 * 3600, 18 * 3600
+    if seconds < open_s:
+        return _previous_session(spec, today), 1.0, False
+    if seconds >= close_s:
+        return today, 1.0, False
+    return today, (seconds - open_s) / (close_s - open_s), True

@@ -1,0 +1,153 @@
+"""The instruments the bots talk about: names, topics, ranges, and how to spot them.
+
+A symbol has one code (what watchlists and Draft.symbol use), the names a
+person might type for it (matched on folded text, Turkish suffixes allowed:
+"dolara", "BTC'de"), the names a bot uses when writing, and the band its
+simulated price stays in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from piyasa_bot.conversation.turkish import fold
+
+Session = Literal["bist", "fx", "crypto", "static"]
+
+
+@dataclass(frozen=True)
+class Symbol:
+    code: str
+    topic: str
+    spoken: tuple[str, ...]  # how bots write it
+    aliases: tuple[str, ...]  # folded words people type, beyond the code
+    low: float
+    high: float
+    daily_vol: float  # typical daily move, as a fraction
+    decimals: int
+    unit: str  # "", " TL" or " $", appended to a price
+    session: Session
+    step: float  # round-number spacing for support/resistance levels
+    beta: float = 0.0  # how much a BIST stock follows XU100
+
+
+def _stock(code: str, low: float, high: float, step: float, beta: float = 1.0) -> Symbol:
+    return Symbol(code, "bist", (code,), (), low, high, 0.02, 2, " TL", "bist", step, beta)
+
+
+SYMBOLS: dict[str, Symbol] = {
+    s.code: s
+    for s in (
+        Symbol("XU100", "bist", ("BIST100", "BIST", "endeks", "borsa", "BIST 100"),
+               ("bist", "bist100", "xu100", "borsa", "endeks", "bist 100"), 9000, 11000, 0.012, 2, "", "bist", 100),
+        Symbol("USDTRY", "usdtry", ("dolar/TL", "dolar", "kur", "USDTRY"),
+               ("dolar", "usd", "usdtry", "usd/try", "doviz", "kur"), 35, 41, 0.003, 2, "", "fx", 0.5),
+        Symbol("EURTRY", "usdtry", ("euro/TL", "euro", "EURTRY"),
+               ("euro", "avro", "eur", "eurtry", "eur/try"), 38, 48, 0.005, 2, "", "fx", 0.5),
+        Symbol("GRAM", "gold", ("gram altın", "gram", "altın"),
+               ("gram altin", "gram", "altin", "gramaltin"), 3000, 4500, 0.009, 2, " TL", "fx", 50),
+        Symbol("ONS", "gold", ("ons altın", "ons", "XAUUSD"),
+               ("ons", "ons altin", "xauusd", "xau"), 2750, 3350, 0.009, 2, " $", "fx", 25),
+        Symbol("BTC", "crypto", ("BTC", "bitcoin"), ("btc", "bitcoin", "bitkoin"), 80000, 120000, 0.03, 0, " $", "crypto", 1000),
+        Symbol("ETH", "crypto", ("ETH", "ethereum"), ("eth", "ethereum", "ether"), 2500, 4500, 0.04, 0, " $", "crypto", 50),
+        Symbol("SOL", "crypto", ("SOL", "solana"), ("solana",), 120, 260, 0.05, 2, " $", "crypto", 5),
+        Symbol("BRENT", "macro", ("brent", "brent petrol", "petrol"), ("brent", "petrol"), 60, 85, 0.015, 2, " $", "fx", 1),
+        Symbol("POLICY", "macro", ("politika faizi", "TCMB faizi", "faiz"),
+               ("faiz", "politika faizi", "tcmb", "merkez bankasi", "ppk"), 40, 50, 0.0, 2, "", "static", 0.5),
+        _stock("THYAO", 270, 340, 5), _stock("GARAN", 105, 140, 2, 1.2), _stock("AKBNK", 52, 72, 1, 1.2),
+        _stock("ASELS", 100, 160, 5, 0.8), _stock("EREGL", 24, 32, 0.5), _stock("BIMAS", 450, 560, 10, 0.7),
+        _stock("KCHOL", 160, 210, 5), _stock("SISE", 36, 48, 1), _stock("TUPRS", 140, 180, 5, 0.9),
+        _stock("FROTO", 900, 1150, 25, 0.9),
+    )
+}
+
+# EURTRY and GRAM are quoted from these hidden legs so that cross rates agree.
+EURUSD = Symbol("EURUSD", "usdtry", ("EURUSD",), (), 1.06, 1.17, 0.004, 4, "", "fx", 0.01)
+TROY_OUNCE_GRAMS = 31.1035
+
+# Words that name a topic without naming a symbol (symbols imply their topic anyway).
+TOPIC_WORDS: dict[str, tuple[str, ...]] = {
+    "bist": ("hisse", "bilanco", "temettu", "halka arz"),
+    "usdtry": ("doviz",),
+    "gold": ("kulce", "ceyrek altin", "yarim altin"),
+    "crypto": ("kripto", "coin", "altcoin"),
+    "macro": ("enflasyon", "tufe", "fed", "makro", "resesyon", "issizlik", "buyume verisi"),
+}
+
+_SUFFIX = r"(?:['’][a-z]*|[a-z]{0,6})"
+# "altında" is also "below" (9.800 altında): gold only with suffixes that cannot mean that.
+_NARROW_SUFFIX = {"altin": r"(?:['’][a-z]*|in|i|lar|lari|ci|cilar)?"}
+
+
+def _suffix(word: str) -> str:
+    if word in _NARROW_SUFFIX:
+        return _NARROW_SUFFIX[word]
+    return "" if len(word) <= 3 and word != "btc" else _SUFFIX
+
+
+def _pattern(code: str, aliases: tuple[str, ...]) -> re.Pattern[str]:
+    words = sorted({fold(code), *aliases}, key=len, reverse=True)
+    # Short ambiguous words ("sol" is "left", "kur" is "set up") only count as the bare word or ticker.
+    body = "|".join(re.escape(w) + _suffix(w) for w in words)
+    return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])")
+
+
+_PATTERNS = {code: _pattern(code, s.aliases) for code, s in SYMBOLS.items()}
+# "SOL" only as the uppercase ticker: lowercase "sol" is an everyday word.
+_SOL_TICKER = re.compile(r"(?<![A-Za-z0-9])SOL(?![a-z0-9])")
+
+
+def find_symbols(text: str) -> list[str]:
+    """Symbol codes named in `text`, in order of first appearance, without duplicates."""
+    return list(_find_symbols(text))
+
+
+@lru_cache(maxsize=4096)  # context lines are scanned again at every turn
+def _find_symbols(text: str) -> tuple[str, ...]:
+    folded = fold(text)
+    hits: list[tuple[int, str]] = []
+    for code, pattern in _PATTERNS.items():
+        match = pattern.search(folded)
+        if match:
+            hits.append((match.start(), code))
+    sol = _SOL_TICKER.search(text)
+    if sol and "SOL" not in {code for _, code in hits}:
+        hits.append((sol.start(), "SOL"))
+    # "ons altın" also contains "altın": prefer the longer, earlier-starting name.
+    codes = [code for _, code in sorted(hits)]
+    if "ONS" in codes and "GRAM" in codes and not re.search(r"\bgram", folded):
+        codes.remove("GRAM")
+    return tuple(codes)
+
+
+def find_topics(text: str) -> list[str]:
+    folded = fold(text)
+    found = [s.topic for s in (SYMBOLS[c] for c in find_symbols(text))]
+    for topic, words in TOPIC_WORDS.items():
+        if any(re.search(rf"(?<![a-z]){re.escape(word)}", folded) for word in words):
+            found.append(topic)
+    return list(dict.fromkeys(found))
+
+
+def canonical(name: str) -> str | None:
+    """A watchlist entry ("BIST100", "gold", "btc") to its symbol code, or None if unknown."""
+    key = fold(name.strip())
+    if key.upper() in SYMBOLS:
+        return key.upper()
+    if key in ("gold", "xau"):
+        return "GRAM"
+    found = find_symbols(name)
+    return found[0] if found else None
+
+
+def watchlist_codes(watchlist: list[str]) -> list[str]:
+    """Known symbol codes of a persona's watchlist, in its order; unknown entries are skipped."""
+    codes = (canonical(entry) for entry in watchlist)
+    return list(dict.fromkeys(code for code in codes if code))
+
+
+def symbols_for_topic(topic: str) -> list[str]:
+    return [code for code, s in SYMBOLS.items() if s.topic == topic]
