@@ -64,11 +64,13 @@ HourRanges = Annotated[list[HourRange], Field(default_factory=list)]
 
 
 class Limits(_Strict):
-    """Send limits; Telegram's are per bot token, these apply to the whole roster."""
+    """Send limits. Telegram counts per bot token: about 30 messages a second
+    overall and 20 a minute into one group. The global limit here applies to
+    the whole roster together; the per-chat one to each bot in each chat."""
 
     global_per_second: Annotated[float, Field(gt=0, le=30)] = 30
     per_chat_per_minute: Annotated[int, Field(gt=0, le=20)] = 20
-    # Share of each chat's per-minute budget kept for answers to people.
+    # Share of each bot's per-chat budget kept for answers to people.
     answer_share: Annotated[float, Field(ge=0, lt=1)] = 0.3
     # Chatter older than this when its turn to send comes is expired, not sent.
     chatter_ttl_seconds: Annotated[float, Field(gt=0)] = 120

@@ -28,31 +28,43 @@ def spaced(per_window: float, window: float, margin: float) -> AsyncLimiter:
 
 
 @dataclass
-class ChatBuckets:
+class PairBuckets:
+    """One bot's buckets in one chat: every message, and chatter alone."""
+
     any_message: AsyncLimiter
     chatter: AsyncLimiter | None  # None when no share is kept for answers
+
+    def has_room(self, chatter: bool) -> bool:
+        if chatter and self.chatter is not None and not self.chatter.has_capacity():
+            return False
+        return self.any_message.has_capacity()
+
+    async def take(self, chatter: bool) -> None:
+        await self.any_message.acquire()
+        if chatter and self.chatter is not None:
+            await self.chatter.acquire()
 
 
 @dataclass
 class SendLimits:
-    """The global bucket and one pair of buckets per chat (all messages, chatter alone)."""
+    """The roster's global bucket and a pair of buckets per (bot, chat)."""
 
     limits: Limits
     global_bucket: AsyncLimiter = field(init=False)
-    _chats: dict[int, ChatBuckets] = field(default_factory=dict, init=False)
+    _pairs: dict[tuple[str, int], PairBuckets] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.global_bucket = spaced(self.limits.global_per_second, 1.0, GLOBAL_MARGIN)
 
-    def chat(self, chat_id: int) -> ChatBuckets:
-        buckets = self._chats.get(chat_id)
+    def pair(self, bot: str, chat_id: int) -> PairBuckets:
+        buckets = self._pairs.get((bot, chat_id))
         if buckets is None:
             per_minute = self.limits.per_chat_per_minute
             chatter_share = per_minute * (1 - self.limits.answer_share)
-            buckets = ChatBuckets(
+            buckets = PairBuckets(
                 any_message=spaced(per_minute, 60.0, CHAT_MARGIN),
                 # Chatter may use only its share, so answers always find room.
                 chatter=spaced(chatter_share, 60.0, CHAT_MARGIN) if self.limits.answer_share > 0 else None,
             )
-            self._chats[chat_id] = buckets
+            self._pairs[(bot, chat_id)] = buckets
         return buckets

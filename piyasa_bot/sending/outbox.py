@@ -10,6 +10,7 @@ meanwhile goes ahead of chatter that was waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
@@ -37,6 +38,7 @@ from piyasa_bot.telegram import error_kind
 log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 6
+BUCKET_POLL = 0.05  # seconds between looks at a full bucket
 
 
 class Priority(IntEnum):
@@ -101,6 +103,7 @@ class Outbox:
         self._paused_until: dict[str, float] = {}
         self._seq = itertools.count()
         self._changed = asyncio.Event()
+        self._taken = 0  # off the queue, waiting for the global bucket
         self._by_db_id = {handle.db_id: name for name, handle in handles.items()}
 
     # --- putting in -----------------------------------------------------------------------
@@ -162,57 +165,54 @@ class Outbox:
     # --- the per-chat loop ----------------------------------------------------------------
 
     async def _serve(self, chat_id: int) -> None:
-        buckets = self.limits.chat(chat_id)
         wake = self._wake[chat_id]
         while True:
-            wait = self._until_ready(chat_id, buckets)
-            if wait is not None and wait > 0:
-                wake.clear()
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=wait if wait != float("inf") else None)
-                except TimeoutError:
-                    pass
-                continue
-            await buckets.any_message.acquire()
-            item = self._take(chat_id, buckets)
+            item = self._take(chat_id)
             if item is None:
-                continue  # what was ready went elsewhere (expired, paused); the slot is spent, never exceeded
-            if item.priority is Priority.CHATTER and buckets.chatter is not None:
-                await buckets.chatter.acquire()
-            await self.limits.global_bucket.acquire()
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=self._until_ready(chat_id))
+                continue
+            self._taken += 1
+            try:
+                # _take chose an item whose buckets have room: this returns at once.
+                await self.limits.pair(item.bot, chat_id).take(chatter=item.priority is Priority.CHATTER)
+                await self.limits.global_bucket.acquire()
+            except asyncio.CancelledError:
+                self._queue(item)  # stopped before sending: it stays pending for the next start
+                raise
+            finally:
+                self._taken -= 1
             self._spawn(self._send(item))
 
-    def _ready(self, item: Outgoing, now: float, buckets) -> bool:
+    def _ready(self, item: Outgoing, now: float) -> bool:
         if item.not_before > now or self._paused_until.get(item.bot, 0) > now:
             return False
-        if item.priority is Priority.CHATTER and buckets.chatter is not None:
-            return buckets.chatter.has_capacity()
-        return True
+        return self.limits.pair(item.bot, item.chat_id).has_room(chatter=item.priority is Priority.CHATTER)
 
-    def _until_ready(self, chat_id: int, buckets) -> float | None:
-        """None when something can go now, else seconds until something may."""
-        now = time.time()
-        queue = self._queues.get(chat_id, [])
-        self._expire(chat_id, now)
-        if any(self._ready(item, now, buckets) for _, item in queue):
-            return None
-        if not queue:
-            return float("inf")
-        times = [max(item.not_before, self._paused_until.get(item.bot, 0)) - now for _, item in queue]
-        # Chatter waiting only for its bucket: look again shortly.
-        return max(min(min(times), 0.25) if min(times) <= 0 else min(times), 0.01)
-
-    def _take(self, chat_id: int, buckets) -> Outgoing | None:
+    def _take(self, chat_id: int) -> Outgoing | None:
+        """The most urgent item that may go now (answers first), off the queue."""
         now = time.time()
         self._expire(chat_id, now)
         queue = self._queues.get(chat_id, [])
-        ready = [entry for entry in queue if self._ready(entry[1], now, buckets)]
+        ready = [entry for entry in queue if self._ready(entry[1], now)]
         if not ready:
             return None
         best = min(ready)
         queue.remove(best)
         heapq.heapify(queue)
         return best[1]
+
+    def _until_ready(self, chat_id: int) -> float | None:
+        """How long nothing in this chat can go: None (until woken) when the queue is empty."""
+        queue = self._queues.get(chat_id, [])
+        if not queue:
+            return None
+        now = time.time()
+        soonest = min(max(item.not_before, self._paused_until.get(item.bot, 0)) for _, item in queue) - now
+        if soonest <= 0:
+            return BUCKET_POLL  # held only by a full bucket: a slot is at most a few seconds away
+        return min(soonest, 1.0)  # at least once a second, so that stale chatter expires on time
 
     def _expire(self, chat_id: int, now: float) -> None:
         queue = self._queues.get(chat_id, [])
@@ -280,7 +280,7 @@ class Outbox:
     async def drain_until_idle(self, timeout: float = 30.0) -> None:
         """Wait until nothing is queued or on the wire (tests, `simulate`'s end)."""
         async def idle() -> None:
-            while self.backlog or self._in_flight:
+            while self.backlog or self._in_flight or self._taken:
                 self._changed.clear()
                 await self._changed.wait()
 
