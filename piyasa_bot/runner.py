@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Coroutine, Iterable
 
 import asyncpg
@@ -15,6 +16,8 @@ import structlog
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.types import Message, ReplyParameters
 
+from piyasa_bot.chatrooms import ChatRooms
+from piyasa_bot.conversation import Composer, Market
 from piyasa_bot.crypto import TokenCipher
 from piyasa_bot.db import queries
 from piyasa_bot.db.pool import InstanceLock, open_pool
@@ -22,6 +25,7 @@ from piyasa_bot.deps import Deps
 from piyasa_bot.handlers import build_dispatcher
 from piyasa_bot.ingest.pipeline import BotHandle, Ingest, Recorder
 from piyasa_bot.ingest.writer import MessageWriter
+from piyasa_bot.llm import TemplateSource
 from piyasa_bot.logs import register_secrets
 from piyasa_bot.polling import BotPoller, BotState
 from piyasa_bot.roster_loader import LoadedRoster
@@ -41,12 +45,19 @@ class Runner:
         api_base: str,
         cipher: TokenCipher,
         poll_timeout: int = 25,
+        conversation: bool = True,
+        seed: int | None = None,
+        pace_scale: float = 1.0,
     ) -> None:
         self.loaded = loaded
         self.dsn = dsn
         self.api_base = api_base
         self.cipher = cipher
         self.poll_timeout = poll_timeout
+        self.conversation = conversation
+        self.seed = seed
+        self.pace_scale = pace_scale
+        self.rooms: ChatRooms | None = None
         self.pollers: dict[str, BotPoller] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background_tasks: set[asyncio.Task[None]] = set()
@@ -87,12 +98,20 @@ class Runner:
         }
         self.outbox = Outbox(self.pool, self.handles, SendLimits(roster.limits), recorder,
                              on_sent=self._on_sent, on_inactive=self._on_inactive)
-        self.ingest = Ingest(build_dispatcher(), recorder, Deps(recorder=recorder))
+        deps = Deps(recorder=recorder)
+        if self.conversation:
+            rng = random.Random(self.seed)
+            source = TemplateSource(Composer(Market(random.Random(rng.random())), random.Random(rng.random())))
+            self.rooms = ChatRooms(roster, self.handles, self.outbox, source, rng=rng, scale=self.pace_scale)
+            deps.rooms = self.rooms
+        self.ingest = Ingest(build_dispatcher(), recorder, deps)
         for handle in self.handles.values():
             poller = BotPoller(handle, self.ingest, self._on_state, poll_timeout=self.poll_timeout)
             self.pollers[handle.name] = poller
             self._tasks.append(asyncio.create_task(poller.run(), name=f"poll:{handle.name}"))
         self._resume = asyncio.create_task(self._resume_outbox())
+        if self.rooms is not None:
+            self.rooms.start()
         log.info("runner.started", bots=len(roster.bots), chats=len(roster.chats))
 
     async def wait_resumed(self) -> None:
@@ -109,9 +128,12 @@ class Runner:
             log.info("outbox.resumed", pending=resumed)
 
     def _on_sent(self, item: Outgoing, message: Message) -> None:
-        pass
+        if self.rooms is not None:
+            self.rooms.said(item, message)
 
     def _on_inactive(self, bot_name: str, chat_id: int, reason: str) -> None:
+        if self.rooms is not None:
+            self.rooms.deactivate(bot_name, chat_id)
         handle = self.handles[bot_name]
         log.warning("bot.removed_from_chat", bot=bot_name, chat_id=chat_id, reason=reason)
         self._background(queries.set_bot_chat_active(self.pool, handle.db_id, chat_id, False, reason))
@@ -173,6 +195,8 @@ class Runner:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._resume is not None:
             self._resume.cancel()
+        if self.rooms is not None:
+            await self.rooms.stop()
         if self.outbox is not None:
             await self.outbox.close()
         if self.writer is not None:

@@ -47,7 +47,9 @@ async def make_world(bots: int, *, chat_type: str = "supergroup", privacy: bool 
 def make_runner(world: World, dsn: str, **kwargs) -> Runner:
     cipher = TokenCipher.from_setting(generate_key())
     assert cipher is not None
-    return Runner(world.loaded, dsn=dsn, api_base=world.base_url, cipher=cipher, poll_timeout=kwargs.pop("poll_timeout", 5), **kwargs)
+    kwargs.setdefault("poll_timeout", 5)
+    kwargs.setdefault("conversation", False)  # spine tests: only what the test itself sends
+    return Runner(world.loaded, dsn=dsn, api_base=world.base_url, cipher=cipher, **kwargs)
 
 
 async def incoming_rows(dsn: str) -> list[asyncpg.Record]:

@@ -20,5 +20,7 @@ def build_router() -> Router:
 
 
 async def record_message(message: Message, deps: Deps, arrival: Arrival) -> None:
-    deps.recorder.record_incoming(message, arrival)
+    is_new = deps.recorder.record_incoming(message, arrival)
+    if is_new and deps.rooms is not None and message.from_user is not None and not message.from_user.is_bot:
+        deps.rooms.heard(message, received_by=arrival.handle.name)
     log.debug("message.recorded", message_id=message.message_id, kind=message.content_type)

@@ -53,12 +53,13 @@ class Recorder:
         self.stored = 0
         self.skipped_copies = 0
 
-    def record_incoming(self, message: Message, arrival: Arrival) -> None:
+    def record_incoming(self, message: Message, arrival: Arrival) -> bool:
+        """Hand the message to the writer unless a copy already was; True when it is new."""
         if arrival.key is not None:
             committed = self.seen.get(arrival.key)
             if committed is not None:
                 arrival.commits.add(committed)
-                return
+                return False
         handle = arrival.handle
         row = incoming_row(message, bot_id=handle.db_id, bot_telegram_id=handle.telegram_id, copy_key=arrival.copy_key)
         committed = self.writer.submit(row)
@@ -66,6 +67,7 @@ class Recorder:
             self.seen.remember(arrival.key, committed)
         arrival.commits.add(committed)
         self.stored += 1
+        return True
 
     def record_sent(self, message: Message, handle: BotHandle) -> asyncio.Future[None]:
         return self.writer.submit(sent_row(message, bot_id=handle.db_id, bot_telegram_id=handle.telegram_id))

@@ -279,12 +279,16 @@ class Outbox:
 
     async def drain_until_idle(self, timeout: float = 30.0) -> None:
         """Wait until nothing is queued or on the wire (tests, `simulate`'s end)."""
-        async def idle() -> None:
-            while self.backlog or self._in_flight or self._taken:
+        await self.wait_until(lambda: not (self.backlog or self._in_flight or self._taken), timeout)
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Wait, without polling, until `condition` holds after some change in the outbox."""
+        async def reached() -> None:
+            while not condition():
                 self._changed.clear()
                 await self._changed.wait()
 
-        await asyncio.wait_for(idle(), timeout)
+        await asyncio.wait_for(reached(), timeout)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for sends already on the wire (and their rows)."""

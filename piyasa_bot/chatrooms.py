@@ -1,0 +1,221 @@
+"""The conversation, wired: directors' turns become chatter, people's messages become answers.
+
+This is the one place where the pure conversation core meets the outbox and
+the clock. Handlers call `heard` (it never sends, it schedules); the outbox
+calls `said` once Telegram has a bot's message, so every director sees every
+line of its chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiogram.types import Message
+
+from piyasa_bot.conversation import BotIdentity, ChatLine, Composer, Director, SpeakerUsage, classify
+from piyasa_bot.ingest.pipeline import BotHandle
+from piyasa_bot.llm import TextSource
+from piyasa_bot.roster import Roster
+from piyasa_bot.sending.outbox import Outbox, Outgoing, Priority
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+# Chatter waiting in a chat's queue beyond this many is not worth adding to.
+MAX_QUEUED_CHATTER = 3
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AnswerCounts:
+    addressed: int = 0
+    answered: int = 0
+    volunteered: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+class ChatRooms:
+    def __init__(
+        self,
+        roster: Roster,
+        handles: dict[str, BotHandle],
+        outbox: Outbox,
+        source: TextSource,
+        *,
+        rng: random.Random | None = None,
+        clock: Clock = utc_now,
+        scale: float = 1.0,
+    ) -> None:
+        self.roster = roster
+        self.handles = handles
+        self.outbox = outbox
+        self.source = source
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.usage = SpeakerUsage()
+        self.directors = {
+            chat.id: Director(chat, roster.bots, random.Random(self.rng.random()), self.usage, scale=scale)
+            for chat in roster.chats
+        }
+        self.counts = AnswerCounts()
+        self._wake = {chat.id: asyncio.Event() for chat in roster.chats}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._answers: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        for chat_id in self.directors:
+            self._tasks.append(asyncio.create_task(self._talk(chat_id), name=f"talk:{chat_id}"))
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *self._answers]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._answers, return_exceptions=True)
+
+    def set_scale(self, scale: float) -> None:
+        for chat_id, director in self.directors.items():
+            director.scale = scale
+            self._wake[chat_id].set()
+
+    # --- what the bots hear and say --------------------------------------------------------
+
+    def heard(self, message: Message, received_by: str) -> None:
+        """A person's message (recorded once, whichever bot got it first)."""
+        director = self.directors.get(message.chat.id)
+        text = message.text or message.caption
+        if director is None or not text:
+            return
+        line = self._line(message, text)
+        addressee = classify(line, self._identities())
+        if addressee is not None and addressee.bot_name in director.members:
+            line = dataclasses.replace(line, addressed_to=addressee.bot_name)
+            self.counts.addressed += 1
+            director.observe(line)
+            self._spawn(self._answer(director, line, addressee.bot_name, received_by, volunteer=False))
+            return
+        director.observe(line)
+        volunteer = director.volunteer(line, self.clock())
+        if volunteer is not None:
+            self.counts.volunteered += 1
+            self._spawn(self._answer(director, line, volunteer, received_by, volunteer=True))
+        self._wake[line.chat_id].set()
+
+    def said(self, item: Outgoing, message: Message) -> None:
+        """One of our bots' messages, from Telegram's answer to sendMessage."""
+        director = self.directors.get(message.chat.id)
+        if director is None:
+            return
+        reply = message.reply_to_message
+        director.observe(ChatLine(
+            chat_id=message.chat.id, message_id=message.message_id, text=message.text or "",
+            at=message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC),
+            author_bot=item.bot, reply_to_message_id=reply.message_id if reply else None,
+            reply_to_bot=self._bot_name(reply.from_user.id) if reply and reply.from_user else None,
+        ))
+
+    def deactivate(self, bot_name: str, chat_id: int) -> None:
+        director = self.directors.get(chat_id)
+        if director is not None:
+            director.deactivate(bot_name)
+            self._wake[chat_id].set()
+
+    # --- answers ----------------------------------------------------------------------------
+
+    async def _answer(self, director: Director, line: ChatLine, bot_name: str, received_by: str, *,
+                      volunteer: bool) -> None:
+        # People first: the hourly cap and active hours pace chatter, not answers.
+        if director.paused or not director.is_active(bot_name):
+            self.counts.skip("paused" if director.paused else "bot inactive in chat")
+            return
+        bot = self.roster.bot(bot_name)
+        draft = await self.source.answer(bot, director.chat, line, director.recent, self.clock())
+        if draft is None:
+            self.counts.skip("nothing new to say")
+            log.info("answer.skipped", bot=bot_name, chat_id=line.chat_id, message_id=line.message_id)
+            return
+        # In a basic group the id is the receiving bot's own numbering: only that bot can reply to it.
+        numbering_shared = director.chat.is_supergroup or received_by == bot_name
+        outbox_id = await self.outbox.put(Outgoing(
+            bot=bot_name, chat_id=line.chat_id, text=draft.text, priority=Priority.ANSWER,
+            reply_to=line.message_id if numbering_shared else None, answers=line.message_id,
+            not_before=time.time() + Composer.typing_delay(draft.text),
+        ))
+        if outbox_id is not None and not volunteer:
+            self.counts.answered += 1
+
+    # --- chatter ----------------------------------------------------------------------------
+
+    async def _talk(self, chat_id: int) -> None:
+        director, wake = self.directors[chat_id], self._wake[chat_id]
+        while True:
+            now = self.clock()
+            turn = director.next_turn(now)
+            wait = None if turn is None else (turn.at - now).total_seconds()
+            if wait is None or wait > 0:
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=min(wait, 300) if wait is not None else 300)
+                except TimeoutError:
+                    pass
+                continue
+            assert turn is not None
+            await self._take_turn(director, turn, now)
+
+    async def _take_turn(self, director: Director, turn: Any, now: datetime) -> None:
+        director.finish(turn)
+        chat = director.chat
+        if self.outbox.backlog_of(chat.id, Priority.CHATTER) >= MAX_QUEUED_CHATTER:
+            return  # the chat is saturated: adding chatter would only make it expire
+        draft = await self.source.chatter(self.roster.bot(turn.bot_name), chat, director.recent, now, turn.reply_to)
+        if draft is None:
+            return
+        await self.outbox.put(Outgoing(
+            bot=turn.bot_name, chat_id=chat.id, text=draft.text, priority=Priority.CHATTER,
+            reply_to=draft.reply_to_message_id,
+            expires_at=time.time() + self.roster.limits.chatter_ttl_seconds,
+        ))
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _identities(self) -> list[BotIdentity]:
+        return [BotIdentity(h.name, h.username, h.telegram_id) for h in self.handles.values() if h.telegram_id]
+
+    def _bot_name(self, user_id: int) -> str | None:
+        return next((h.name for h in self.handles.values() if h.telegram_id == user_id), None)
+
+    def _line(self, message: Message, text: str) -> ChatLine:
+        reply = message.reply_to_message
+        replied_bot = self._bot_name(reply.from_user.id) if reply and reply.from_user else None
+        return ChatLine(
+            chat_id=message.chat.id, message_id=message.message_id, text=text,
+            at=message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC),
+            user_id=message.from_user.id if message.from_user else None,
+            reply_to_message_id=reply.message_id if reply else None, reply_to_bot=replied_bot,
+            entities=tuple(message.entities or message.caption_entities or ()),
+        )
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._answers.add(task)
+        task.add_done_callback(self._answer_done)
+
+    def _answer_done(self, task: asyncio.Task[None]) -> None:
+        self._answers.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            log.error("answer.failed", error=f"{type(error).__name__}: {error}")
