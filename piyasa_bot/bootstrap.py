@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from piyasa_bot.crypto import SecretKeyError, TokenCipher
 from piyasa_bot.db.embedded import start_embedded
+from piyasa_bot.llm import LlmConfig
 from piyasa_bot.roster_loader import LoadedRoster, Problem, RosterError, load_roster
 from piyasa_bot.settings import Settings
 
@@ -26,6 +27,15 @@ class ConfigError(Exception):
 class Prepared:
     loaded: LoadedRoster
     cipher: TokenCipher
+    llm: LlmConfig | None = None
+
+
+def llm_config(settings: Settings) -> LlmConfig | None:
+    """The model endpoint when both its URL and model are set; None means templates."""
+    if not (settings.llm_base_url and settings.llm_model):
+        return None
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return LlmConfig(settings.llm_base_url, settings.llm_model, key, timeout=settings.llm_timeout)
 
 
 def secret_cipher(settings: Settings) -> TokenCipher | None:
@@ -52,10 +62,15 @@ def prepare(settings: Settings, env: Mapping[str, str] | None = None) -> Prepare
             "not set; tokens are stored encrypted. Create a key with `python -m piyasa_bot keygen` "
             "and put it in the environment or .env",
         ))
+    llm: LlmConfig | None = None
+    try:
+        llm = llm_config(settings)
+    except ValueError as error:
+        problems.append(Problem("PIYASA_LLM_BASE_URL", str(error)))
     if problems:
         raise ConfigError(problems)
     assert loaded is not None and cipher is not None
-    return Prepared(loaded=loaded, cipher=cipher)
+    return Prepared(loaded=loaded, cipher=cipher, llm=llm)
 
 
 def database_dsn(settings: Settings, database: str = "postgres") -> str:

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--duration", type=float, default=60.0, help="seconds of simulated people (default 60)")
     simulate.add_argument("--people", type=int, default=12, help="simulated people (default 12)")
     simulate.add_argument("--rate", type=float, default=4.0, help="speed-up of the people's pace (default 4)")
+    simulate.add_argument("--pace", type=float, default=10.0, help="speed-up of the bots' pace (default 10)")
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--quiet", action="store_true", help="counts only, not the chat itself")
     return parser

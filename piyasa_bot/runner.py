@@ -25,7 +25,7 @@ from piyasa_bot.deps import Deps
 from piyasa_bot.handlers import build_dispatcher
 from piyasa_bot.ingest.pipeline import BotHandle, Ingest, Recorder
 from piyasa_bot.ingest.writer import MessageWriter
-from piyasa_bot.llm import TemplateSource
+from piyasa_bot.llm import LlmComposer, LlmConfig, TemplateSource, TextSource
 from piyasa_bot.logs import register_secrets
 from piyasa_bot.polling import BotPoller, BotState
 from piyasa_bot.roster_loader import LoadedRoster
@@ -48,6 +48,7 @@ class Runner:
         conversation: bool = True,
         seed: int | None = None,
         pace_scale: float = 1.0,
+        llm: LlmConfig | None = None,
     ) -> None:
         self.loaded = loaded
         self.dsn = dsn
@@ -58,6 +59,8 @@ class Runner:
         self.seed = seed
         self.pace_scale = pace_scale
         self.rooms: ChatRooms | None = None
+        self.llm = llm
+        self.source: TextSource | None = None
         self.pollers: dict[str, BotPoller] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._background_tasks: set[asyncio.Task[None]] = set()
@@ -101,8 +104,9 @@ class Runner:
         deps = Deps(recorder=recorder)
         if self.conversation:
             rng = random.Random(self.seed)
-            source = TemplateSource(Composer(Market(random.Random(rng.random())), random.Random(rng.random())))
-            self.rooms = ChatRooms(roster, self.handles, self.outbox, source, rng=rng, scale=self.pace_scale)
+            templates = TemplateSource(Composer(Market(random.Random(rng.random())), random.Random(rng.random())))
+            self.source = LlmComposer(self.llm, templates) if self.llm else templates
+            self.rooms = ChatRooms(roster, self.handles, self.outbox, self.source, rng=rng, scale=self.pace_scale)
             deps.rooms = self.rooms
         self.ingest = Ingest(build_dispatcher(), recorder, deps)
         for handle in self.handles.values():
@@ -197,6 +201,8 @@ class Runner:
             self._resume.cancel()
         if self.rooms is not None:
             await self.rooms.stop()
+        if self.source is not None:
+            await self.source.close()
         if self.outbox is not None:
             await self.outbox.close()
         if self.writer is not None:

@@ -20,3 +20,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("PIYASA_SECRET_KEY"))
     # Optional port for /metrics and /healthz; unset means no HTTP listener.
     metrics_port: int | None = Field(default=None, validation_alias=AliasChoices("PIYASA_METRICS_PORT"))
+    # Optional OpenAI-compatible chat-completions endpoint for the bots' texts;
+    # unset means the built-in Turkish templates (no network).
+    llm_base_url: str | None = Field(default=None, validation_alias=AliasChoices("PIYASA_LLM_BASE_URL"))
+    llm_model: str | None = Field(default=None, validation_alias=AliasChoices("PIYASA_LLM_MODEL"))
+    llm_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("PIYASA_LLM_API_KEY"))
+    llm_timeout: float = Field(default=8.0, gt=0, validation_alias=AliasChoices("PIYASA_LLM_TIMEOUT"))

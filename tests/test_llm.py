@@ -163,6 +163,8 @@ def test_clean_strips_speakers_quotes_and_cuts_at_a_sentence() -> None:
     assert clean("«[11:02] Ayse (sen): selam»", {"ayse"}, 100) == "selam"
     assert clean("assistant: BIST 9.800 üstünde.", set(), 100) == "BIST 9.800 üstünde."
     assert clean("Not: BIST sakin.", set(), 100) == "Not: BIST sakin."
+    assert clean("<think>uzun uzun düşün", set(), 100) == ""  # reasoning cut off by max_tokens: nothing to send
+    assert clean("plan yap</think>\nAltın sakin.", set(), 100) == "Altın sakin."
     assert clean("BIST güçlü. Dolar sakin.", set(), 100, lowercase=True) == "bist güçlü. dolar sakin."
     long = "Endeks 9.800 üstünde kapanış arıyor. " + "Hacim " * 60
     assert cut(long, 80) == "Endeks 9.800 üstünde kapanış arıyor."

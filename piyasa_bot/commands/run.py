@@ -26,7 +26,7 @@ async def run(settings: Settings, prepared: Prepared) -> int:
     stop = asyncio.Event()
     stop_on_signals(stop)
     runner = Runner(prepared.loaded, dsn=database_dsn(settings), api_base=settings.telegram_api,
-                    cipher=prepared.cipher)
+                    cipher=prepared.cipher, llm=prepared.llm)
     async with runner:
         await stop.wait()
         log.info("runner.stopping")

@@ -23,7 +23,7 @@ from piyasa_bot.commands.run import stop_on_signals
 from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.roster_loader import LoadedRoster, RosterError, load_roster
 from piyasa_bot.runner import Runner
-from piyasa_bot.sandbox import Crowd, CrowdSpec, Emulator
+from piyasa_bot.sandbox import Crowd, CrowdSpec, Emulator, limits_for
 from piyasa_bot.settings import Settings
 
 SIMULATION_DATABASE = "piyasa_simulate"
@@ -104,6 +104,8 @@ class ChatView:
 async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     emulator = Emulator(seed=args.seed)
     loaded = simulated_roster(settings, emulator)
+    limits = loaded.roster.limits
+    emulator.use_limits(limits_for(limits.global_per_second, limits.per_chat_per_minute))
     cipher = secret_cipher(settings) or TokenCipher.from_setting(generate_key())
     assert cipher is not None
     stop = asyncio.Event()
@@ -118,8 +120,8 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
           f"for {args.duration:.0f} s (emulator at {base_url})", file=out)
     dsn = await fresh_simulation_database(settings)
     try:
-        async with Runner(loaded, dsn=dsn, api_base=base_url, cipher=cipher,
-                          poll_timeout=10) as runner:
+        async with Runner(loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10,
+                          seed=args.seed, pace_scale=args.pace) as runner:
             await runner.wait_polling()
             view = ChatView(emulator, runner, out, args.quiet)
             crowd_task = asyncio.create_task(crowd.run())
@@ -131,13 +133,18 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
             stopped.cancel()
             await crowd_task
             await emulator.wait_confirmed(timeout=30)
+            # No new chatter; let the answers still on their way go out.
+            assert runner.rooms is not None
+            await runner.rooms.stop()
+            await runner.outbox.drain_until_idle(timeout=60)
             view.show({})
-        return await report(dsn, emulator, out)
+            answered = (runner.rooms.counts.addressed, runner.rooms.counts.answered)
+        return await report(dsn, emulator, answered, out)
     finally:
         await emulator.stop()
 
 
-async def report(dsn: str, emulator: Emulator, out: TextIO) -> int:
+async def report(dsn: str, emulator: Emulator, answered: tuple[int, int], out: TextIO) -> int:
     posted = emulator.posted
     conn = await asyncpg.connect(dsn)
     try:
@@ -145,6 +152,8 @@ async def report(dsn: str, emulator: Emulator, out: TextIO) -> int:
     finally:
         await conn.close()
     lost = len(posted) - stored
-    print(f"people posted {len(posted)}, stored {stored}, lost {max(lost, 0)}, "
-          f"bots sent {len(emulator.sent())}, limit violations {sum(emulator.violations.values())}", file=out)
-    return 0 if lost == 0 else 1
+    violations = sum(emulator.violations.values())
+    print(f"people posted {len(posted)}, stored {stored}, lost {max(lost, 0)}; "
+          f"addressed a bot {answered[0]}, answered {answered[1]}; "
+          f"bots sent {len(emulator.sent())}, limit violations {violations}", file=out)
+    return 0 if lost == 0 and violations == 0 and answered[0] == answered[1] else 1

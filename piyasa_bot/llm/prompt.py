@@ -94,14 +94,17 @@ def _style(persona: Persona) -> str:
     return " ".join(parts)
 
 
-def market_facts(market: Market, bot: BotConfig, chat: ChatConfig, now: datetime, asked: Sequence[str] = ()) -> list[str]:
+def market_facts(
+    market: Market, bot: BotConfig, chat: ChatConfig, now: datetime, asked: Sequence[str] = ()
+) -> list[str]:
     """One line per symbol: the watchlist (within the chat's topics), plus any named in `asked` texts."""
     allowed = set(chat.topics or DEFAULT_TOPICS)
     codes = [c for c in watchlist_codes(bot.persona.watchlist) if SYMBOLS[c].topic in allowed]
     for text in asked:
         codes = [c for c in find_symbols(text) if market.knows(c)] + codes
     if not codes:
-        codes = [next(c for c in symbols_for_topic(topic) if not SYMBOLS[c].beta) for topic in chat.topics or DEFAULT_TOPICS]
+        headline = (next(c for c in symbols_for_topic(t) if not SYMBOLS[c].beta) for t in chat.topics or DEFAULT_TOPICS)
+        codes = list(headline)
     return [_fact_line(market, code, now) for code in list(dict.fromkeys(codes))[:MAX_FACTS] if market.knows(code)]
 
 

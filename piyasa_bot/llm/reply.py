@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from piyasa_bot.conversation.turkish import casual_lower
 
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
+_THINK_OPEN, _THINK_CLOSE = re.compile(r"<think>", re.I), re.compile(r"</think>", re.I)
 _MARKDOWN = re.compile(r"\*\*|__|`+|^\s*#+\s+|^\s*[-*•]\s+", re.M)
 _SPACES = re.compile(r"\s+")
 _PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "`": "`"}
@@ -26,15 +27,15 @@ def speaker_prefix(names: Iterable[str]) -> re.Pattern[str]:
     """`[11:02] ayse (sen):`, `mert:`, `katılımcı#7 (yanıt: ayse):`, `assistant:` at a line's start."""
     words = sorted({*(re.escape(n) for n in names if n), *_ROLES}, key=len, reverse=True)
     speaker = rf"(?:{'|'.join(words)}|katılımcı\s*#\s*\d+|bir katılımcı)"
-    return re.compile(
-        rf"^\s*[{_OPENING}]?\s*(?:\[\d{{1,2}}[:.]\d{{2}}\]\s*)?(?:\*\*)?{speaker}(?:\s*\([^)]{{0,40}}\))?(?:\*\*)?\s*[:：]\s*", re.I
-    )
+    stamp = r"(?:\[\d{1,2}[:.]\d{2}\]\s*)?"
+    aside = r"(?:\s*\([^)]{0,40}\))?"  # "(sen)", "(yanıt: mert)"
+    return re.compile(rf"^\s*[{_OPENING}]?\s*{stamp}(?:\*\*)?{speaker}{aside}(?:\*\*)?\s*[:：]\s*", re.I)
 
 
 def clean(raw: str, names: Iterable[str], limit: int, *, lowercase: bool = False) -> str:
     text = _THINK.sub(" ", raw)
-    if "</think>" in text.lower():  # an unclosed reasoning block: only what follows it is the answer
-        text = text[text.lower().rindex("</think>") + len("</think>"):]
+    text = _THINK_CLOSE.split(text)[-1]  # a block whose <think> was left out: only what follows is the answer
+    text = _THINK_OPEN.split(text)[0]  # a block cut off by max_tokens: nothing after it is the answer
     prefix = speaker_prefix(names)
     kept: list[str] = []
     for index, line in enumerate(line for line in text.splitlines() if line.strip()):
@@ -45,7 +46,7 @@ def clean(raw: str, names: Iterable[str], limit: int, *, lowercase: bool = False
         kept.append(_unquote(bare.strip()))
     text = _SPACES.sub(" ", _MARKDOWN.sub("", " ".join(kept))).strip()
     text = _unquote(text)
-    if text.count('"') == 1 or (len(text) > 1 and text[0] in _STRAY_QUOTES and not any(c in text[1:] for c in _STRAY_QUOTES)):
+    if sum(text.count(c) for c in _STRAY_QUOTES) == 1:  # a quote the model opened or closed but not both
         text = text.strip(_STRAY_QUOTES).strip()
     text = cut(text, limit)
     return casual_lower(text) if lowercase else text

@@ -119,7 +119,8 @@ class LlmComposer:
         await self._client.close()
 
     def __repr__(self) -> str:
-        return f"LlmComposer(endpoint={self.config.endpoint!r}, model={self.config.model!r}, breaker={self.breaker.state!r})"
+        config = self.config
+        return f"LlmComposer(endpoint={config.endpoint!r}, model={config.model!r}, breaker={self.breaker.state!r})"
 
     # -- one model call -------------------------------------------------------------------
 
@@ -127,11 +128,11 @@ class LlmComposer:
         self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime, task: str,
         asked: Sequence[str], target: ChatLine | None, kind: str,
     ) -> Draft | None:
+        market = self.fallback.composer.market
+        request = prompt.messages(bot, chat, context, now, market, task, asked)  # before admit: a trial must end
         ticket = self.breaker.admit()
         if ticket is None:
             return None  # open: straight to the templates, and nothing to log per call
-        market = self.fallback.composer.market
-        request = prompt.messages(bot, chat, context, now, market, task, asked)
         started = self._clock()
         raw = await self._call(request, ticket, bot, kind)
         if raw is None:

@@ -3,7 +3,7 @@
 from .crowd import Crowd, CrowdPost, CrowdResult, CrowdSpec
 from .emulator import Emulator
 from .faults import FaultPlan
-from .limits import EmulatorLimits
+from .limits import EmulatorLimits, limits_for
 from .models import PostedMessage, RequestRecord, SandboxBot, SentMessage
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "CrowdSpec",
     "Emulator",
     "EmulatorLimits",
+    "limits_for",
     "FaultPlan",
     "PostedMessage",
     "RequestRecord",

@@ -16,7 +16,15 @@ class EmulatorLimits:
     per_bot_per_second: int = 30
     per_bot_per_chat_per_minute: int = 20
     total_per_second: int = 30
-    per_chat_per_minute: int = 20
+    # Across all bots in one chat; None when the roster promises no such limit
+    # (piyasa_bot's per-chat limit is per bot, as Telegram's is).
+    per_chat_per_minute: int | None = 20
+
+
+def limits_for(global_per_second: float, per_bot_chat_per_minute: int) -> EmulatorLimits:
+    """The windows a roster's limits promise: all bots together per second, each bot per chat per minute."""
+    return EmulatorLimits(per_bot_per_second=30, per_bot_per_chat_per_minute=per_bot_chat_per_minute,
+                          total_per_second=int(global_per_second), per_chat_per_minute=None)
 
 
 class SlidingWindow:
@@ -88,7 +96,8 @@ class LimitBook:
         self._window(self._bot_chat_minute, (bot, chat_id), 60.0).add(now)
         if self._total_second.add(now) > self.limits.total_per_second:
             self.violations["total_second"] += 1
-        if self._window(self._chat_minute, chat_id, 60.0).add(now) > self.limits.per_chat_per_minute:
+        cap = self.limits.per_chat_per_minute
+        if cap is not None and self._window(self._chat_minute, chat_id, 60.0).add(now) > cap:
             self.violations["chat_minute"] += 1
 
     @staticmethod

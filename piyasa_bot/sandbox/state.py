@@ -55,6 +55,11 @@ class SandboxState:
         self.rate_limited = {"injected": 0, "enforced": 0}
         self.faults_injected = {"5xx": 0, "drop": 0}
 
+    def use_limits(self, limits: EmulatorLimits) -> None:
+        """Count (and enforce) these limits from now on, before any traffic."""
+        self.limits = limits
+        self._limit_book = LimitBook(limits)
+
     # -- roster ---------------------------------------------------------------
 
     def add_bot(self, name: str, username: str | None = None, privacy: bool = True) -> SandboxBot:
