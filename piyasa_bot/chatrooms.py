@@ -87,6 +87,18 @@ class ChatRooms:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._answers, return_exceptions=True)
 
+    async def stop_chatter(self) -> None:
+        """No more chatter; answers already decided still go out."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def settle_answers(self, timeout: float = 30.0) -> None:
+        """Wait until every answer being composed is in the outbox."""
+        if self._answers:
+            await asyncio.wait(set(self._answers), timeout=timeout)
+
     def set_scale(self, scale: float) -> None:
         for chat_id, director in self.directors.items():
             director.scale = scale

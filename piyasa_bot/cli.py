@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--pace", type=float, default=10.0, help="speed-up of the bots' pace (default 10)")
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--quiet", action="store_true", help="counts only, not the chat itself")
+    from piyasa_bot.commands.loadtest import add_arguments
+
+    add_arguments(commands.add_parser("loadtest", help="the reference load test: 50 bots, 100 people, 5 minutes"))
     return parser
 
 
@@ -78,4 +81,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from piyasa_bot.commands import simulate
 
             return asyncio.run(simulate.simulate(settings, args))
+        case "loadtest":
+            from piyasa_bot.commands import loadtest
+
+            return asyncio.run(loadtest.loadtest(settings, args))
     raise AssertionError(args.command)

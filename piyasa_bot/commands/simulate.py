@@ -16,11 +16,11 @@ import time
 from typing import TextIO
 
 import asyncpg
-from urllib.parse import urlsplit, urlunsplit
 
 from piyasa_bot.bootstrap import ConfigError, database_dsn, secret_cipher
 from piyasa_bot.commands.run import stop_on_signals
 from piyasa_bot.crypto import TokenCipher, generate_key
+from piyasa_bot.db.pool import fresh_database
 from piyasa_bot.roster_loader import LoadedRoster, RosterError, load_roster
 from piyasa_bot.runner import Runner
 from piyasa_bot.sandbox import Crowd, CrowdSpec, Emulator, limits_for
@@ -63,19 +63,9 @@ class _WithPlaceholders(dict[str, str]):
 
 
 async def fresh_simulation_database(settings: Settings) -> str:
-    """A new, empty database for this simulation on the configured (or embedded) server.
-
-    The emulator numbers messages from 1 on every start, so simulated rows
-    must never meet earlier ones, nor real ones.
-    """
-    server_dsn = database_dsn(settings)
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{SIMULATION_DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{SIMULATION_DATABASE}"')
-    finally:
-        await conn.close()
-    return urlunsplit(urlsplit(server_dsn)._replace(path=f"/{SIMULATION_DATABASE}"))
+    # The emulator numbers messages from 1 on every start: simulated rows must
+    # never meet earlier ones, nor real ones.
+    return await fresh_database(database_dsn(settings), SIMULATION_DATABASE)
 
 
 class ChatView:

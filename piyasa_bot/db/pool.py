@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import structlog
@@ -26,6 +27,17 @@ async def open_pool(dsn: str, *, max_size: int = 10) -> asyncpg.Pool:
     if applied:
         log.info("db.migrated", applied=[f"{m.version:04d}_{m.name}" for m in applied])
     return pool
+
+
+async def fresh_database(server_dsn: str, name: str) -> str:
+    """Drop and create database `name` on the server; return its DSN (simulations, load tests)."""
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
 
 
 class InstanceLock:

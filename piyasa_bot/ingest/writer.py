@@ -37,6 +37,7 @@ class MessageWriter:
         self.rows_written = 0
         self.batches_written = 0
         self.write_failures = 0
+        self.max_backlog = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="message-writer")
@@ -48,6 +49,7 @@ class MessageWriter:
         if self._batch is None:
             self._batch = asyncio.get_running_loop().create_future()
         self._rows.append(row)
+        self.max_backlog = max(self.max_backlog, len(self._rows))
         self._wake.set()
         return self._batch
 

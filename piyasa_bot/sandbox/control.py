@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .crowd import Crowd, CrowdSpec
 from .faults import FaultPlan
+from .limits import limits_for
 from .server import EMULATOR
 
 
@@ -98,6 +99,22 @@ async def sent(request: web.Request) -> web.Response:
     return web.json_response({"messages": [m.to_json() for m in messages], "next": since + len(messages)})
 
 
+async def posted(request: web.Request) -> web.Response:
+    """People's messages from index `since` on, with who received them (no per-bot copies)."""
+    since = int(request.query.get("since", 0))
+    messages = request.app[EMULATOR].posted[since:]
+    rows = [{"chat_id": m.chat_id, "message_id": m.message_id, "user_id": m.user_id,
+             "available_at": m.available_at, "recipients": len(m.recipients)} for m in messages]
+    return web.json_response({"messages": rows, "next": since + len(rows)})
+
+
+async def set_limits(request: web.Request) -> web.Response:
+    body = await _json(request)
+    limits = limits_for(float(body["global_per_second"]), int(body["per_bot_chat_per_minute"]))
+    request.app[EMULATOR].use_limits(limits)
+    return web.json_response(asdict(limits))
+
+
 async def stats(request: web.Request) -> web.Response:
     return web.json_response(request.app[EMULATOR].stats())
 
@@ -160,6 +177,8 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/control/post", _client_errors(post))
     app.router.add_get("/control/sent", _client_errors(sent))
     app.router.add_get("/control/stats", _client_errors(stats))
+    app.router.add_get("/control/posted", _client_errors(posted))
+    app.router.add_post("/control/limits", _client_errors(set_limits))
     app.router.add_post("/control/faults", _client_errors(set_faults))
     app.router.add_post("/control/revoke", _client_errors(revoke))
     app.router.add_post("/control/wait_confirmed", _client_errors(wait_confirmed))

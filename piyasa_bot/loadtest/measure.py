@@ -1,0 +1,133 @@
+"""From what happened (posts, rows, sends, counters) to the figures of the report. Pure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from piyasa_bot.conversation import Composer
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True)
+class Latency:
+    count: int
+    avg: float
+    p50: float
+    p95: float
+    p99: float
+    max: float
+
+    @classmethod
+    def of(cls, values_ms: Sequence[float]) -> Latency:
+        if not values_ms:
+            return cls(0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return cls(len(values_ms), sum(values_ms) / len(values_ms), percentile(values_ms, 0.50),
+                   percentile(values_ms, 0.95), percentile(values_ms, 0.99), max(values_ms))
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """Raw material gathered by the harness."""
+
+    duration: float
+    posted: list[dict[str, Any]]  # emulator: message_id, available_at, recipients
+    crowd_posts: list[dict[str, Any]]  # crowd: kind, message_id, addressed, available_at
+    sent: list[dict[str, Any]]  # emulator: bot_name, message_id, reply_to_message_id, text, at
+    stored: dict[int, tuple[int, float]]  # message_id -> (rows, created_at epoch)
+    emulator: dict[str, Any]  # /control/stats
+    outbox: dict[str, int]  # sent, failed, expired, rate_limited, retried, max_queue
+    max_write_backlog: int
+    updates_failed: int
+    db_records: dict[str, int]
+    cpu_seconds: float
+    peak_rss_mib: float
+    started_at: float
+
+
+@dataclass
+class Results:
+    human_messages: int
+    delivered: int
+    stored: int
+    lost: int
+    duplicates: int
+    double_answers: int
+    ingest: Latency
+    addressed: int
+    answered: int
+    reply: Latency
+    reply_without_typing: Latency
+    bot_messages_sent: int
+    sends_failed: int
+    sends_rate_limited: int
+    sends_expired: int
+    throughput: float
+    error_rate: float
+    max_queue: int
+    violations: dict[str, int]
+    cpu_seconds: float
+    cpu_share: float
+    peak_rss_mib: float
+    db_records: dict[str, int]
+    duration: float
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (seconds into run, ingest ms)
+
+
+def measure(facts: RunFacts) -> Results:
+    delivered = [post for post in facts.posted if post["recipients"] > 0]
+    ingest_ms, timeline, lost, duplicates = [], [], 0, 0
+    for post in delivered:
+        found = facts.stored.get(post["message_id"])
+        if found is None:
+            lost += 1
+            continue
+        rows, created_at = found
+        duplicates += rows - 1
+        latency = max(0.0, (created_at - post["available_at"]) * 1000)
+        ingest_ms.append(latency)
+        timeline.append((post["available_at"] - facts.started_at, latency))
+
+    answers: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for message in facts.sent:
+        if message.get("reply_to_message_id") is not None:
+            answers.setdefault((message["bot_name"], message["reply_to_message_id"]), []).append(message)
+    addressed = [post for post in facts.crowd_posts if post.get("addressed")]
+    reply_ms, bare_ms, answered, double = [], [], 0, 0
+    for post in addressed:
+        replies = answers.get((post["addressed"], post["message_id"]))
+        if not replies:
+            continue
+        answered += 1
+        double += len(replies) - 1
+        first = min(replies, key=lambda message: message["at"])
+        elapsed = (first["at"] - post["available_at"]) * 1000
+        reply_ms.append(elapsed)
+        bare_ms.append(max(0.0, elapsed - Composer.typing_delay(first["text"]) * 1000))
+
+    stored = len(ingest_ms)
+    failures = facts.outbox.get("failed", 0) + facts.updates_failed + lost
+    attempts = len(delivered) + facts.outbox.get("sent", 0) + facts.outbox.get("failed", 0)
+    return Results(
+        human_messages=len(facts.posted), delivered=len(delivered), stored=stored, lost=lost,
+        duplicates=duplicates, double_answers=double, ingest=Latency.of(ingest_ms),
+        addressed=len(addressed), answered=answered, reply=Latency.of(reply_ms),
+        reply_without_typing=Latency.of(bare_ms), bot_messages_sent=len(facts.sent),
+        sends_failed=facts.outbox.get("failed", 0), sends_rate_limited=facts.outbox.get("rate_limited", 0),
+        sends_expired=facts.outbox.get("expired", 0),
+        throughput=(stored + len(facts.sent)) / facts.duration if facts.duration else 0.0,
+        error_rate=failures / attempts if attempts else 0.0,
+        max_queue=max(facts.outbox.get("max_queue", 0), facts.max_write_backlog),
+        violations=dict(facts.emulator.get("violations", {})), cpu_seconds=facts.cpu_seconds,
+        cpu_share=facts.cpu_seconds / facts.duration if facts.duration else 0.0, peak_rss_mib=facts.peak_rss_mib,
+        db_records=facts.db_records, duration=facts.duration, timeline=sorted(timeline),
+    )
