@@ -55,12 +55,14 @@ class BotPoller:
         *,
         poll_timeout: int = 25,
         batch_limit: int = 100,
+        copies_pause: float = 1.0,
     ) -> None:
         self.handle = handle
         self.ingest = ingest
         self.on_state = on_state
         self.poll_timeout = poll_timeout
         self.batch_limit = batch_limit
+        self.copies_pause = copies_pause
         self.offset: int | None = None
         self.state = BotState.STARTING
         self.errors: dict[str, int] = {}
@@ -103,11 +105,16 @@ class BotPoller:
         self._set_state(BotState.RUNNING, None)
         if not updates:
             return
-        commits = await self.ingest.process(self.handle, updates)
-        if commits:
-            await asyncio.wait(commits)
+        batch = await self.ingest.process(self.handle, updates)
+        if batch.commits:
+            await asyncio.wait(batch.commits)
         # Confirmed on the next call, now that every row of the batch is committed.
         self.offset = updates[-1]["update_id"] + 1
+        if batch.new == 0 and len(updates) < self.batch_limit:
+            # Another bot got all of these first. Let this bot's copies pile up into
+            # larger batches: one bot that polls eagerly keeps ingest fast, and
+            # fifty that each ask once per message would cost a request per copy.
+            await asyncio.sleep(self.copies_pause)
 
     def _failed(self, error: BaseException, state: BotState, summary: str, retry_in: float | None = None) -> None:
         kind = error_kind(error)

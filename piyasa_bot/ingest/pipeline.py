@@ -43,6 +43,15 @@ class Arrival:
     commits: set[asyncio.Future[None]] = field(default_factory=set)
 
 
+@dataclass
+class Batch:
+    """What one getUpdates batch brought: the commits to wait for, and how much was new."""
+
+    commits: set[asyncio.Future[None]] = field(default_factory=set)
+    new: int = 0
+    copies: int = 0
+
+
 class Recorder:
     """Hands messages to the writer once each, however many bots received them."""
 
@@ -81,9 +90,10 @@ class Ingest:
         self.updates_received = 0
         self.updates_failed = 0
 
-    async def process(self, handle: BotHandle, raw_updates: list[dict[str, Any]]) -> set[asyncio.Future[None]]:
-        """Handle a batch; return the commits that must land before its offset is confirmed."""
-        commits: set[asyncio.Future[None]] = set()
+    async def process(self, handle: BotHandle, raw_updates: list[dict[str, Any]]) -> Batch:
+        """Handle a batch; its commits must land before its offset is confirmed."""
+        batch = Batch()
+        commits = batch.commits
         seen, copy_keys = self.recorder.seen, self.recorder.copy_keys
         self.updates_received += len(raw_updates)
         for raw in raw_updates:
@@ -95,11 +105,13 @@ class Ingest:
                 committed = seen.get(key)
                 if committed is not None:
                     self.recorder.skipped_copies += 1
+                    batch.copies += 1
                     commits.add(committed)
                     continue
+            batch.new += 1
             arrival = Arrival(handle=handle, key=key, copy_key=copy_key, commits=commits)
             await self._dispatch(handle.bot, raw, arrival)
-        return commits
+        return batch
 
     async def _dispatch(self, bot: Bot, raw: dict[str, Any], arrival: Arrival) -> None:
         update_id = raw.get("update_id")
