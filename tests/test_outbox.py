@@ -65,8 +65,8 @@ async def test_answers_overtake_waiting_chatter_within_the_chat_limit(dsn: str) 
     assert sum(violations.values()) == 0
     times = [s.at for s in world.emulator.sent(world.chat_id, "bot001")]
     assert len(times) >= 3
-    # The bucket spaces one bot's sends into the chat so that no minute can hold more than 20.
-    assert all(later - earlier >= 60 / 20 for earlier, later in zip(times, times[1:]))
+    # About one message a second from a bot into one chat, never a burst.
+    assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[1:]))
 
 
 async def test_rate_limited_sends_are_retried_until_sent(dsn: str) -> None:

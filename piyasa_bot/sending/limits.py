@@ -1,53 +1,81 @@
-"""Send limits as aiolimiter buckets shaped like Telegram's counting windows.
+"""Send limits: aiolimiter buckets for pace, exact windows for Telegram's counts.
 
-Telegram counts messages in windows (20 a minute in a group); a leaky bucket
+Telegram counts messages in windows: 20 a minute from one bot into one group,
+about one a second into one chat, about 30 a second overall. A leaky bucket
 of 20 per 60 s lets a burst of 20 through and then one every 3 s, which is 39
-in the first minute. So every bucket here has room for one send only and
-refills at the allowed rate: no window of the limit's length can ever hold
-more than the limit. A small margin absorbs the jitter between taking a
-token and the request reaching Telegram.
+in the first minute; a bucket of one per 3 s keeps every window under 20 but
+makes five answers wait 15 s. So each (bot, chat) pair has an aiolimiter
+bucket of one send a second and a log of its own sends that refuses the 21st
+in any window; the roster shares one global bucket. The windows are a second
+longer than Telegram's, for the jitter between taking a slot and Telegram
+receiving the request.
 """
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 
 from piyasa_bot.roster import Limits
 
-# Spacing margins: the per-chat window is long, so 2% is ample; the global one
-# is a second, where a busy event loop can shift a send by tens of milliseconds.
-CHAT_MARGIN = 1.02
-GLOBAL_MARGIN = 1.08
+WINDOW = 60.0 + 1.0  # Telegram's minute, plus jitter margin
+PER_CHAT_SPACING = 1.05  # "about one message a second in one chat"
+GLOBAL_MARGIN = 1.08  # a busy loop can shift a send by tens of milliseconds within the second
 
 
 def spaced(per_window: float, window: float, margin: float) -> AsyncLimiter:
-    """A bucket admitting at most `per_window` acquisitions in any `window` seconds."""
+    """A bucket of one: at most `per_window` acquisitions in any `window` seconds."""
     return AsyncLimiter(1, window / per_window * margin)
+
+
+class SendWindow:
+    """The times of this process's own sends in the trailing window: an exact count."""
+
+    def __init__(self, limit: int, span: float = WINDOW) -> None:
+        self.limit = limit
+        self.span = span
+        self._times: deque[float] = deque()
+
+    def count(self, now: float) -> int:
+        while self._times and self._times[0] <= now - self.span:
+            self._times.popleft()
+        return len(self._times)
+
+    def has_room(self, now: float) -> bool:
+        return self.count(now) < self.limit
+
+    def record(self, now: float) -> None:
+        self._times.append(now)
 
 
 @dataclass
 class PairBuckets:
-    """One bot's buckets in one chat: every message, and chatter alone."""
+    """One bot in one chat: a pace bucket, a window for every message, a smaller one for chatter."""
 
-    any_message: AsyncLimiter
-    chatter: AsyncLimiter | None  # None when no share is kept for answers
+    pace: AsyncLimiter
+    window: SendWindow
+    chatter: SendWindow
 
-    def has_room(self, chatter: bool) -> bool:
-        if chatter and self.chatter is not None and not self.chatter.has_capacity():
+    def has_room(self, chatter: bool, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        if chatter and not self.chatter.has_room(now):
             return False
-        return self.any_message.has_capacity()
+        return self.window.has_room(now) and self.pace.has_capacity()
 
     async def take(self, chatter: bool) -> None:
-        await self.any_message.acquire()
-        if chatter and self.chatter is not None:
-            await self.chatter.acquire()
+        await self.pace.acquire()
+        now = time.monotonic()
+        self.window.record(now)
+        if chatter:
+            self.chatter.record(now)
 
 
 @dataclass
 class SendLimits:
-    """The roster's global bucket and a pair of buckets per (bot, chat)."""
+    """The roster's global bucket and the buckets of every (bot, chat) pair."""
 
     limits: Limits
     global_bucket: AsyncLimiter = field(init=False)
@@ -60,11 +88,12 @@ class SendLimits:
         buckets = self._pairs.get((bot, chat_id))
         if buckets is None:
             per_minute = self.limits.per_chat_per_minute
-            chatter_share = per_minute * (1 - self.limits.answer_share)
+            # Chatter may use only its share of the window, so answers always find room.
+            chatter_slots = int(per_minute * (1 - self.limits.answer_share))
             buckets = PairBuckets(
-                any_message=spaced(per_minute, 60.0, CHAT_MARGIN),
-                # Chatter may use only its share, so answers always find room.
-                chatter=spaced(chatter_share, 60.0, CHAT_MARGIN) if self.limits.answer_share > 0 else None,
+                pace=AsyncLimiter(1, PER_CHAT_SPACING),
+                window=SendWindow(per_minute),
+                chatter=SendWindow(chatter_slots),
             )
             self._pairs[(bot, chat_id)] = buckets
         return buckets

@@ -1,0 +1,34 @@
+"""The send windows: exact counts, chatter's share, the pace bucket."""
+
+from __future__ import annotations
+
+from piyasa_bot.roster import Limits
+from piyasa_bot.sending.limits import WINDOW, SendLimits, SendWindow
+
+
+def test_a_window_refuses_the_send_that_would_make_twenty_one() -> None:
+    window = SendWindow(20)
+    for second in range(20):
+        assert window.has_room(float(second))
+        window.record(float(second))
+    assert not window.has_room(59.0)
+    # The first send leaves the window a minute (plus the jitter margin) later.
+    assert not window.has_room(WINDOW - 0.01)
+    assert window.has_room(WINDOW + 0.01)
+
+
+def test_chatter_leaves_the_answers_their_share_of_every_window() -> None:
+    pair = SendLimits(Limits(per_chat_per_minute=20, answer_share=0.3)).pair("ayse", -100)
+    for second in range(14):
+        assert pair.chatter.has_room(float(second))
+        pair.chatter.record(float(second))
+        pair.window.record(float(second))
+    assert not pair.chatter.has_room(14.0)  # chatter has used its 14
+    assert pair.window.has_room(14.0)  # six slots are left for answers
+
+
+async def test_the_pace_bucket_spaces_a_pair_about_a_second_apart() -> None:
+    pair = SendLimits(Limits()).pair("ayse", -100)
+    assert pair.has_room(chatter=False)
+    await pair.take(chatter=False)
+    assert not pair.has_room(chatter=False)
