@@ -101,7 +101,7 @@ class Runner:
         }
         self.outbox = Outbox(self.pool, self.handles, SendLimits(roster.limits), recorder,
                              on_sent=self._on_sent, on_inactive=self._on_inactive)
-        deps = Deps(recorder=recorder)
+        deps = Deps(recorder=recorder, roster=roster, outbox=self.outbox, pool=self.pool)
         if self.conversation:
             rng = random.Random(self.seed)
             templates = TemplateSource(Composer(Market(random.Random(rng.random())), random.Random(rng.random())))
