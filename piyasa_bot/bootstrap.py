@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from dotenv import dotenv_values
+
 from piyasa_bot.crypto import SecretKeyError, TokenCipher
 from piyasa_bot.db.embedded import start_embedded
 from piyasa_bot.llm import LlmConfig
@@ -38,6 +40,11 @@ def llm_config(settings: Settings) -> LlmConfig | None:
     return LlmConfig(settings.llm_base_url, settings.llm_model, key, timeout=settings.llm_timeout)
 
 
+def environment(env_file: str = ".env") -> dict[str, str]:
+    """The process environment over `.env`, so a token may live in either."""
+    return {**{k: v for k, v in dotenv_values(env_file).items() if v is not None}, **os.environ}
+
+
 def secret_cipher(settings: Settings) -> TokenCipher | None:
     raw = settings.secret_key.get_secret_value() if settings.secret_key else None
     return TokenCipher.from_setting(raw)
@@ -53,7 +60,7 @@ def prepare(settings: Settings, env: Mapping[str, str] | None = None) -> Prepare
         problems.append(Problem("PIYASA_SECRET_KEY", str(error).removeprefix("PIYASA_SECRET_KEY: ")))
     loaded: LoadedRoster | None = None
     try:
-        loaded = load_roster(settings.config, os.environ if env is None else env, cipher)
+        loaded = load_roster(settings.config, environment() if env is None else env, cipher)
     except RosterError as error:
         problems.extend(error.problems)
     if cipher is None and not problems:

@@ -23,7 +23,7 @@ from aiogram.types import Message
 from piyasa_bot.conversation import BotIdentity, ChatLine, Composer, Director, SpeakerUsage, classify
 from piyasa_bot.ingest.pipeline import BotHandle
 from piyasa_bot.llm import TextSource
-from piyasa_bot.roster import Roster
+from piyasa_bot.roster import ChatConfig, Roster
 from piyasa_bot.sending.outbox import Outbox, Outgoing, Priority
 
 log = structlog.get_logger(__name__)
@@ -67,32 +67,63 @@ class ChatRooms:
         self.clock = clock
         self.rng = rng or random.Random()
         self.usage = SpeakerUsage()
-        self.directors = {
-            chat.id: Director(chat, roster.bots, random.Random(self.rng.random()), self.usage, scale=scale)
-            for chat in roster.chats
-        }
+        self.scale = scale
+        self.directors = {chat.id: self._director(chat, roster) for chat in roster.chats}
         self.counts = AnswerCounts()
         self._wake = {chat.id: asyncio.Event() for chat in roster.chats}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[int, asyncio.Task[None]] = {}
         self._answers: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ----------------------------------------------------------------------
 
+    def _director(self, chat: ChatConfig, roster: Roster) -> Director:
+        return Director(chat, roster.bots, random.Random(self.rng.random()), self.usage, scale=self.scale)
+
     def start(self) -> None:
         for chat_id in self.directors:
-            self._tasks.append(asyncio.create_task(self._talk(chat_id), name=f"talk:{chat_id}"))
+            self._start_talking(chat_id)
+
+    def _start_talking(self, chat_id: int) -> None:
+        self._wake.setdefault(chat_id, asyncio.Event())
+        self._tasks[chat_id] = asyncio.create_task(self._talk(chat_id), name=f"talk:{chat_id}")
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._answers]:
+        await self.stop_chatter()
+        for task in self._answers:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._answers, return_exceptions=True)
+        await asyncio.gather(*self._answers, return_exceptions=True)
 
     async def stop_chatter(self) -> None:
         """No more chatter; answers already decided still go out."""
-        for task in self._tasks:
+        for task in self._tasks.values():
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._tasks.clear()
+
+    def apply(self, roster: Roster) -> None:
+        """A new roster: new directors that keep what the old ones knew (context, pauses, removals)."""
+        self.roster = roster
+        old = self.directors
+        self.directors = {}
+        for chat in roster.chats:
+            director = self._director(chat, roster)
+            previous = old.get(chat.id)
+            if previous is not None:
+                for line in previous.recent:
+                    director.observe(line)
+                for name in previous.inactive:
+                    director.deactivate(name)  # still removed from that chat
+                director.scale = previous.scale
+                if previous.paused:
+                    director.pause()
+            self.directors[chat.id] = director
+        for chat_id in set(self._tasks) - set(self.directors):
+            self._tasks.pop(chat_id).cancel()
+        for chat_id in self.directors:
+            if chat_id in self._tasks:
+                self._wake[chat_id].set()
+            else:
+                self._start_talking(chat_id)
 
     async def settle_answers(self, timeout: float = 30.0) -> None:
         """Wait until every answer being composed is in the outbox."""
@@ -100,6 +131,7 @@ class ChatRooms:
             await asyncio.wait(set(self._answers), timeout=timeout)
 
     def set_scale(self, scale: float) -> None:
+        self.scale = scale
         for chat_id, director in self.directors.items():
             director.scale = scale
             self._wake[chat_id].set()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine
 
 import asyncpg
 import structlog
@@ -62,14 +62,15 @@ class Runner:
         self.llm = llm
         self.source: TextSource | None = None
         self.pollers: dict[str, BotPoller] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._polls: dict[str, asyncio.Task[None]] = {}
         self._background_tasks: set[asyncio.Task[None]] = set()
         self.pool: asyncpg.Pool | None = None
         self.session: AiohttpSession | None = None
         self.writer: MessageWriter | None = None
         self.ingest: Ingest | None = None
         self.outbox: Outbox | None = None
-        self.handles: dict[str, BotHandle] = {}
+        self.handles: dict[str, BotHandle] = {}  # shared with the outbox and the chat rooms
+        self.deps: Deps | None = None
         self._resume: asyncio.Task[None] | None = None
         self._lock = InstanceLock(dsn)
 
@@ -89,16 +90,12 @@ class Runner:
         register_secrets(self.loaded.tokens.values())
         self.pool = await open_pool(self.dsn)
         await self._lock.acquire()
-        bot_ids = await self._register(roster.chats, self.loaded.tokens)
+        bot_ids = await self._register(self.loaded)
         self.session = shared_session(self.api_base, len(roster.bots))
         self.writer = MessageWriter(self.pool)
         self.writer.start()
         recorder = Recorder(self.writer)
-        self.handles = {
-            bot.name: BotHandle(name=bot.name, db_id=bot_ids[bot.name],
-                                bot=make_bot(self.loaded.tokens[bot.name], self.session))
-            for bot in roster.bots
-        }
+        self.handles = {}
         self.outbox = Outbox(self.pool, self.handles, SendLimits(roster.limits), recorder,
                              on_sent=self._on_sent, on_inactive=self._on_inactive)
         deps = Deps(recorder=recorder, roster=roster, outbox=self.outbox, pool=self.pool)
@@ -108,11 +105,10 @@ class Runner:
             self.source = LlmComposer(self.llm, templates) if self.llm else templates
             self.rooms = ChatRooms(roster, self.handles, self.outbox, self.source, rng=rng, scale=self.pace_scale)
             deps.rooms = self.rooms
+        self.deps = deps
         self.ingest = Ingest(build_dispatcher(), recorder, deps)
-        for handle in self.handles.values():
-            poller = BotPoller(handle, self.ingest, self._on_state, poll_timeout=self.poll_timeout)
-            self.pollers[handle.name] = poller
-            self._tasks.append(asyncio.create_task(poller.run(), name=f"poll:{handle.name}"))
+        for bot in roster.bots:
+            self._start_bot(bot.name, bot_ids[bot.name], self.loaded.tokens[bot.name])
         self._resume = asyncio.create_task(self._resume_outbox())
         if self.rooms is not None:
             self.rooms.start()
@@ -142,12 +138,50 @@ class Runner:
         log.warning("bot.removed_from_chat", bot=bot_name, chat_id=chat_id, reason=reason)
         self._background(queries.set_bot_chat_active(self.pool, handle.db_id, chat_id, False, reason))
 
-    async def _register(self, chats: Iterable, tokens: dict[str, str]) -> dict[str, int]:
+    def _start_bot(self, name: str, db_id: int, token: str) -> None:
+        assert self.session is not None and self.ingest is not None
+        handle = BotHandle(name=name, db_id=db_id, bot=make_bot(token, self.session))
+        self.handles[name] = handle
+        poller = BotPoller(handle, self.ingest, self._on_state, poll_timeout=self.poll_timeout)
+        self.pollers[name] = poller
+        self._polls[name] = asyncio.create_task(poller.run(), name=f"poll:{name}")
+
+    async def _stop_bot(self, name: str) -> None:
+        task = self._polls.pop(name)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        poller = self.pollers.pop(name)
+        self.handles.pop(name)
+        self._on_state(poller.handle, BotState.STOPPED, "removed from bots.yaml")
+
+    async def apply(self, loaded: LoadedRoster) -> None:
+        """A new roster while running: start added bots, stop removed ones, update the rest."""
+        assert self.outbox is not None and self.deps is not None
+        old_tokens, new_tokens = self.loaded.tokens, loaded.tokens
+        removed = [name for name in old_tokens if new_tokens.get(name) != old_tokens[name]]
+        added = [name for name in new_tokens if old_tokens.get(name) != new_tokens[name]]
+        register_secrets(new_tokens.values())
+        bot_ids = await self._register(loaded)
+        for name in removed:
+            await self._stop_bot(name)
+            await self.outbox.drop_bot(name, "the bot was removed from bots.yaml")
+        self.loaded = loaded
+        self.deps.roster = loaded.roster
+        self.outbox.limits.update(loaded.roster.limits)
+        for name in added:
+            self._start_bot(name, bot_ids[name], new_tokens[name])
+        if self.rooms is not None:
+            self.rooms.apply(loaded.roster)
+        log.info("roster.applied", added=added, removed=removed, bots=len(loaded.roster.bots),
+                 chats=len(loaded.roster.chats))
+
+    async def _register(self, loaded: LoadedRoster) -> dict[str, int]:
         assert self.pool is not None
         ids: dict[str, int] = {}
+        tokens = loaded.tokens
         async with self.pool.acquire() as conn, conn.transaction():
-            await queries.upsert_chats(conn, [(chat.id, chat.title) for chat in chats])
-            for bot in self.loaded.roster.bots:
+            await queries.upsert_chats(conn, [(chat.id, chat.title) for chat in loaded.roster.chats])
+            for bot in loaded.roster.bots:
                 ids[bot.name] = await queries.upsert_bot(conn, bot.name, self.cipher.encrypt(tokens[bot.name]))
                 await queries.set_bot_chats(conn, ids[bot.name], bot.chats)
         return ids
@@ -172,7 +206,7 @@ class Runner:
         return message
 
     def _task_of(self, poller: BotPoller) -> asyncio.Task[None]:
-        return next(task for task in self._tasks if task.get_name() == f"poll:{poller.handle.name}")
+        return self._polls[poller.handle.name]
 
     def _on_state(self, handle: BotHandle, state: BotState, detail: str | None) -> None:
         if self.pool is not None:
@@ -194,9 +228,9 @@ class Runner:
 
     async def stop(self) -> None:
         """Stop polling, flush every pending row, then close the session and the pool."""
-        for task in self._tasks:
+        for task in self._polls.values():
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._polls.values(), return_exceptions=True)
         if self._resume is not None:
             self._resume.cancel()
         if self.rooms is not None:

@@ -44,12 +44,12 @@ async def make_world(bots: int, *, chat_type: str = "supergroup", privacy: bool 
     return World(emulator, base_url, loaded, env, chat_id)
 
 
-def make_runner(world: World, dsn: str, **kwargs) -> Runner:
+def make_runner(world: World, dsn: str, loaded: LoadedRoster | None = None, **kwargs) -> Runner:
     cipher = TokenCipher.from_setting(generate_key())
     assert cipher is not None
     kwargs.setdefault("poll_timeout", 5)
     kwargs.setdefault("conversation", False)  # spine tests: only what the test itself sends
-    return Runner(world.loaded, dsn=dsn, api_base=world.base_url, cipher=cipher, **kwargs)
+    return Runner(loaded or world.loaded, dsn=dsn, api_base=world.base_url, cipher=cipher, **kwargs)
 
 
 async def incoming_rows(dsn: str) -> list[asyncpg.Record]:

@@ -8,7 +8,9 @@ import signal
 import asyncpg
 import structlog
 
-from piyasa_bot.bootstrap import Prepared, database_dsn
+from piyasa_bot.bootstrap import Prepared, database_dsn, environment
+from piyasa_bot.roster_loader import load_roster
+from piyasa_bot.roster_watch import RosterWatcher
 from piyasa_bot.db.migrate import apply_migrations
 from piyasa_bot.runner import Runner
 from piyasa_bot.settings import Settings
@@ -28,8 +30,13 @@ async def run(settings: Settings, prepared: Prepared) -> int:
     runner = Runner(prepared.loaded, dsn=database_dsn(settings), api_base=settings.telegram_api,
                     cipher=prepared.cipher, llm=prepared.llm)
     async with runner:
+        watcher = RosterWatcher(settings.config, lambda: load_roster(settings.config, environment(), prepared.cipher),
+                                runner.apply)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.trigger)
+        watching = asyncio.create_task(watcher.run())
         await stop.wait()
         log.info("runner.stopping")
+        watching.cancel()
     return 0
 
 

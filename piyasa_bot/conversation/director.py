@@ -99,6 +99,11 @@ class Director:
         return bot_name in self._bots and bot_name not in self._inactive
 
     @property
+    def inactive(self) -> frozenset[str]:
+        """Bots deactivated here (403): carried over when the roster is reloaded."""
+        return frozenset(self._inactive)
+
+    @property
     def members(self) -> tuple[str, ...]:
         """Bots that may still post in this chat."""
         return tuple(name for name in self._bots if name not in self._inactive)

@@ -97,3 +97,11 @@ class SendLimits:
             )
             self._pairs[(bot, chat_id)] = buckets
         return buckets
+
+    def update(self, limits: Limits) -> None:
+        """New limits from a live bots.yaml edit; what each pair already sent still counts."""
+        self.limits = limits
+        self.global_bucket = spaced(limits.global_per_second, 1.0, GLOBAL_MARGIN)
+        for pair in self._pairs.values():
+            pair.window.limit = limits.per_chat_per_minute
+            pair.chatter.limit = int(limits.per_chat_per_minute * (1 - limits.answer_share))

@@ -104,7 +104,6 @@ class Outbox:
         self._seq = itertools.count()
         self._changed = asyncio.Event()
         self._taken = 0  # off the queue, waiting for the global bucket
-        self._by_db_id = {handle.db_id: name for name, handle in handles.items()}
 
     # --- putting in -----------------------------------------------------------------------
 
@@ -133,8 +132,9 @@ class Outbox:
     async def load_pending(self) -> int:
         """Queue what a previous run left pending; returns how many."""
         rows = await queries.pending_outgoing(self.pool)
+        by_db_id = {handle.db_id: name for name, handle in self.handles.items()}
         for row in rows:
-            name = self._by_db_id.get(row.bot_id)
+            name = by_db_id.get(row.bot_id)
             if name is None:
                 await self._finish(Outgoing(bot="?", chat_id=row.chat_id, text=row.text, priority=Priority(row.priority),
                                             id=row.id, attempts=row.attempts), "failed", "the bot is no longer in bots.yaml")
@@ -154,6 +154,19 @@ class Outbox:
         self._wake.setdefault(item.chat_id, asyncio.Event()).set()
         if item.chat_id not in self._tasks:
             self._tasks[item.chat_id] = asyncio.create_task(self._serve(item.chat_id), name=f"outbox:{item.chat_id}")
+
+    async def drop_bot(self, bot: str, reason: str) -> None:
+        """The bot is gone: what it had queued ends failed, with the reason."""
+        dropped = []
+        for queue in self._queues.values():
+            mine = [entry for entry in queue if entry[1].bot == bot]
+            for entry in mine:
+                queue.remove(entry)
+                dropped.append(entry[1])
+            heapq.heapify(queue)
+        self._paused_until.pop(bot, None)
+        for item in dropped:
+            await self._finish(item, "failed", reason)
 
     @property
     def backlog(self) -> int:
