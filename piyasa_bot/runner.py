@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import random
 from collections.abc import Coroutine
 
@@ -112,6 +113,10 @@ class Runner:
         self._resume = asyncio.create_task(self._resume_outbox())
         if self.rooms is not None:
             self.rooms.start()
+        # Everything built so far lives as long as the runner: keep it out of the
+        # collector's full scans, which otherwise stall the loop for milliseconds.
+        gc.collect()
+        gc.freeze()
         log.info("runner.started", bots=len(roster.bots), chats=len(roster.chats))
 
     async def wait_resumed(self) -> None:
