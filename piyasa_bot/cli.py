@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("keygen", help="print a new Fernet key for PIYASA_SECRET_KEY")
     commands.add_parser("encrypt-token", help="read a token on stdin, print the enc: value for bots.yaml")
     commands.add_parser("rotate-key", help="re-encrypt every stored token with the newest key")
+    status = commands.add_parser("status", help="per bot and chat: state, the last hour's traffic, backlog, failures")
+    status.add_argument("--json", action="store_true", help="one JSON object instead of tables")
     simulate = commands.add_parser("simulate", help="the whole system against the local Bot API emulator")
     simulate.add_argument("--duration", type=float, default=60.0, help="seconds of simulated people (default 60)")
     simulate.add_argument("--people", type=int, default=12, help="simulated people (default 12)")
@@ -56,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SecretKeyError, AlreadyRunning) as error:
         print(f"error: {redact(str(error))}", file=sys.stderr)
         return CONFIG_INVALID if isinstance(error, SecretKeyError) else 1
+    except OSError as error:  # e.g. PIYASA_METRICS_PORT taken, the database refusing connections
+        print(f"error: {redact(str(error))}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -81,6 +86,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from piyasa_bot.commands import simulate
 
             return asyncio.run(simulate.simulate(settings, args))
+        case "status":
+            from piyasa_bot.commands import status
+
+            return asyncio.run(status.status(settings, args))
         case "loadtest":
             from piyasa_bot.commands import loadtest
 

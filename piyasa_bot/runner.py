@@ -28,6 +28,8 @@ from piyasa_bot.ingest.pipeline import BotHandle, Ingest, Recorder
 from piyasa_bot.ingest.writer import MessageWriter
 from piyasa_bot.llm import LlmComposer, LlmConfig, TemplateSource, TextSource
 from piyasa_bot.logs import register_secrets
+from piyasa_bot.metrics import TimedIngest
+from piyasa_bot.metrics_server import MetricsServer
 from piyasa_bot.polling import BotPoller, BotState
 from piyasa_bot.roster_loader import LoadedRoster
 from piyasa_bot.sending.limits import SendLimits
@@ -50,6 +52,8 @@ class Runner:
         seed: int | None = None,
         pace_scale: float = 1.0,
         llm: LlmConfig | None = None,
+        metrics_port: int | None = None,
+        metrics_host: str = "127.0.0.1",
     ) -> None:
         self.loaded = loaded
         self.dsn = dsn
@@ -61,6 +65,9 @@ class Runner:
         self.pace_scale = pace_scale
         self.rooms: ChatRooms | None = None
         self.llm = llm
+        self.metrics_port = metrics_port
+        self.metrics_host = metrics_host
+        self.metrics: MetricsServer | None = None
         self.source: TextSource | None = None
         self.pollers: dict[str, BotPoller] = {}
         self._polls: dict[str, asyncio.Task[None]] = {}
@@ -107,12 +114,15 @@ class Runner:
             self.rooms = ChatRooms(roster, self.handles, self.outbox, self.source, rng=rng, scale=self.pace_scale)
             deps.rooms = self.rooms
         self.deps = deps
-        self.ingest = Ingest(build_dispatcher(), recorder, deps)
+        self.ingest = TimedIngest(build_dispatcher(), recorder, deps)
         for bot in roster.bots:
             self._start_bot(bot.name, bot_ids[bot.name], self.loaded.tokens[bot.name])
         self._resume = asyncio.create_task(self._resume_outbox())
         if self.rooms is not None:
             self.rooms.start()
+        if self.metrics_port is not None:
+            self.metrics = MetricsServer(self, self.metrics_host, self.metrics_port)
+            await self.metrics.start()
         # Everything built so far lives as long as the runner: keep it out of the
         # collector's full scans, which otherwise stall the loop for milliseconds.
         gc.collect()
@@ -251,6 +261,8 @@ class Runner:
                 self._on_state(poller.handle, BotState.STOPPED, None)
         if self._background_tasks:
             await asyncio.wait(self._background_tasks, timeout=5)
+        if self.metrics is not None:
+            await self.metrics.stop()
         if self.session is not None:
             await self.session.close()
         await self._lock.release()

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("PIYASA_SECRET_KEY"))
     # Optional port for /metrics and /healthz; unset means no HTTP listener.
     metrics_port: int | None = Field(default=None, validation_alias=AliasChoices("PIYASA_METRICS_PORT"))
+    metrics_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("PIYASA_METRICS_HOST"))
     # Optional OpenAI-compatible chat-completions endpoint for the bots' texts;
     # unset means the built-in Turkish templates (no network).
     llm_base_url: str | None = Field(default=None, validation_alias=AliasChoices("PIYASA_LLM_BASE_URL"))

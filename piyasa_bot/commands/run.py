@@ -28,7 +28,8 @@ async def run(settings: Settings, prepared: Prepared) -> int:
     stop = asyncio.Event()
     stop_on_signals(stop)
     runner = Runner(prepared.loaded, dsn=database_dsn(settings), api_base=settings.telegram_api,
-                    cipher=prepared.cipher, llm=prepared.llm)
+                    cipher=prepared.cipher, llm=prepared.llm,
+                    metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
     async with runner:
         watcher = RosterWatcher(settings.config, lambda: load_roster(settings.config, environment(), prepared.cipher),
                                 runner.apply)

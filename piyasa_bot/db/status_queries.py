@@ -1,0 +1,182 @@
+"""Read-only queries for `status` and the health check: literal SQL, typed rows.
+
+Nothing here selects `bots.token_encrypted`. "Recent" is everything since
+`now() - window`, with the database's clock, so that a skewed client clock
+cannot shift the window.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+import asyncpg
+
+from piyasa_bot.db.pool import _INSTANCE_LOCK
+
+Conn = asyncpg.Connection | asyncpg.Pool
+
+
+class BotStatus(NamedTuple):
+    name: str
+    username: str | None
+    telegram_id: int | None
+    state: str
+    last_error: str | None
+    state_changed_at: datetime
+    last_seen_at: datetime | None  # last time it was polling fine, sent, or had a message stored through it
+    sent: int  # messages this bot sent within the window
+    received: int  # people's messages stored from this bot's copy within the window
+    pending: int  # outbox rows waiting, any age
+    failed: int  # outbox rows failed within the window
+    expired: int  # outbox rows expired within the window
+
+
+class ChatStatus(NamedTuple):
+    id: int
+    title: str
+    type: str | None
+    received: int
+    sent: int
+    last_message_at: datetime | None
+    pending: int
+    failed: int
+    expired: int
+    bots_active: int
+    bots_inactive: int
+
+
+class FailureGroup(NamedTuple):
+    bot: str
+    chat_id: int
+    status: str  # 'failed' or 'expired'
+    reason: str | None
+    count: int
+    last_at: datetime
+
+
+class InactiveMembership(NamedTuple):
+    bot: str
+    chat_id: int
+    reason: str | None
+    since: datetime
+
+
+async def ping(conn: Conn) -> bool:
+    result: int = await conn.fetchval("SELECT 1")
+    return result == 1
+
+
+async def database_now(conn: Conn) -> datetime:
+    now: datetime = await conn.fetchval("SELECT now()")
+    return now
+
+
+async def schema_version(conn: Conn) -> int | None:
+    """The newest migration applied; None when the schema (or a core table) is missing."""
+    present: bool = await conn.fetchval(
+        """SELECT to_regclass('schema_migrations') IS NOT NULL AND to_regclass('bots') IS NOT NULL
+                  AND to_regclass('chats') IS NOT NULL AND to_regclass('bot_chats') IS NOT NULL
+                  AND to_regclass('messages') IS NOT NULL AND to_regclass('outbox') IS NOT NULL"""
+    )
+    if not present:
+        return None
+    version: int | None = await conn.fetchval("SELECT max(version) FROM schema_migrations")
+    return version
+
+
+async def runner_holds_lock(conn: Conn) -> bool:
+    """Whether a runner holds the single-instance lock on this database (it is running now).
+
+    A bigint advisory key shows in pg_locks as classid (high half), objid (low half), objsubid 1.
+    """
+    held: bool = await conn.fetchval(
+        """SELECT EXISTS (
+               SELECT 1 FROM pg_locks
+               WHERE locktype = 'advisory' AND granted
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)""",
+        _INSTANCE_LOCK >> 32,
+        _INSTANCE_LOCK & 0xFFFF_FFFF,
+    )
+    return held
+
+
+async def bot_statuses(conn: Conn, window: timedelta) -> list[BotStatus]:
+    rows = await conn.fetch(
+        """WITH sent AS (
+               SELECT bot_id, count(*) AS n, max(created_at) AS last_at FROM messages
+               WHERE NOT is_incoming AND created_at >= now() - $1::interval GROUP BY bot_id),
+           received AS (
+               SELECT received_by, count(*) AS n, max(created_at) AS last_at FROM messages
+               WHERE is_incoming AND created_at >= now() - $1::interval GROUP BY received_by),
+           queued AS (
+               SELECT bot_id,
+                      count(*) FILTER (WHERE status = 'pending') AS pending,
+                      count(*) FILTER (WHERE status = 'failed') AS failed,
+                      count(*) FILTER (WHERE status = 'expired') AS expired
+               FROM outbox WHERE status = 'pending' OR finished_at >= now() - $1::interval GROUP BY bot_id)
+           SELECT b.name, b.username, b.telegram_id, b.state, b.last_error, b.updated_at,
+                  GREATEST(b.last_seen_at, sent.last_at, received.last_at),
+                  coalesce(sent.n, 0), coalesce(received.n, 0),
+                  coalesce(queued.pending, 0), coalesce(queued.failed, 0), coalesce(queued.expired, 0)
+           FROM bots b
+           LEFT JOIN sent ON sent.bot_id = b.id
+           LEFT JOIN received ON received.received_by = b.id
+           LEFT JOIN queued ON queued.bot_id = b.id
+           ORDER BY b.name""",
+        window,
+    )
+    return [BotStatus(*row) for row in rows]
+
+
+async def chat_statuses(conn: Conn, window: timedelta) -> list[ChatStatus]:
+    rows = await conn.fetch(
+        """WITH recent AS (
+               SELECT chat_id, count(*) FILTER (WHERE is_incoming) AS received,
+                      count(*) FILTER (WHERE NOT is_incoming) AS sent, max(created_at) AS last_at
+               FROM messages WHERE created_at >= now() - $1::interval GROUP BY chat_id),
+           queued AS (
+               SELECT chat_id,
+                      count(*) FILTER (WHERE status = 'pending') AS pending,
+                      count(*) FILTER (WHERE status = 'failed') AS failed,
+                      count(*) FILTER (WHERE status = 'expired') AS expired
+               FROM outbox WHERE status = 'pending' OR finished_at >= now() - $1::interval GROUP BY chat_id),
+           members AS (
+               SELECT chat_id, count(*) FILTER (WHERE active) AS active, count(*) FILTER (WHERE NOT active) AS inactive
+               FROM bot_chats GROUP BY chat_id)
+           SELECT c.id, c.title, c.type,
+                  coalesce(recent.received, 0), coalesce(recent.sent, 0), recent.last_at,
+                  coalesce(queued.pending, 0), coalesce(queued.failed, 0), coalesce(queued.expired, 0),
+                  coalesce(members.active, 0), coalesce(members.inactive, 0)
+           FROM chats c
+           LEFT JOIN recent ON recent.chat_id = c.id
+           LEFT JOIN queued ON queued.chat_id = c.id
+           LEFT JOIN members ON members.chat_id = c.id
+           ORDER BY c.id""",
+        window,
+    )
+    return [ChatStatus(*row) for row in rows]
+
+
+async def failure_groups(conn: Conn, window: timedelta) -> list[FailureGroup]:
+    """Outbox rows that ended failed or expired within the window, grouped by bot, chat and reason."""
+    rows = await conn.fetch(
+        """SELECT b.name, o.chat_id, o.status, o.reason, count(*), max(o.finished_at)
+           FROM outbox o JOIN bots b ON b.id = o.bot_id
+           WHERE o.status IN ('failed', 'expired') AND o.finished_at >= now() - $1::interval
+           GROUP BY b.name, o.chat_id, o.status, o.reason
+           ORDER BY count(*) DESC, b.name, o.chat_id, o.status, o.reason""",
+        window,
+    )
+    return [FailureGroup(*row) for row in rows]
+
+
+async def inactive_memberships(conn: Conn) -> list[InactiveMembership]:
+    """Bots taken out of a chat (removed, forbidden), with Telegram's reason."""
+    rows = await conn.fetch(
+        """SELECT b.name, bc.chat_id, bc.reason, bc.updated_at
+           FROM bot_chats bc JOIN bots b ON b.id = bc.bot_id
+           WHERE NOT bc.active ORDER BY b.name, bc.chat_id"""
+    )
+    return [InactiveMembership(*row) for row in rows]
