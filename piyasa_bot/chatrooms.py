@@ -21,6 +21,7 @@ import structlog
 from aiogram.types import Message
 
 from piyasa_bot.conversation import BotIdentity, ChatLine, Composer, Director, SpeakerUsage, classify
+from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.ingest.pipeline import BotHandle
 from piyasa_bot.llm import TextSource
 from piyasa_bot.roster import ChatConfig, Roster
@@ -59,8 +60,11 @@ class ChatRooms:
         rng: random.Random | None = None,
         clock: Clock = utc_now,
         scale: float = 1.0,
+        aliases: ChatAliases | None = None,
     ) -> None:
         self.roster = roster
+        # Directors stay keyed by bots.yaml's ids; Telegram's ids are translated at the edges.
+        self.aliases = aliases if aliases is not None else ChatAliases()
         self.handles = handles
         self.outbox = outbox
         self.source = source
@@ -130,6 +134,12 @@ class ChatRooms:
         if self._answers:
             await asyncio.wait(set(self._answers), timeout=timeout)
 
+    def nudge(self, chat_id: int) -> None:
+        """Replan this chat's next turn now (its director was paused, resumed or re-paced)."""
+        director = self.director_of(chat_id)
+        if director is not None:
+            self._wake[director.chat.id].set()
+
     def set_scale(self, scale: float) -> None:
         self.scale = scale
         for chat_id, director in self.directors.items():
@@ -138,13 +148,21 @@ class ChatRooms:
 
     # --- what the bots hear and say --------------------------------------------------------
 
+    def director_of(self, chat_id: int) -> Director | None:
+        """The director of a chat under any of its ids (a group upgraded to a supergroup has two)."""
+        for candidate in (chat_id, self.aliases.resolve(chat_id), self.aliases.current(chat_id)):
+            director = self.directors.get(candidate)
+            if director is not None:
+                return director
+        return None
+
     def heard(self, message: Message, received_by: str) -> None:
         """A person's message (recorded once, whichever bot got it first)."""
-        director = self.directors.get(message.chat.id)
+        director = self.director_of(message.chat.id)
         text = message.text or message.caption
         if director is None or not text:
             return
-        line = self._line(message, text)
+        line = self._line(message, text, director.chat.id)
         addressee = classify(line, self._identities())
         if addressee is not None and addressee.bot_name in director.members:
             line = dataclasses.replace(line, addressed_to=addressee.bot_name)
@@ -161,22 +179,22 @@ class ChatRooms:
 
     def said(self, item: Outgoing, message: Message) -> None:
         """One of our bots' messages, from Telegram's answer to sendMessage."""
-        director = self.directors.get(message.chat.id)
+        director = self.director_of(message.chat.id)
         if director is None:
             return
         reply = message.reply_to_message
         director.observe(ChatLine(
-            chat_id=message.chat.id, message_id=message.message_id, text=message.text or "",
+            chat_id=director.chat.id, message_id=message.message_id, text=message.text or "",
             at=message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC),
             author_bot=item.bot, reply_to_message_id=reply.message_id if reply else None,
             reply_to_bot=self._bot_name(reply.from_user.id) if reply and reply.from_user else None,
         ))
 
     def deactivate(self, bot_name: str, chat_id: int) -> None:
-        director = self.directors.get(chat_id)
+        director = self.director_of(chat_id)
         if director is not None:
             director.deactivate(bot_name)
-            self._wake[chat_id].set()
+            self._wake[director.chat.id].set()
 
     # --- answers ----------------------------------------------------------------------------
 
@@ -192,10 +210,11 @@ class ChatRooms:
             self.counts.skip("nothing new to say")
             log.info("answer.skipped", bot=bot_name, chat_id=line.chat_id, message_id=line.message_id)
             return
+        chat_id = self.aliases.current(line.chat_id)
         # In a basic group the id is the receiving bot's own numbering: only that bot can reply to it.
-        numbering_shared = director.chat.is_supergroup or received_by == bot_name
+        numbering_shared = str(chat_id).startswith("-100") or received_by == bot_name
         outbox_id = await self.outbox.put(Outgoing(
-            bot=bot_name, chat_id=line.chat_id, text=draft.text, priority=Priority.ANSWER,
+            bot=bot_name, chat_id=chat_id, text=draft.text, priority=Priority.ANSWER,
             reply_to=line.message_id if numbering_shared else None, answers=line.message_id,
             not_before=time.time() + Composer.typing_delay(draft.text),
         ))
@@ -223,13 +242,14 @@ class ChatRooms:
     async def _take_turn(self, director: Director, turn: Any, now: datetime) -> None:
         director.finish(turn)
         chat = director.chat
-        if self.outbox.backlog_of(chat.id, Priority.CHATTER) >= MAX_QUEUED_CHATTER:
+        chat_id = self.aliases.current(chat.id)
+        if self.outbox.backlog_of(chat_id, Priority.CHATTER) >= MAX_QUEUED_CHATTER:
             return  # the chat is saturated: adding chatter would only make it expire
         draft = await self.source.chatter(self.roster.bot(turn.bot_name), chat, director.recent, now, turn.reply_to)
         if draft is None:
             return
         await self.outbox.put(Outgoing(
-            bot=turn.bot_name, chat_id=chat.id, text=draft.text, priority=Priority.CHATTER,
+            bot=turn.bot_name, chat_id=chat_id, text=draft.text, priority=Priority.CHATTER,
             reply_to=draft.reply_to_message_id,
             expires_at=time.time() + self.roster.limits.chatter_ttl_seconds,
         ))
@@ -242,11 +262,11 @@ class ChatRooms:
     def _bot_name(self, user_id: int) -> str | None:
         return next((h.name for h in self.handles.values() if h.telegram_id == user_id), None)
 
-    def _line(self, message: Message, text: str) -> ChatLine:
+    def _line(self, message: Message, text: str, chat_id: int) -> ChatLine:
         reply = message.reply_to_message
         replied_bot = self._bot_name(reply.from_user.id) if reply and reply.from_user else None
         return ChatLine(
-            chat_id=message.chat.id, message_id=message.message_id, text=text,
+            chat_id=chat_id, message_id=message.message_id, text=text,
             at=message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC),
             user_id=message.from_user.id if message.from_user else None,
             reply_to_message_id=reply.message_id if reply else None, reply_to_bot=replied_bot,

@@ -24,6 +24,7 @@ from piyasa_bot.db import queries
 from piyasa_bot.db.pool import InstanceLock, open_pool
 from piyasa_bot.deps import Deps
 from piyasa_bot.handlers import build_dispatcher
+from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.ingest.pipeline import BotHandle, Ingest, Recorder
 from piyasa_bot.ingest.writer import MessageWriter
 from piyasa_bot.llm import LlmComposer, LlmConfig, TemplateSource, TextSource
@@ -79,6 +80,7 @@ class Runner:
         self.outbox: Outbox | None = None
         self.handles: dict[str, BotHandle] = {}  # shared with the outbox and the chat rooms
         self.deps: Deps | None = None
+        self.aliases = ChatAliases()
         self._resume: asyncio.Task[None] | None = None
         self._lock = InstanceLock(dsn)
 
@@ -98,11 +100,14 @@ class Runner:
         register_secrets(self.loaded.tokens.values())
         self.pool = await open_pool(self.dsn)
         await self._lock.acquire()
+        # Chats Telegram renumbered in an earlier run (a group upgraded to a supergroup).
+        self.aliases.load(await queries.chat_migrations(self.pool))
         bot_ids = await self._register(self.loaded)
         self.session = shared_session(self.api_base, len(roster.bots))
         self.writer = MessageWriter(self.pool)
         self.writer.start()
         recorder = Recorder(self.writer)
+        recorder.aliases = self.aliases  # Deps.aliases is the recorder's: one mapping for all
         self.handles = {}
         self.outbox = Outbox(self.pool, self.handles, SendLimits(roster.limits), recorder,
                              on_sent=self._on_sent, on_inactive=self._on_inactive)
@@ -111,7 +116,8 @@ class Runner:
             rng = random.Random(self.seed)
             templates = TemplateSource(Composer(Market(random.Random(rng.random())), random.Random(rng.random())))
             self.source = LlmComposer(self.llm, templates) if self.llm else templates
-            self.rooms = ChatRooms(roster, self.handles, self.outbox, self.source, rng=rng, scale=self.pace_scale)
+            self.rooms = ChatRooms(roster, self.handles, self.outbox, self.source, rng=rng, scale=self.pace_scale,
+                                   aliases=self.aliases)
             deps.rooms = self.rooms
         self.deps = deps
         self.ingest = TimedIngest(build_dispatcher(), recorder, deps)
@@ -198,7 +204,7 @@ class Runner:
             await queries.upsert_chats(conn, [(chat.id, chat.title) for chat in loaded.roster.chats])
             for bot in loaded.roster.bots:
                 ids[bot.name] = await queries.upsert_bot(conn, bot.name, self.cipher.encrypt(tokens[bot.name]))
-                await queries.set_bot_chats(conn, ids[bot.name], bot.chats)
+                await queries.set_bot_chats(conn, ids[bot.name], [self.aliases.current(c) for c in bot.chats])
         return ids
 
     async def wait_polling(self, timeout: float | None = 30.0) -> None:
@@ -246,6 +252,8 @@ class Runner:
         for task in self._polls.values():
             task.cancel()
         await asyncio.gather(*self._polls.values(), return_exceptions=True)
+        if self.deps is not None:
+            await self.deps.foreign.close()  # leaves still waiting out their grace
         if self._resume is not None:
             self._resume.cancel()
         if self.rooms is not None:

@@ -177,3 +177,131 @@ async def set_bot_chat_active(
 async def inactive_bot_chats(conn: asyncpg.Connection | asyncpg.Pool) -> list[tuple[int, int]]:
     rows = await conn.fetch("SELECT bot_id, chat_id FROM bot_chats WHERE NOT active")
     return [(row["bot_id"], row["chat_id"]) for row in rows]
+
+
+# --- edits, foreign chats, migrations, admin status (0003) -------------------------------
+
+
+class EditRow(NamedTuple):
+    """One row of `message_edits`: a new version of a message already delivered."""
+
+    chat_id: int
+    id_scope: int
+    telegram_message_id: int
+    from_user_id: int | None
+    text: str | None
+    kind: str
+    copy_key: str | None
+    received_by: int | None
+    edited_at: datetime
+
+
+_INSERT_EDITS = """
+WITH added AS (
+    INSERT INTO message_edits (chat_id, id_scope, telegram_message_id, from_user_id, text, kind, copy_key,
+                               received_by, edited_at)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
+                         $7::text[], $8::integer[], $9::timestamptz[])
+    ON CONFLICT DO NOTHING
+    RETURNING chat_id, id_scope, telegram_message_id, edited_at
+), latest AS (
+    SELECT chat_id, id_scope, telegram_message_id, max(edited_at) AS edited_at FROM added GROUP BY 1, 2, 3
+), marked AS (
+    UPDATE messages m SET edited_at = l.edited_at FROM latest l
+    WHERE m.chat_id = l.chat_id AND m.id_scope = l.id_scope AND m.telegram_message_id = l.telegram_message_id
+      AND (m.edited_at IS NULL OR m.edited_at < l.edited_at)
+    RETURNING 1
+)
+SELECT count(*) FROM added
+"""
+
+
+async def insert_edits(conn: asyncpg.Connection | asyncpg.Pool, rows: Sequence[EditRow]) -> int:
+    """Store edits (those already stored are skipped) and mark their messages edited. Returns edits inserted."""
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    inserted: int = await conn.fetchval(_INSERT_EDITS, *columns)
+    return inserted
+
+
+async def record_foreign_chat(conn: asyncpg.Connection | asyncpg.Pool, chat_id: int, title: str, type_: str) -> None:
+    """A chat a bot was added to or heard from that bots.yaml does not list."""
+    await conn.execute(
+        """INSERT INTO chats (id, title, type, allowed) VALUES ($1, $2, $3, false)
+           ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = EXCLUDED.type, allowed = false""",
+        chat_id, title, type_,
+    )
+
+
+class ChatMove(NamedTuple):
+    messages: int
+    edits: int
+    pending_sends: int
+    bot_chats: int
+
+
+async def migrate_chat(conn: asyncpg.Connection, old: int, new: int) -> ChatMove:
+    """A basic group became a supergroup: carry its history and settings to the new id, at once.
+
+    Idempotent (both service messages, and a redelivery, run it). Rows that
+    would collide with one already under the new id stay where they are.
+    Finished outbox rows stay with the old id: their answers_message_id is in
+    the old group's numbering and would block answers in the supergroup, whose
+    ids start again at 1. Pending ones move, without their reply target.
+    """
+    async with conn.transaction():
+        await conn.execute(
+            """INSERT INTO chats (id, title, type, allowed)
+               SELECT $2, title, 'supergroup', allowed FROM chats WHERE id = $1
+               ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = 'supergroup', allowed = EXCLUDED.allowed""",
+            old, new)
+        await conn.execute(
+            """INSERT INTO chats (id, type) VALUES ($1, 'supergroup') ON CONFLICT (id) DO NOTHING""", new)
+        await conn.execute(
+            "UPDATE chats SET migrated_to = $2, type = coalesce(type, 'group') WHERE id = $1", old, new)
+        messages = await conn.execute(
+            """UPDATE messages m SET chat_id = $2 WHERE m.chat_id = $1 AND NOT EXISTS (
+                   SELECT 1 FROM messages n WHERE n.chat_id = $2 AND (n.copy_key = m.copy_key
+                       OR (n.id_scope = m.id_scope AND n.telegram_message_id = m.telegram_message_id)))""",
+            old, new)
+        edits = await conn.execute(
+            """UPDATE message_edits m SET chat_id = $2 WHERE m.chat_id = $1 AND NOT EXISTS (
+                   SELECT 1 FROM message_edits n WHERE n.chat_id = $2 AND (n.copy_key = m.copy_key
+                       OR (n.id_scope = m.id_scope AND n.telegram_message_id = m.telegram_message_id
+                           AND n.edited_at = m.edited_at)))""",
+            old, new)
+        pending = await conn.execute(
+            """UPDATE outbox SET chat_id = $2, reply_to_message_id = NULL, answers_message_id = NULL
+               WHERE chat_id = $1 AND status = 'pending'""",
+            old, new)
+        await conn.execute(
+            """INSERT INTO bot_chats (bot_id, chat_id, active, reason)
+               SELECT bot_id, $2, active, reason FROM bot_chats WHERE chat_id = $1
+               ON CONFLICT (bot_id, chat_id) DO UPDATE
+               SET active = EXCLUDED.active, reason = EXCLUDED.reason, updated_at = now()""",
+            old, new)
+        pairs = await conn.execute("DELETE FROM bot_chats WHERE chat_id = $1", old)
+    return ChatMove(*(int(status.rsplit(" ", 1)[-1]) for status in (messages, edits, pending, pairs)))
+
+
+async def chat_migrations(conn: asyncpg.Connection | asyncpg.Pool) -> list[tuple[int, int]]:
+    """(old id, new id) of every chat Telegram renumbered, as stored by `migrate_chat`."""
+    rows = await conn.fetch("SELECT id, migrated_to FROM chats WHERE migrated_to IS NOT NULL ORDER BY id")
+    return [(row["id"], row["migrated_to"]) for row in rows]
+
+
+async def chat_activity(conn: asyncpg.Connection | asyncpg.Pool, chat_id: int) -> tuple[int, int]:
+    """(people's messages, bots' messages) stored for this chat in the last hour; edits not counted."""
+    row = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE is_incoming) AS people, count(*) FILTER (WHERE NOT is_incoming) AS bots
+           FROM messages WHERE chat_id = $1 AND created_at > now() - interval '1 hour'""",
+        chat_id)
+    return row["people"], row["bots"]
+
+
+async def bot_chat_states(conn: asyncpg.Connection | asyncpg.Pool, chat_id: int) -> list[tuple[str, str, bool]]:
+    """(bot name, bot state, active in this chat) for every bot paired with the chat."""
+    rows = await conn.fetch(
+        """SELECT b.name, b.state, bc.active FROM bot_chats bc JOIN bots b ON b.id = bc.bot_id
+           WHERE bc.chat_id = $1 ORDER BY b.id""",
+        chat_id)
+    return [(row["name"], row["state"], row["active"]) for row in rows]

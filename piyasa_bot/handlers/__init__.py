@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiogram import Dispatcher
 
+from piyasa_bot.handlers import membership, record
 from piyasa_bot.handlers.context import BindLogContext
-from piyasa_bot.handlers import record
 
 
 def build_dispatcher() -> Dispatcher:
     dispatcher = Dispatcher()
     dispatcher.update.outer_middleware(BindLogContext())
-    dispatcher.include_routers(record.build_router())
+    dispatcher.include_routers(record.build_router(), membership.build_router())
     return dispatcher

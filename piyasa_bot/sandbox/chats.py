@@ -27,13 +27,18 @@ class StoredMessage:
 
 
 class ChatState:
-    def __init__(self, chat_id: int, title: str, type_: str):
+    def __init__(self, chat_id: int, title: str, type_: str, forum: bool = False):
         if type_ not in ("supergroup", "group"):
             raise ValueError(f"chat type must be 'supergroup' or 'group', not {type_!r}")
+        if forum and type_ != "supergroup":
+            raise ValueError("only a supergroup can have topics")
         self.id = chat_id
         self.title = title
         self.type = type_
         self.as_dict: dict[str, Any] = {"id": chat_id, "type": type_, "title": title}
+        if forum:
+            self.as_dict["is_forum"] = True
+        self.migrated_to: int | None = None  # a basic group upgraded to this supergroup
         self.members: dict[str, None] = {}  # an ordered set of bot names
         self.recent_sent: deque[SentMessage] = deque(maxlen=RECENT_SENT)
         self._next_id = 1

@@ -74,8 +74,11 @@ async def add_chat(request: web.Request) -> web.Response:
 async def change_member(request: web.Request) -> web.Response:
     body = await _json(request)
     emu = request.app[EMULATOR]
-    change = emu.remove_member if body.get("remove") else emu.add_member
-    change(int(body["chat_id"]), body["name"])
+    by_user = int(body["by_user"]) if body.get("by_user") is not None else None  # tell the bot, as Telegram does
+    if body.get("remove"):
+        emu.remove_member(int(body["chat_id"]), body["name"], by_user, bool(body.get("kicked")))
+    else:
+        emu.add_member(int(body["chat_id"]), body["name"], by_user)
     return web.json_response({"ok": True})
 
 

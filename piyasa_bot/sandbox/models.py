@@ -45,6 +45,7 @@ class SentMessage:
     # The people's numbering: differs from message_id only in basic groups,
     # where each bot numbers messages on its own. Use it to reply via post().
     chat_message_id: int = 0
+    thread_id: int | None = None  # the forum topic it was posted in
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -87,6 +87,10 @@ async def get_chat(emu: SandboxState, state: BotState, params: dict[str, Any]) -
     return emu.member_chat(state, params.get("chat_id")).as_dict
 
 
+async def leave_chat(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+    return emu.leave_chat(state, params)
+
+
 async def get_webhook_info(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
     return {"url": "", "has_custom_certificate": False, "pending_update_count": len(state.queue)}
 
@@ -104,6 +108,7 @@ METHODS: dict[str, tuple[str, Handler]] = {
         ("sendMessage", send_message),
         ("sendChatAction", send_chat_action),
         ("getChat", get_chat),
+        ("leaveChat", leave_chat),
         ("getWebhookInfo", get_webhook_info),
         ("deleteWebhook", always_true),
         ("close", always_true),

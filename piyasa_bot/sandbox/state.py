@@ -17,6 +17,7 @@ from typing import Any
 from .chats import ChatState, StoredMessage
 from .faults import FaultPlan
 from .limits import EmulatorLimits, LimitBook
+from .membership import Membership, migrated
 from .messages import Audience, as_reply_target, bot_user_dict, mention_entities, message_dict, user_dict
 from .models import ApiError, PostedMessage, RequestRecord, SandboxBot, SentMessage, bad_request, too_many_requests
 from .updates import ConfirmationWatch, UpdateQueue
@@ -37,7 +38,7 @@ class BotState:
     revoked: bool = False
 
 
-class SandboxState:
+class SandboxState(Membership):
     def __init__(self, limits: EmulatorLimits | None = None, faults: FaultPlan | None = None, seed: int = 0):
         self.limits = limits or EmulatorLimits()
         self.faults = faults or FaultPlan()
@@ -74,16 +75,10 @@ class SandboxState:
         self._bots[name] = self._by_token[token] = state
         return bot
 
-    def add_chat(self, chat_id: int, title: str = "", type: str = "supergroup", members=()) -> None:
-        self._chats[chat_id] = ChatState(chat_id, title or str(chat_id), type)
+    def add_chat(self, chat_id: int, title: str = "", type: str = "supergroup", members=(), forum: bool = False) -> None:
+        self._chats[chat_id] = ChatState(chat_id, title or str(chat_id), type, forum)
         for name in members:
             self.add_member(chat_id, name)
-
-    def add_member(self, chat_id: int, bot_name: str) -> None:
-        self._chat(chat_id).add_member(bot_name, self._bot(bot_name).index, self.rng.randrange(1, 37))
-
-    def remove_member(self, chat_id: int, bot_name: str) -> None:
-        self._chat(chat_id).remove_member(bot_name)
 
     def members(self, chat_id: int) -> list[SandboxBot]:
         return [self._bots[name].bot for name in self._chat(chat_id).members]
@@ -112,11 +107,12 @@ class SandboxState:
         reply_to_message_id: int | None = None,
         entities: list[dict[str, Any]] | None = None,
         username: str | None = None,
+        thread_id: int | None = None,
     ) -> PostedMessage:
         """A person writes into a chat; every member bot allowed to see it gets an Update.
 
         `reply_to_message_id` is in the people's numbering (PostedMessage.message_id,
-        SentMessage.chat_message_id).
+        SentMessage.chat_message_id). `thread_id` posts into a forum topic.
         """
         chat = self._chat(chat_id)
         replied = None
@@ -135,6 +131,8 @@ class SandboxState:
             entities,
             as_reply_target(replied.message, replied.chat_message_id) if replied else None,
         )
+        if thread_id is not None:
+            message.update(message_thread_id=thread_id, is_topic_message=True)
         chat.store(StoredMessage(chat_message_id, None, message))
         audience = Audience(text, entities, replied.sender_bot if replied else None)
         shared_body = b'"message":' + _encode(message) if chat.is_supergroup else b""
@@ -172,6 +170,8 @@ class SandboxState:
             chat = None
         if chat is None:
             raise bad_request("chat not found")
+        if chat.migrated_to is not None:
+            raise migrated(chat)
         if state.bot.name not in chat.members:
             raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
         return chat
@@ -203,6 +203,10 @@ class SandboxState:
             mention_entities(text),
             as_reply_target(replied.message, replied.chat_message_id) if replied else None,
         )
+        # A reply lands in the topic of the message it replies to, as in Telegram.
+        thread_id = replied.message.get("message_thread_id") if replied else params.get("message_thread_id")
+        if thread_id is not None:
+            message.update(message_thread_id=int(thread_id), is_topic_message=True)
         chat.store(StoredMessage(chat_message_id, name, message))
         own_copy = chat.copy_for_bot(name, message, replied)
         sent = SentMessage(
@@ -213,6 +217,7 @@ class SandboxState:
             own_copy["reply_to_message"]["message_id"] if replied else None,
             time.time(),
             chat_message_id,
+            message.get("message_thread_id"),
         )
         self._sent.append(sent)
         chat.recent_sent.append(sent)
