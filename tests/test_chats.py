@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import asyncpg
-import pytest
 
 from piyasa_bot.db import queries
 from piyasa_bot.ingest.aliases import ChatAliases
