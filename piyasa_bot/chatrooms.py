@@ -77,6 +77,8 @@ class ChatRooms:
         self._wake = {chat.id: asyncio.Event() for chat in roster.chats}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._answers: set[asyncio.Task[None]] = set()
+        self._identity_list: list[BotIdentity] = []
+        self._identities_at = float("-inf")
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -257,7 +259,13 @@ class ChatRooms:
     # --- helpers ----------------------------------------------------------------------------
 
     def _identities(self) -> list[BotIdentity]:
-        return [BotIdentity(h.name, h.username, h.telegram_id) for h in self.handles.values() if h.telegram_id]
+        # Rebuilt at most once a second: bots are identified (or added) rarely, messages come often.
+        now = time.monotonic()
+        if now - self._identities_at > 1.0:
+            self._identity_list = [BotIdentity(h.name, h.username, h.telegram_id)
+                                   for h in self.handles.values() if h.telegram_id]
+            self._identities_at = now
+        return self._identity_list
 
     def _bot_name(self, user_id: int) -> str | None:
         return next((h.name for h in self.handles.values() if h.telegram_id == user_id), None)

@@ -9,6 +9,7 @@ confirms a batch is sent only after the batch's rows are committed.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 from enum import StrEnum
 
@@ -32,6 +33,10 @@ FAULT_BACKOFF = BackoffConfig(min_delay=0.2, max_delay=30.0, factor=2.0, jitter=
 # Another process polls this token: it may be a deploy overlap, so keep
 # trying, but slowly enough not to steal every other poll from it.
 CONFLICT_BACKOFF = BackoffConfig(min_delay=5.0, max_delay=60.0, factor=1.5, jitter=0.2)
+
+
+# A copy-only batch this large means copies come fast: pause less.
+COPIES_PER_BATCH = 20
 
 
 class BotState(StrEnum):
@@ -63,6 +68,7 @@ class BotPoller:
         self.poll_timeout = poll_timeout
         self.batch_limit = batch_limit
         self.copies_pause = copies_pause
+        self._jitter = random.Random()
         self.offset: int | None = None
         self.state = BotState.STARTING
         self.errors: dict[str, int] = {}
@@ -114,7 +120,12 @@ class BotPoller:
             # Another bot got all of these first. Let this bot's copies pile up into
             # larger batches: one bot that polls eagerly keeps ingest fast, and
             # fifty that each ask once per message would cost a request per copy.
-            await asyncio.sleep(self.copies_pause)
+            await asyncio.sleep(self._copies_pause(len(updates)))
+
+    def _copies_pause(self, copies: int) -> float:
+        # Shorter when copies come fast (batches stay small and cheap to decode),
+        # jittered so that the copy-only bots do not all wake in the same moment.
+        return self.copies_pause * min(1.0, COPIES_PER_BATCH / copies) * self._jitter.uniform(0.5, 1.5)
 
     def _failed(self, error: BaseException, state: BotState, summary: str, retry_in: float | None = None) -> None:
         kind = error_kind(error)

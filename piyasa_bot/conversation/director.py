@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from piyasa_bot.conversation.addressee import pick_volunteer
 from piyasa_bot.conversation.context import pick_reply_target
 from piyasa_bot.conversation.hours import istanbul, within
+from piyasa_bot.conversation.intent import is_question
 from piyasa_bot.conversation.lines import ChatLine, Turn
 from piyasa_bot.conversation.pacing import rate_per_hour, sample_gap
 from piyasa_bot.conversation.usage import SpeakerUsage
@@ -174,7 +175,8 @@ class Director:
 
     def volunteer(self, line: ChatLine, now: datetime) -> str | None:
         """A bot that may take an unaddressed question now (see addressee.pick_volunteer)."""
-        if self._paused:
+        # Most messages are not questions: answer that before looking at every member.
+        if self._paused or line.addressed_to or not is_question(line.text):
             return None
         ready = [self._bots[name] for name in self.members if self._eligible(name, now)]
         return pick_volunteer(line, ready, self._rng)
