@@ -140,3 +140,18 @@ async def test_pending_answers_go_out_after_a_restart(dsn: str) -> None:
         await world.emulator.stop()
     assert [s.text for s in world.emulator.sent()] == ["birazdan"]
     assert [r["status"] for r in await outbox_rows(dsn)] == ["sent"]
+
+
+async def test_a_text_the_guard_refuses_is_recorded_failed_and_never_sent(dsn: str) -> None:
+    world = await make_world(1)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, priority=Priority.ANSWER,
+                                             text="Bu hisse kesin kazanç, detaylar t.me/kanal adresinde"))
+            await runner.outbox.drain_until_idle(timeout=10)
+    finally:
+        await world.emulator.stop()
+    (row,) = await outbox_rows(dsn)
+    assert row["status"] == "failed" and row["reason"].startswith("guard:")
+    assert world.emulator.sent() == []

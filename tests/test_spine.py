@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -75,7 +76,7 @@ async def test_a_revoked_token_disables_that_bot_alone(dsn: str) -> None:
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             posted = [world.emulator.post(world.chat_id, user_id=9, text=f"kripto {i}") for i in range(10)]
-            await asyncio.wait_for(_confirmed_by_others(world, "bot002"), 10)
+            await asyncio.wait_for(_confirmed_by(world, ["bot000", "bot001", "bot003"]), 10)
             states = {name: poller.state for name, poller in runner.pollers.items()}
     finally:
         await world.emulator.stop()
@@ -88,12 +89,6 @@ async def test_a_revoked_token_disables_that_bot_alone(dsn: str) -> None:
     finally:
         await conn.close()
     assert state == "disabled" and "unauthorized" in error
-
-
-async def _confirmed_by_others(world: World, except_bot: str) -> None:
-    others = [f"bot{i:03d}" for i in range(4) if f"bot{i:03d}" != except_bot]
-    while any(world.emulator.pending(name) for name in others):
-        await asyncio.sleep(0.02)
 
 
 async def test_server_errors_and_dropped_connections_lose_nothing(dsn: str) -> None:
@@ -109,3 +104,29 @@ async def test_server_errors_and_dropped_connections_lose_nothing(dsn: str) -> N
     assert errors > 0, "the fault plan should have hit some polls"
     rows = await incoming_rows(dsn)
     assert sorted(r["telegram_message_id"] for r in rows) == sorted(p.message_id for p in posted)
+
+
+async def test_a_second_poller_on_one_token_backs_that_bot_off_and_the_rest_run_on(dsn: str) -> None:
+    world = await make_world(3)
+    token = world.env["BOT001_TOKEN"]
+    try:
+        async with make_runner(world, dsn) as runner, aiohttp.ClientSession() as intruder:
+            await runner.wait_polling()
+            # Another process polls bot001's token: the emulator ends one of the two polls with 409.
+            conflicts = 0
+            while runner.pollers["bot001"].state is not BotState.CONFLICT:
+                async with intruder.post(f"{world.base_url}/bot{token}/getUpdates", json={"timeout": 1}) as answer:
+                    conflicts += answer.status == 409
+            posted = [world.emulator.post(world.chat_id, user_id=3, text=f"çakışma {i}") for i in range(20)]
+            await asyncio.wait_for(_confirmed_by(world, ["bot000", "bot002"]), 10)
+            states = {name: poller.state for name, poller in runner.pollers.items()}
+    finally:
+        await world.emulator.stop()
+    assert states["bot001"] is BotState.CONFLICT
+    assert states["bot000"] is states["bot002"] is BotState.RUNNING
+    assert sorted(r["telegram_message_id"] for r in await incoming_rows(dsn)) == [p.message_id for p in posted]
+
+
+async def _confirmed_by(world: World, names: list[str]) -> None:
+    while any(world.emulator.pending(name) for name in names):
+        await asyncio.sleep(0.02)

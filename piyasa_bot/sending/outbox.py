@@ -29,6 +29,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import Message, ReplyParameters
 
+from piyasa_bot.conversation.guard import guard
 from piyasa_bot.db import queries
 from piyasa_bot.db.retry import retrying
 from piyasa_bot.ingest.pipeline import BotHandle, Recorder
@@ -117,6 +118,11 @@ class Outbox:
         if outbox_id is None:
             return None
         item.id = outbox_id
+        verdict = guard(item.text)
+        if not verdict.ok:
+            # Whatever wrote it (templates, a model, an admin reply), this never reaches the chat.
+            await self._finish(item, "failed", f"guard: {verdict.reason}")
+            return outbox_id
         self._queue(item)
         if item.priority is Priority.ANSWER and item.not_before > time.time():
             self._spawn(self._typing(handle, item.chat_id))

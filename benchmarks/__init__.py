@@ -1,0 +1,1 @@
+"""Benchmark scripts; figures and commands in BENCHMARKS.md."""
