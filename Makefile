@@ -27,5 +27,11 @@ check: setup
 test: setup
 	$(BIN)/python -m pytest -q $(ARGS)
 
+loadtest: setup  ## the reference load test: 50 bots, 100 people, 5 minutes; report in reports/
+	$(BIN)/python -m piyasa_bot loadtest $(ARGS)
+
+bench: setup  ## ingest benchmark beside a plain aiogram runner (see BENCHMARKS.md)
+	$(BIN)/python -m benchmarks.ingest $(ARGS)
+
 clean:
 	rm -rf $(VENV) .piyasa .pytest_cache *.egg-info
