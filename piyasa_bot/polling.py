@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 from enum import StrEnum
 
@@ -35,8 +36,11 @@ FAULT_BACKOFF = BackoffConfig(min_delay=0.2, max_delay=30.0, factor=2.0, jitter=
 CONFLICT_BACKOFF = BackoffConfig(min_delay=5.0, max_delay=60.0, factor=1.5, jitter=0.2)
 
 
-# A copy-only batch this large means copies come fast: pause less.
-COPIES_PER_BATCH = 20
+# A bot whose batches bring only copies pauses so that its next batch holds
+# about this many: few requests when copies trickle, small batches (cheap to
+# decode in one go) when they pour.
+COPIES_PER_BATCH = 50
+MIN_COPIES_PAUSE = 0.2
 
 
 class BotState(StrEnum):
@@ -60,15 +64,16 @@ class BotPoller:
         *,
         poll_timeout: int = 25,
         batch_limit: int = 100,
-        copies_pause: float = 1.0,
+        copies_pause: float = 5.0,
     ) -> None:
         self.handle = handle
         self.ingest = ingest
         self.on_state = on_state
         self.poll_timeout = poll_timeout
         self.batch_limit = batch_limit
-        self.copies_pause = copies_pause
+        self.copies_pause = copies_pause  # the longest pause
         self._jitter = random.Random()
+        self._last_batch_at = time.monotonic()
         self.offset: int | None = None
         self.state = BotState.STARTING
         self.errors: dict[str, int] = {}
@@ -111,6 +116,7 @@ class BotPoller:
         self._set_state(BotState.RUNNING, None)
         if not updates:
             return
+        since_last, self._last_batch_at = time.monotonic() - self._last_batch_at, time.monotonic()
         batch = await self.ingest.process(self.handle, updates)
         if batch.commits:
             await asyncio.wait(batch.commits)
@@ -120,12 +126,12 @@ class BotPoller:
             # Another bot got all of these first. Let this bot's copies pile up into
             # larger batches: one bot that polls eagerly keeps ingest fast, and
             # fifty that each ask once per message would cost a request per copy.
-            await asyncio.sleep(self._copies_pause(len(updates)))
+            await asyncio.sleep(self._copies_pause(len(updates), since_last))
 
-    def _copies_pause(self, copies: int) -> float:
-        # Shorter when copies come fast (batches stay small and cheap to decode),
-        # jittered so that the copy-only bots do not all wake in the same moment.
-        return self.copies_pause * min(1.0, COPIES_PER_BATCH / copies) * self._jitter.uniform(0.5, 1.5)
+    def _copies_pause(self, copies: int, over: float) -> float:
+        # Jittered so that the copy-only bots do not all wake in the same moment.
+        pause = min(max(COPIES_PER_BATCH * over / copies, MIN_COPIES_PAUSE), self.copies_pause)
+        return pause * self._jitter.uniform(0.5, 1.5)
 
     def _failed(self, error: BaseException, state: BotState, summary: str, retry_in: float | None = None) -> None:
         kind = error_kind(error)

@@ -65,7 +65,7 @@ async def test_status_from_an_admin_is_answered_once_by_the_first_active_bot(wor
         await runner.wait_polling()
         for text in ("BIST güne nasıl başladı?", "altın yükselir mi", "faiz kararı ne zaman"):
             world.emulator.post(world.chat_id, user_id=SOMEONE, text=text)
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
         answer = await command(runner, world, "/status")
         await runner.outbox.drain_until_idle()
         sent = world.emulator.sent(world.chat_id)
@@ -91,7 +91,7 @@ async def test_commands_from_anyone_else_are_stored_and_ignored_silently(world: 
         await runner.wait_polling()
         for text in texts:
             world.emulator.post(world.chat_id, user_id=SOMEONE, text=text)
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
         await runner.rooms.settle_answers()
         await runner.outbox.drain_until_idle()
         director = runner.rooms.directors[world.chat_id]

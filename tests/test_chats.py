@@ -38,7 +38,7 @@ async def test_a_bot_added_to_a_group_outside_the_roster_records_it_and_leaves(d
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             world.emulator.add_member(FOREIGN_GROUP, "bot001", by_user=66)
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
             members = world.emulator.members(FOREIGN_GROUP)
     finally:
         await world.emulator.stop()
@@ -58,9 +58,9 @@ async def test_a_bot_added_to_a_supergroup_outside_the_roster_leaves_after_a_gra
             await runner.wait_polling()
             runner.deps.foreign.leave_grace = 0.2
             world.emulator.add_member(FOREIGN_SUPERGROUP, "bot000", by_user=66)
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
             await runner.deps.foreign.settle()
-            await world.emulator.wait_confirmed(timeout=10)  # the "left" update leaveChat caused
+            await world.emulator.wait_confirmed(timeout=30)  # the "left" update leaveChat caused
             members, left = world.emulator.members(FOREIGN_SUPERGROUP), list(runner.deps.foreign.left)
     finally:
         await world.emulator.stop()
@@ -76,7 +76,7 @@ async def test_messages_from_a_chat_outside_the_roster_are_neither_stored_nor_an
             await runner.wait_polling()
             for text in ("@bot000_bot dolar ne olur?", "altın yükselir mi?", "/status"):
                 world.emulator.post(FOREIGN_SUPERGROUP, user_id=42, text=text)
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
             await runner.rooms.settle_answers()
             await runner.outbox.drain_until_idle()
             members = world.emulator.members(FOREIGN_SUPERGROUP)
@@ -99,16 +99,16 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_history_settings_and_b
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             before = [world.emulator.post(old, user_id=42, text=f"eski grup {i}") for i in range(3)]
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
             await runner.send("bot001", old, "Ben de buradayım.")
             # An answer still waiting when the upgrade comes.
             await runner.outbox.put(Outgoing(bot="bot002", chat_id=old, text="bekleyen cevap", priority=Priority.ANSWER,
                                              reply_to=before[0].copies["bot002"], answers=before[0].copies["bot002"],
                                              not_before=time.time() + 3600))
             world.emulator.migrate_chat(old, UPGRADED, by_user=42)
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
             after = world.emulator.post(UPGRADED, user_id=42, text="yeni süper grup")
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
             await runner.deps.foreign.settle()
             aliases = runner.deps.aliases
             resolved, roster_chat = aliases.resolve(UPGRADED), runner.deps.roster_chat(UPGRADED)
@@ -163,9 +163,9 @@ async def test_after_an_upgrade_the_bots_answer_in_the_supergroup(dsn: str) -> N
         async with make_runner(world, dsn, conversation=True, seed=6) as runner:
             await runner.wait_polling()
             world.emulator.migrate_chat(world.chat_id, UPGRADED, by_user=42)
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
             question = world.emulator.post(UPGRADED, user_id=42, text="@bot001_bot dolar ne olur?")
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
             assert runner.rooms.counts.addressed == 1
             await runner.outbox.wait_until(lambda: runner.outbox.counts.sent >= 1, timeout=15)
     finally:
@@ -180,11 +180,11 @@ async def test_a_restarted_runner_still_knows_the_supergroup_as_the_roster_chat(
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             world.emulator.migrate_chat(world.chat_id, UPGRADED, by_user=42)
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             posted = world.emulator.post(UPGRADED, user_id=42, text="yeniden başladık")
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
     finally:
         await world.emulator.stop()
     rows = await fetch(dsn, "SELECT chat_id, text FROM messages WHERE kind = 'text'")

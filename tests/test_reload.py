@@ -42,7 +42,7 @@ async def test_live_edits_apply_and_a_bad_edit_leaves_the_roster_running(dsn: st
             removed_at = time.time()
             world.emulator.revoke("bot001")  # its queue no longer counts for wait_confirmed
             world.emulator.post(world.chat_id, user_id=5, text="yeni düzen")
-            await world.emulator.wait_confirmed(timeout=10)  # bot000 and bot002 poll on
+            await world.emulator.wait_confirmed(timeout=30)  # bot000 and bot002 poll on
             watching.cancel()
     finally:
         await world.emulator.stop()

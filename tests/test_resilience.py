@@ -101,7 +101,7 @@ async def test_postgres_outage_mid_run_loses_nothing(spare_postgres: EmbeddedPos
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             posted = [world.emulator.post(world.chat_id, user_id=5, text=f"önce {i}") for i in range(30)]
-            await world.emulator.wait_confirmed(timeout=10)
+            await world.emulator.wait_confirmed(timeout=30)
             server.stop()
             posted += [world.emulator.post(world.chat_id, user_id=5, text=f"kesinti {i}") for i in range(50)]
             with pytest.raises(TimeoutError):

@@ -56,7 +56,7 @@ async def test_what_a_bot_sends_is_recorded_from_the_send_result(world50: World,
     async with make_runner(world50, dsn) as runner:
         await runner.wait_polling()
         question = world50.emulator.post(world50.chat_id, user_id=42, text="@bot003_bot dolar ne olur?")
-        await world50.emulator.wait_confirmed(timeout=10)
+        await world50.emulator.wait_confirmed(timeout=30)
         sent = await runner.send("bot003", world50.chat_id, "Bence 40 civarı dengelenir.", reply_to=question.message_id)
     conn = await asyncpg.connect(dsn)
     try:

@@ -59,12 +59,12 @@ async def test_an_edit_is_kept_beside_the_original_and_never_vanishes(world: Wor
     async with make_runner(world, dsn) as runner:
         await runner.wait_polling()
         posted = world.emulator.post(world.chat_id, user_id=42, text="dolar 40 olur")
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
         edited_at = int(time.time()) + 5
         for seconds, text in ((0, "dolar 41 olur"), (4, "dolar 42 olur")):
             to_every_bot(world, {"edited_message": message(world, posted.message_id, text=text,
                                                            edit_date=edited_at + seconds)})
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
     [original] = await fetch(dsn, "SELECT * FROM messages WHERE is_incoming")
     edits = await fetch(dsn, "SELECT * FROM message_edits ORDER BY edited_at")
     assert original["text"] == "dolar 40 olur"
@@ -88,7 +88,7 @@ async def test_photos_stickers_service_and_topic_messages_are_stored_with_their_
         await runner.wait_polling()
         for update in updates:
             to_every_bot(world, {"message": update})
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
         failed = runner.ingest.updates_failed
     rows = await fetch(dsn, "SELECT telegram_message_id, kind, text FROM messages ORDER BY telegram_message_id")
     assert [tuple(r) for r in rows] == [
@@ -117,7 +117,7 @@ async def test_channel_posts_are_stored_from_a_roster_channel_only(world: World,
         await runner.wait_polling()
         world.emulator.push_update("bot000", post(CHANNEL, "Günün bülteni"))
         world.emulator.push_update("bot001", post(FOREIGN_CHANNEL, "reklam"))
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
     rows = await fetch(dsn, "SELECT chat_id, from_user_id, text FROM messages")
     assert [tuple(r) for r in rows] == [(CHANNEL, CHANNEL, "Günün bülteni")]
     [foreign] = await fetch(dsn, "SELECT allowed, type FROM chats WHERE id = $1", FOREIGN_CHANNEL)
@@ -135,7 +135,7 @@ async def test_long_right_to_left_and_emoji_texts_with_wrong_entities_are_stored
         await runner.wait_polling()
         for text in (longest, rtl, mention, nul):
             world.emulator.post(world.chat_id, user_id=42, text=text, entities=wrong)
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
         failed, addressed = runner.ingest.updates_failed, runner.rooms.counts.addressed
     rows = await fetch(dsn, "SELECT text FROM messages WHERE is_incoming ORDER BY id")
     assert [r["text"] for r in rows] == [longest, rtl, mention, "fiyat\ufffdlistesi"]
@@ -163,7 +163,7 @@ async def test_updates_nobody_handles_are_skipped_and_the_bots_poll_on(world: Wo
         for update in unhandled:
             world.emulator.push_update("bot001", update)
         posted = world.emulator.post(world.chat_id, user_id=42, text="hâlâ burada mısınız?")
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
         skipped, failed = dict(runner.ingest.skipped), runner.ingest.updates_failed
         states = {poller.state for poller in runner.pollers.values()}
     assert skipped == {"callback_query": 1, "inline_query": 1, "poll": 1, "chat_join_request": 1,
@@ -187,7 +187,7 @@ async def test_malformed_updates_do_not_stop_the_bot_and_a_message_in_one_is_kep
         for update in malformed:
             world.emulator.push_update("bot002", update)
         posted = world.emulator.post(world.chat_id, user_id=42, text="sonraki mesaj")
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
         failed = runner.ingest.updates_failed
         states = {poller.state for poller in runner.pollers.values()}
     rows = await fetch(dsn, "SELECT telegram_message_id, kind, text FROM messages ORDER BY id")
@@ -201,12 +201,12 @@ async def test_a_bot_removed_from_the_chat_is_marked_inactive_and_leaves_the_con
     async with make_runner(world, dsn, conversation=True, seed=4) as runner:
         await runner.wait_polling()
         world.emulator.remove_member(world.chat_id, "bot002", by_user=42, kicked=True)
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
         active_after_kick = runner.rooms.directors[world.chat_id].is_active("bot002")
         [removed] = await fetch(dsn, "SELECT bc.active, bc.reason FROM bot_chats bc JOIN bots b ON b.id = bc.bot_id "
                                      "WHERE b.name = 'bot002'")
         world.emulator.add_member(world.chat_id, "bot002", by_user=42)
-        await world.emulator.wait_confirmed(timeout=10)
+        await world.emulator.wait_confirmed(timeout=30)
     [back] = await fetch(dsn, "SELECT bc.active FROM bot_chats bc JOIN bots b ON b.id = bc.bot_id "
                               "WHERE b.name = 'bot002'")
     assert not active_after_kick
