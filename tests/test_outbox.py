@@ -155,3 +155,21 @@ async def test_a_text_the_guard_refuses_is_recorded_failed_and_never_sent(dsn: s
     (row,) = await outbox_rows(dsn)
     assert row["status"] == "failed" and row["reason"].startswith("guard:")
     assert world.emulator.sent() == []
+
+
+async def test_a_message_for_a_group_that_became_a_supergroup_goes_to_the_supergroup(dsn: str) -> None:
+    world = await make_world(2, chat_type="group")
+    new_id = -1009000000001
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            world.emulator.migrate_chat(world.chat_id, new_id, by_user=1)
+            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="taşındık", reply_to=5,
+                                             priority=Priority.ANSWER))
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await world.emulator.stop()
+    (sent,) = world.emulator.sent()
+    assert (sent.chat_id, sent.text, sent.reply_to_message_id) == (new_id, "taşındık", None)
+    (row,) = await outbox_rows(dsn)
+    assert (row["status"], row["chat_id"]) == ("sent", new_id)

@@ -305,3 +305,8 @@ async def bot_chat_states(conn: asyncpg.Connection | asyncpg.Pool, chat_id: int)
            WHERE bc.chat_id = $1 ORDER BY b.id""",
         chat_id)
     return [(row["name"], row["state"], row["active"]) for row in rows]
+
+
+async def move_outgoing(conn: asyncpg.Connection | asyncpg.Pool, outbox_id: int, chat_id: int) -> None:
+    """A pending message follows its chat to the chat's new id; its reply target is dropped."""
+    await conn.execute("UPDATE outbox SET chat_id = $2, reply_to_message_id = NULL WHERE id = $1", outbox_id, chat_id)

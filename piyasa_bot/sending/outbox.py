@@ -260,7 +260,16 @@ class Outbox:
             await self._finish(item, "failed", f"forbidden: {error.message}")
             self.on_inactive(item.bot, item.chat_id, error.message)
             return
-        except (TelegramBadRequest, TelegramMigrateToChat, TelegramUnauthorizedError) as error:
+        except TelegramMigrateToChat as error:
+            # The group became a supergroup: the message goes there, without a reply
+            # target (the new chat numbers its messages afresh).
+            log.info("send.chat_migrated", bot=item.bot, chat_id=item.chat_id, to=error.migrate_to_chat_id)
+            item.attempts -= 1
+            item.chat_id, item.reply_to = error.migrate_to_chat_id, None
+            await retrying(lambda: queries.move_outgoing(self.pool, item.id, item.chat_id))
+            self._queue(item)
+            return
+        except (TelegramBadRequest, TelegramUnauthorizedError) as error:
             await self._finish(item, "failed", f"{error_kind(error)}: {error.message}")
             return
         except Exception as error:  # network, 5xx, timeouts: try again, within reason
