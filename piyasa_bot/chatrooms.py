@@ -190,7 +190,7 @@ class ChatRooms:
             at=message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC),
             author_bot=item.bot, reply_to_message_id=reply.message_id if reply else None,
             reply_to_bot=self._bot_name(reply.from_user.id) if reply and reply.from_user else None,
-        ))
+        ), chatter=item.priority is Priority.CHATTER)
 
     def deactivate(self, bot_name: str, chat_id: int) -> None:
         director = self.director_of(chat_id)
@@ -219,6 +219,7 @@ class ChatRooms:
             bot=bot_name, chat_id=chat_id, text=draft.text, priority=Priority.ANSWER,
             reply_to=line.message_id if numbering_shared else None, answers=line.message_id,
             not_before=time.time() + Composer.typing_delay(draft.text),
+            expires_at=time.time() + self.roster.limits.answer_ttl_seconds,
         ))
         if outbox_id is not None and not volunteer:
             self.counts.answered += 1

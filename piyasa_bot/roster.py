@@ -74,6 +74,9 @@ class Limits(_Strict):
     answer_share: Annotated[float, Field(ge=0, lt=1)] = 0.3
     # Chatter older than this when its turn to send comes is expired, not sent.
     chatter_ttl_seconds: Annotated[float, Field(gt=0)] = 120
+    # An answer still queued after this long (a bot addressed far beyond its
+    # limits) is expired with the reason rather than arriving as a non sequitur.
+    answer_ttl_seconds: Annotated[float, Field(gt=0)] = 600
 
 
 DEFAULT_PRIME_HOURS = ["09:30-12:00", "14:00-18:00"]
@@ -121,7 +124,7 @@ class Persona(_Strict):
     stances: dict[Topic, Literal["bullish", "bearish", "neutral"]] = Field(default_factory=dict)
     signature_phrases: list[str] = Field(default_factory=list)
     active_hours: HourRanges = Field(default_factory=lambda: _parse_ranges(["08:00-23:30"]))
-    # Messages this bot may send per hour across all its chats.
+    # Chatter this bot may start per hour across all its chats (answers to people are not capped).
     hourly_cap: Annotated[int, Field(ge=0, le=600)] = 20
 
     _ranges = field_validator("active_hours", mode="before")(_parse_ranges)

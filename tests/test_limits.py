@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from piyasa_bot.roster import Limits
-from piyasa_bot.sending.limits import WINDOW, SendLimits, SendWindow
+from piyasa_bot.sending.limits import GLOBAL_WINDOW, WINDOW, SendLimits, SendWindow
 
 
 def test_a_window_refuses_the_send_that_would_make_twenty_one() -> None:
@@ -32,3 +34,13 @@ async def test_the_pace_bucket_spaces_a_pair_about_a_second_apart() -> None:
     assert pair.has_room(chatter=False)
     await pair.take(chatter=False)
     assert not pair.has_room(chatter=False)
+
+
+async def test_the_global_window_never_holds_more_than_the_limit() -> None:
+    limits = SendLimits(Limits(global_per_second=5))
+    for _ in range(5):
+        await limits.take_global()
+    now = time.monotonic()
+    assert limits.global_window.count(now) == 5
+    assert not limits.global_window.has_room(now)
+    assert 0 < limits.global_window.until_room(now) <= GLOBAL_WINDOW

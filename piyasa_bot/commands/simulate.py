@@ -125,7 +125,8 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
             await emulator.wait_confirmed(timeout=30)
             # No new chatter; let the answers still on their way go out.
             assert runner.rooms is not None
-            await runner.rooms.stop()
+            await runner.rooms.stop_chatter()
+            await runner.rooms.settle_answers(timeout=30)
             await runner.outbox.drain_until_idle(timeout=60)
             view.show({})
             answered = (runner.rooms.counts.addressed, runner.rooms.counts.answered)

@@ -116,8 +116,12 @@ class Director:
 
     # -- the conversation ---------------------------------------------------------
 
-    def observe(self, line: ChatLine) -> None:
-        """Feed every message of the chat, people's and our bots' (from the sendMessage result)."""
+    def observe(self, line: ChatLine, *, chatter: bool = True) -> None:
+        """Feed every message of the chat, people's and our bots' (from the sendMessage result).
+
+        A bot's answer to a person is context like any line, but `chatter=False`
+        keeps it out of the hourly cap: the cap paces chatter, people come first.
+        """
         if line.chat_id != self.chat.id:
             raise ValueError(f"line from chat {line.chat_id} given to the director of {self.chat.id}")
         istanbul(line.at)  # rejects a naive datetime early
@@ -128,7 +132,7 @@ class Director:
         self._seen.append(identity)
         self._lines.append(line)
         self._version += 1
-        if line.author_bot:
+        if line.author_bot and chatter:
             self._usage.record(line.author_bot, line.at, key=(line.chat_id, line.message_id))
         if self._last_at is None or line.at >= self._last_at:
             self._last_at, self._last_speaker = line.at, line.author_bot

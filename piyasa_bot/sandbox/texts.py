@@ -109,7 +109,9 @@ def _sentence(*parts: str) -> str:
 
 
 def chatter(rng: random.Random) -> str:
-    """A take or a macro remark with no addressee."""
+    """A take, a macro remark, or now and then a question to the group, with no addressee."""
+    if rng.random() < 0.15:
+        return _sentence(rng.choice(GREETINGS), _fill(rng, rng.choice(QUESTIONS)), "")
     body = _fill(rng, rng.choice(TAKES if rng.random() < 0.7 else MACRO))
     return _sentence(rng.choice(GREETINGS), body + rng.choice((".", ".", "!", "...")), rng.choice(CLOSERS))
 

@@ -13,6 +13,7 @@ receiving the request.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from piyasa_bot.roster import Limits
 
 WINDOW = 60.0 + 1.0  # Telegram's minute, plus jitter margin
 PER_CHAT_SPACING = 1.05  # "about one message a second in one chat"
-GLOBAL_MARGIN = 1.08  # a busy loop can shift a send by tens of milliseconds within the second
+GLOBAL_WINDOW = 1.0 + 0.05  # the second, plus room for a busy loop to shift a send
 
 
 def spaced(per_window: float, window: float, margin: float) -> AsyncLimiter:
@@ -49,6 +50,12 @@ class SendWindow:
 
     def record(self, now: float) -> None:
         self._times.append(now)
+
+    def until_room(self, now: float) -> float:
+        """Seconds until the oldest send leaves the window (0 when there is room)."""
+        if self.count(now) < self.limit:
+            return 0.0
+        return max(self._times[-self.limit] + self.span - now, 0.001)
 
 
 @dataclass
@@ -79,10 +86,22 @@ class SendLimits:
 
     limits: Limits
     global_bucket: AsyncLimiter = field(init=False)
+    global_window: SendWindow = field(init=False)
     _pairs: dict[tuple[str, int], PairBuckets] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        self.global_bucket = spaced(self.limits.global_per_second, 1.0, GLOBAL_MARGIN)
+        self._set_global(self.limits)
+
+    def _set_global(self, limits: Limits) -> None:
+        # The bucket spreads sends evenly; the window makes sure no second ever holds more.
+        self.global_bucket = spaced(limits.global_per_second, 1.0, 1.0)
+        self.global_window = SendWindow(max(1, int(limits.global_per_second)), GLOBAL_WINDOW)
+
+    async def take_global(self) -> None:
+        await self.global_bucket.acquire()
+        while not self.global_window.has_room(time.monotonic()):
+            await asyncio.sleep(self.global_window.until_room(time.monotonic()))
+        self.global_window.record(time.monotonic())
 
     def pair(self, bot: str, chat_id: int) -> PairBuckets:
         buckets = self._pairs.get((bot, chat_id))
@@ -101,7 +120,7 @@ class SendLimits:
     def update(self, limits: Limits) -> None:
         """New limits from a live bots.yaml edit; what each pair already sent still counts."""
         self.limits = limits
-        self.global_bucket = spaced(limits.global_per_second, 1.0, GLOBAL_MARGIN)
+        self._set_global(limits)
         for pair in self._pairs.values():
             pair.window.limit = limits.per_chat_per_minute
             pair.chatter.limit = int(limits.per_chat_per_minute * (1 - limits.answer_share))

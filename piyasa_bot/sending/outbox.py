@@ -196,7 +196,7 @@ class Outbox:
             try:
                 # _take chose an item whose buckets have room: this returns at once.
                 await self.limits.pair(item.bot, chat_id).take(chatter=item.priority is Priority.CHATTER)
-                await self.limits.global_bucket.acquire()
+                await self.limits.take_global()
             except asyncio.CancelledError:
                 self._queue(item)  # stopped before sending: it stays pending for the next start
                 raise
