@@ -21,7 +21,9 @@ CONFIG_INVALID = 2
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="piyasa-bot", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument("--log-level", default=None,
+                        help="DEBUG, INFO, WARNING (default INFO; WARNING for simulate and loadtest, whose "
+                             "own output is the point)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="long-poll every bot of bots.yaml and record every message")
     commands.add_parser("check", help="validate bots.yaml and the environment, reach each bot with getMe")
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level)
+    configure_logging(args.log_level or ("WARNING" if args.command in ("simulate", "loadtest") else "INFO"))
     settings = Settings()
     try:
         return dispatch(args, settings)
