@@ -39,7 +39,7 @@ async def test_the_pace_bucket_spaces_a_pair_about_a_second_apart() -> None:
 async def test_the_global_window_never_holds_more_than_the_limit() -> None:
     limits = SendLimits(Limits(global_per_second=5))
     for _ in range(5):
-        await limits.take_global()
+        await limits.enter_global_window()
     now = time.monotonic()
     assert limits.global_window.count(now) == 5
     assert not limits.global_window.has_room(now)

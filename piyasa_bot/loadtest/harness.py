@@ -69,8 +69,9 @@ async def run_loadtest(server_dsn: str, options: LoadtestOptions, out: TextIO,
 async def _run(dsn: str, emulator: EmulatorProcess, base_url: str, options: LoadtestOptions, out: TextIO,
                embedded: EmbeddedPostgres | None) -> RunFacts:
     tokens = {}
-    for name in bot_names(options.bots):
-        bot = await emulator.call("POST", "/control/bots", name=name, username=f"{name}_bot", privacy=options.privacy)
+    for index, name in enumerate(bot_names(options.bots)):
+        bot = await emulator.call("POST", "/control/bots", name=name, username=f"{name}_bot",
+                                  privacy=options.privacy_of(index))
         tokens[name] = bot["token"]
     await emulator.call("POST", "/control/chats", id=options.chat_id, title="Yük Testi", type="supergroup",
                         members=list(tokens))

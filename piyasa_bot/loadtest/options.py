@@ -10,7 +10,10 @@ class LoadtestOptions:
     bots: int = 50
     users: int = 100
     duration: float = 300.0
-    privacy: bool = False
+    # "off": every bot sees every message; "on": each only what addresses it;
+    # "mixed": a few listeners see everything, the rest only what addresses them
+    # (how a large roster is run: every message recorded, a fraction of the copies).
+    privacy: str = "off"
     seed: int = 1
     # People post this many times faster than the reference's rates (short runs, CI).
     rate_multiplier: float = 1.0
@@ -25,6 +28,12 @@ class LoadtestOptions:
         """People by kind, in the reference's proportions: 60% chat, 20% mention, 20% reply."""
         mention = reply = round(self.users * 0.2)
         return self.users - mention - reply, mention, reply
+
+    LISTENERS = 3
+
+    def privacy_of(self, index: int) -> bool:
+        """Privacy mode of the index-th bot."""
+        return self.privacy == "on" or (self.privacy == "mixed" and index >= self.LISTENERS)
 
     @property
     def faulty(self) -> bool:

@@ -46,7 +46,7 @@ def markdown(results: Results, options: LoadtestOptions, chart_name: str) -> str
     lines = [
         f"# Load test: {options.bots} bots, {options.users} people, {results.duration:.0f} s",
         "",
-        f"Privacy mode {'on' if options.privacy else 'off'}; people's pace ×{options.rate_multiplier:g}; "
+        f"Privacy mode {options.privacy}; people's pace ×{options.rate_multiplier:g}; "
         f"seed {options.seed}; faults: {faults}.",
         "",
         f"**Result: {'PASS' if all(c.passed for c in checks) else 'FAIL'}**",

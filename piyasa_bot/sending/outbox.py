@@ -196,7 +196,7 @@ class Outbox:
             try:
                 # _take chose an item whose buckets have room: this returns at once.
                 await self.limits.pair(item.bot, chat_id).take(chatter=item.priority is Priority.CHATTER)
-                await self.limits.take_global()
+                await self.limits.global_bucket.acquire()
             except asyncio.CancelledError:
                 self._queue(item)  # stopped before sending: it stays pending for the next start
                 raise
@@ -248,6 +248,7 @@ class Outbox:
         handle = self.handles[item.bot]
         item.attempts += 1
         reply = ReplyParameters(message_id=item.reply_to, allow_sending_without_reply=True) if item.reply_to else None
+        await self.limits.enter_global_window()
         try:
             message = await handle.bot.send_message(item.chat_id, item.text, reply_parameters=reply)
         except TelegramRetryAfter as error:
