@@ -26,6 +26,7 @@ from aiogram.exceptions import (
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from piyasa_bot.ingest.pipeline import BotHandle, Ingest
+from piyasa_bot.listeners import Listeners
 from piyasa_bot.telegram import GetRawUpdates, error_kind
 
 log = structlog.get_logger(__name__)
@@ -65,6 +66,7 @@ class BotPoller:
         poll_timeout: int = 25,
         batch_limit: int = 100,
         copies_pause: float = 5.0,
+        listeners: Listeners | None = None,
     ) -> None:
         self.handle = handle
         self.ingest = ingest
@@ -72,6 +74,7 @@ class BotPoller:
         self.poll_timeout = poll_timeout
         self.batch_limit = batch_limit
         self.copies_pause = copies_pause  # the longest pause
+        self.listeners = listeners or Listeners()
         self._jitter = random.Random()
         self._last_batch_at = time.monotonic()
         self.offset: int | None = None
@@ -105,6 +108,7 @@ class BotPoller:
         bot = self.handle.bot
         me = await bot.get_me()
         self.handle.telegram_id, self.handle.username = me.id, me.username or ""
+        self.listeners.identified(self.handle.name, bool(me.can_read_all_group_messages))
         # getUpdates is refused while a webhook is set; pending updates are kept.
         await bot.delete_webhook(drop_pending_updates=False)
         self.identified.set()
@@ -122,11 +126,16 @@ class BotPoller:
             await asyncio.wait(batch.commits)
         # Confirmed on the next call, now that every row of the batch is committed.
         self.offset = updates[-1]["update_id"] + 1
-        if batch.new == 0 and len(updates) < self.batch_limit:
+        name = self.handle.name
+        if batch.new == 0 and len(updates) < self.batch_limit and self.listeners.may_rest(name):
             # Another bot got all of these first. Let this bot's copies pile up into
             # larger batches: one bot that polls eagerly keeps ingest fast, and
             # fifty that each ask once per message would cost a request per copy.
-            await asyncio.sleep(self._copies_pause(len(updates), since_last))
+            self.listeners.resting(name, True)
+            try:
+                await asyncio.sleep(self._copies_pause(len(updates), since_last))
+            finally:
+                self.listeners.resting(name, False)
 
     def _copies_pause(self, copies: int, over: float) -> float:
         # Jittered so that the copy-only bots do not all wake in the same moment.

@@ -28,6 +28,7 @@ from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.ingest.pipeline import BotHandle, Ingest, Recorder
 from piyasa_bot.ingest.writer import MessageWriter
 from piyasa_bot.llm import LlmComposer, LlmConfig, TemplateSource, TextSource
+from piyasa_bot.listeners import Listeners
 from piyasa_bot.logs import register_secrets
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.metrics_server import MetricsServer
@@ -82,6 +83,7 @@ class Runner:
         self.deps: Deps | None = None
         self.aliases = ChatAliases()
         self._resume: asyncio.Task[None] | None = None
+        self.listeners = Listeners()
         self._lock = InstanceLock(dsn)
 
     async def __aenter__(self) -> Runner:
@@ -163,7 +165,9 @@ class Runner:
         assert self.session is not None and self.ingest is not None
         handle = BotHandle(name=name, db_id=db_id, bot=make_bot(token, self.session))
         self.handles[name] = handle
-        poller = BotPoller(handle, self.ingest, self._on_state, poll_timeout=self.poll_timeout)
+        self.listeners.join(name, [self.aliases.current(c) for c in self.loaded.roster.bot(name).chats])
+        poller = BotPoller(handle, self.ingest, self._on_state, poll_timeout=self.poll_timeout,
+                           listeners=self.listeners)
         self.pollers[name] = poller
         self._polls[name] = asyncio.create_task(poller.run(), name=f"poll:{name}")
 
@@ -173,6 +177,7 @@ class Runner:
         await asyncio.gather(task, return_exceptions=True)
         poller = self.pollers.pop(name)
         self.handles.pop(name)
+        self.listeners.leave(name)
         self._on_state(poller.handle, BotState.STOPPED, "removed from bots.yaml")
 
     async def apply(self, loaded: LoadedRoster) -> None:
@@ -187,6 +192,8 @@ class Runner:
             await self._stop_bot(name)
             await self.outbox.drop_bot(name, "the bot was removed from bots.yaml")
         self.loaded = loaded
+        for bot in loaded.roster.bots:
+            self.listeners.join(bot.name, [self.aliases.current(c) for c in bot.chats])
         self.deps.roster = loaded.roster
         self.outbox.limits.update(loaded.roster.limits)
         for name in added:
