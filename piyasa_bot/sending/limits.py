@@ -24,7 +24,7 @@ from piyasa_bot.roster import Limits
 
 WINDOW = 60.0 + 1.0  # Telegram's minute, plus jitter margin
 PER_CHAT_SPACING = 1.05  # "about one message a second in one chat"
-GLOBAL_WINDOW = 1.0 + 0.1  # the second, plus room for a busy loop to shift a send
+GLOBAL_WINDOW = 1.0 + 0.25  # the second, plus room for a busy sender or receiver to shift a request
 
 
 def spaced(per_window: float, window: float, margin: float) -> AsyncLimiter:
