@@ -78,6 +78,7 @@ class ChatRooms:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._answers: set[asyncio.Task[None]] = set()
         self._identity_list: list[BotIdentity] = []
+        self._name_by_id: dict[int, str] = {}
         self._identities_at = float("-inf")
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -265,11 +266,14 @@ class ChatRooms:
         if now - self._identities_at > 1.0:
             self._identity_list = [BotIdentity(h.name, h.username, h.telegram_id)
                                    for h in self.handles.values() if h.telegram_id]
+            self._name_by_id = {identity.user_id: identity.name for identity in self._identity_list}
             self._identities_at = now
         return self._identity_list
 
     def _bot_name(self, user_id: int) -> str | None:
-        return next((h.name for h in self.handles.values() if h.telegram_id == user_id), None)
+        # A replied-to bot has spoken, so it was identified long before: the cache knows it.
+        self._identities()
+        return self._name_by_id.get(user_id)
 
     def _line(self, message: Message, text: str, chat_id: int) -> ChatLine:
         reply = message.reply_to_message

@@ -120,7 +120,8 @@ class BotPoller:
         self._set_state(BotState.RUNNING, None)
         if not updates:
             return
-        since_last, self._last_batch_at = time.monotonic() - self._last_batch_at, time.monotonic()
+        now = time.monotonic()
+        since_last, self._last_batch_at = now - self._last_batch_at, now
         batch = await self.ingest.process(self.handle, updates)
         if batch.commits:
             await asyncio.wait(batch.commits)
