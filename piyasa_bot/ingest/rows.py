@@ -32,6 +32,15 @@ def clean_text(text: str | None) -> str | None:
     return text
 
 
+def _sender_id(message: Message) -> int | None:
+    sender = message.from_user or message.sender_chat
+    return sender.id if sender else None
+
+
+def _body(message: Message) -> str | None:
+    return clean_text(message.text if message.text is not None else message.caption)
+
+
 def id_scope(chat_type: str, bot_telegram_id: int) -> int:
     # Basic groups number messages per bot; supergroups and channels per chat.
     return bot_telegram_id if chat_type == "group" else 0
@@ -39,14 +48,13 @@ def id_scope(chat_type: str, bot_telegram_id: int) -> int:
 
 def incoming_row(message: Message, *, bot_id: int, bot_telegram_id: int, copy_key: str | None) -> MessageRow:
     reply = message.reply_to_message
-    sender = message.from_user or message.sender_chat
     return MessageRow(
         chat_id=message.chat.id,
         id_scope=id_scope(message.chat.type, bot_telegram_id),
         telegram_message_id=message.message_id,
         bot_id=None,
-        from_user_id=sender.id if sender else None,
-        text=clean_text(message.text if message.text is not None else message.caption),
+        from_user_id=_sender_id(message),
+        text=_body(message),
         reply_to_message_id=reply.message_id if reply else None,
         is_incoming=True,
         kind=content_kind(message),
@@ -57,13 +65,12 @@ def incoming_row(message: Message, *, bot_id: int, bot_telegram_id: int, copy_ke
 
 
 def edit_row(message: Message, *, bot_id: int, bot_telegram_id: int, copy_key: str | None) -> EditRow:
-    sender = message.from_user or message.sender_chat
     return EditRow(
         chat_id=message.chat.id,
         id_scope=id_scope(message.chat.type, bot_telegram_id),
         telegram_message_id=message.message_id,
-        from_user_id=sender.id if sender else None,
-        text=clean_text(message.text if message.text is not None else message.caption),
+        from_user_id=_sender_id(message),
+        text=_body(message),
         kind=content_kind(message),
         copy_key=copy_key,
         received_by=bot_id,
