@@ -10,6 +10,7 @@ from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.roster_loader import LoadedRoster, parse_roster
 from piyasa_bot.runner import Runner
 from piyasa_bot.sandbox import Emulator
+from piyasa_bot.sending.outbox import Outgoing, Priority
 
 SUPERGROUP = -1001000000001
 BASIC_GROUP = -4000000001
@@ -58,3 +59,15 @@ async def incoming_rows(dsn: str) -> list[asyncpg.Record]:
         return await conn.fetch("SELECT * FROM messages WHERE is_incoming ORDER BY id")
     finally:
         await conn.close()
+
+
+async def send_as(runner: Runner, bot: str, chat_id: int, text: str, reply_to: int | None = None) -> int:
+    """Send through the outbox, as the runner's own answers go, and return Telegram's message id."""
+    outbox_id = await runner.outbox.put(Outgoing(bot=bot, chat_id=chat_id, text=text, priority=Priority.ANSWER,
+                                                 reply_to=reply_to))
+    assert outbox_id is not None
+    await runner.outbox.drain_until_idle(timeout=20)
+    status, message_id = await runner.pool.fetchrow(
+        "SELECT status, telegram_message_id FROM outbox WHERE id = $1", outbox_id)
+    assert status == "sent", f"the send ended {status}"
+    return message_id

@@ -11,7 +11,7 @@ import pytest
 
 from piyasa_bot.polling import BotState
 from piyasa_bot.sandbox import FaultPlan
-from tests.helpers import World, incoming_rows, make_runner, make_world
+from tests.helpers import World, incoming_rows, make_runner, make_world, send_as
 
 
 @pytest.fixture
@@ -57,14 +57,14 @@ async def test_what_a_bot_sends_is_recorded_from_the_send_result(world50: World,
         await runner.wait_polling()
         question = world50.emulator.post(world50.chat_id, user_id=42, text="@bot003_bot dolar ne olur?")
         await world50.emulator.wait_confirmed(timeout=30)
-        sent = await runner.send("bot003", world50.chat_id, "Bence 40 civarı dengelenir.", reply_to=question.message_id)
+        sent = await send_as(runner, "bot003", world50.chat_id, "Bence 40 civarı dengelenir.", reply_to=question.message_id)
     conn = await asyncpg.connect(dsn)
     try:
         row = await conn.fetchrow("SELECT m.*, b.name FROM messages m JOIN bots b ON b.id = m.bot_id WHERE NOT is_incoming")
     finally:
         await conn.close()
     assert row["name"] == "bot003"
-    assert row["telegram_message_id"] == sent.message_id
+    assert row["telegram_message_id"] == sent
     assert row["reply_to_message_id"] == question.message_id
     assert row["text"] == "Bence 40 civarı dengelenir."
 

@@ -86,8 +86,7 @@ class ChatView:
             for at, line in sorted(lines):
                 print(f"{time.strftime('%H:%M:%S', time.localtime(at))} {line}", file=self.out)
         self._posted, self._sent = len(posted), self._sent + len(sent)
-        recorder = self.runner.ingest.recorder if self.runner.ingest else None
-        stored = recorder.stored if recorder else 0
+        stored = self.runner.ingest.recorder.stored
         print(f"          ── people posted {self._posted}, stored {stored}, bots sent {self._sent}", file=self.out)
 
 
@@ -124,11 +123,9 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
             await crowd_task
             await emulator.wait_confirmed(timeout=30)
             # No new chatter; let the answers still on their way go out.
-            assert runner.rooms is not None
-            await runner.rooms.stop_chatter()
-            await runner.rooms.settle_answers(timeout=30)
-            await runner.outbox.drain_until_idle(timeout=60)
+            await runner.drain(timeout=90)
             view.show({})
+            assert runner.rooms is not None
             answered = (runner.rooms.counts.addressed, runner.rooms.counts.answered)
         return await report(dsn, emulator, answered, out)
     finally:

@@ -8,12 +8,14 @@ the chat's settings), `current` the id Telegram uses now (to send and store).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 import structlog
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 MigrationListener = Callable[[int, int], None]
 _MAX_HOPS = 8  # a chat migrates once; this only stops a corrupt cycle
 
@@ -61,6 +63,20 @@ class ChatAliases:
     def current(self, chat_id: int) -> int:
         """The newest id of this chat: the one Telegram accepts now."""
         return self._follow(self._newer, chat_id)
+
+    def lookup(self, table: Mapping[int, T], chat_id: int) -> T | None:
+        """This chat's entry in `table` (keyed by bots.yaml's ids) under any of its ids.
+
+        bots.yaml may name the id before a supergroup upgrade or, once edited, the one after.
+        """
+        entry = table.get(chat_id)
+        if entry is not None or not self._newer:
+            return entry
+        for candidate in (self.resolve(chat_id), self.current(chat_id)):
+            entry = table.get(candidate)
+            if entry is not None:
+                return entry
+        return None
 
     def pairs(self) -> list[tuple[int, int]]:
         """(oldest id, current id) for every renumbered chat."""

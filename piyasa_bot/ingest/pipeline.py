@@ -19,6 +19,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Message, Update
 from pydantic import ValidationError
 
+from piyasa_bot.bots import BotHandle
 from piyasa_bot.db.queries import EditRow, MessageRow
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.ingest.identity import CopyKeys, MessageKey, SeenMessages, message_of
@@ -34,17 +35,6 @@ KNOWN_KINDS = frozenset(Update.model_fields) - {"update_id"}
 def update_kind(raw: dict[str, Any]) -> str | None:
     """The update's kind if aiogram knows it, else None."""
     return next((key for key, value in raw.items() if key in KNOWN_KINDS and value is not None), None)
-
-
-@dataclass
-class BotHandle:
-    """One bot of the roster as the running system knows it."""
-
-    name: str
-    db_id: int
-    bot: Bot
-    telegram_id: int = 0
-    username: str = ""
 
 
 @dataclass
@@ -69,12 +59,12 @@ class Batch:
 class Recorder:
     """Hands messages to the writer once each, however many bots received them."""
 
-    def __init__(self, writer: MessageWriter) -> None:
+    def __init__(self, writer: MessageWriter, aliases: ChatAliases | None = None) -> None:
         self.writer = writer
         self.seen = SeenMessages()
         self.copy_keys = CopyKeys()
         # Rows of a chat Telegram renumbered are stored under its new id, however late they come.
-        self.aliases = ChatAliases()
+        self.aliases = aliases if aliases is not None else ChatAliases()
         self.stored = 0
         self.skipped_copies = 0
 

@@ -88,8 +88,6 @@ async def _run(dsn: str, emulator: EmulatorProcess, base_url: str, options: Load
     memory.start()
     async with Runner(loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10, seed=options.seed) as runner:
         await runner.wait_polling(timeout=120)
-        assert runner.rooms is not None and runner.outbox is not None and runner.writer is not None
-        assert runner.ingest is not None
         await emulator.call("POST", "/control/faults", rate_429=options.fault_429, rate_5xx=options.fault_5xx,
                             slow_ms=options.slow_api_ms)
         cpu_before = sum(psutil.Process().cpu_times()[:2])
@@ -104,9 +102,7 @@ async def _run(dsn: str, emulator: EmulatorProcess, base_url: str, options: Load
             await drill
         # Everything people posted reaches the table, every answer decided goes out.
         await emulator.call("POST", "/control/wait_confirmed", timeout=120)
-        await runner.rooms.stop_chatter()
-        await runner.rooms.settle_answers(timeout=60)
-        await runner.outbox.drain_until_idle(timeout=180)
+        await runner.drain(timeout=240)
         cpu_seconds = sum(psutil.Process().cpu_times()[:2]) - cpu_before
         outbox_counts = asdict(runner.outbox.counts)
         write_backlog, updates_failed = runner.writer.max_backlog, runner.ingest.updates_failed
@@ -127,7 +123,7 @@ async def _follow(emulator: EmulatorProcess, runner: Runner, options: LoadtestOp
     """Print progress until the crowd is done; return its final state."""
     while True:
         status = await emulator.call("GET", "/control/crowd", wait=PROGRESS_EVERY)
-        assert runner.rooms is not None and runner.outbox is not None and runner.ingest is not None
+        assert runner.rooms is not None
         elapsed = status["elapsed"] or 0.0
         print(f"[{elapsed:5.0f}/{options.duration:.0f} s] people posted {status['posted']:,}, "
               f"stored {runner.ingest.recorder.stored:,}, bots sent {runner.outbox.counts.sent:,}, "
