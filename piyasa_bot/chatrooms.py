@@ -20,9 +20,16 @@ from typing import Any
 import structlog
 from aiogram.types import Message
 
-from piyasa_bot.conversation import BotIdentity, ChatLine, Composer, Director, SpeakerUsage, classify
+from piyasa_bot.bots import BotRegistry
+from piyasa_bot.conversation import (
+    BotIdentity,
+    ChatLine,
+    Composer,
+    Director,
+    SpeakerUsage,
+    classify,
+)
 from piyasa_bot.ingest.aliases import ChatAliases
-from piyasa_bot.ingest.pipeline import BotHandle
 from piyasa_bot.llm import TextSource
 from piyasa_bot.roster import ChatConfig, Roster
 from piyasa_bot.sending.outbox import Outbox, Outgoing, Priority
@@ -53,7 +60,7 @@ class ChatRooms:
     def __init__(
         self,
         roster: Roster,
-        handles: dict[str, BotHandle],
+        bots: BotRegistry,
         outbox: Outbox,
         source: TextSource,
         *,
@@ -65,7 +72,7 @@ class ChatRooms:
         self.roster = roster
         # Directors stay keyed by bots.yaml's ids; Telegram's ids are translated at the edges.
         self.aliases = aliases if aliases is not None else ChatAliases()
-        self.handles = handles
+        self.bots = bots
         self.outbox = outbox
         self.source = source
         self.clock = clock
@@ -77,9 +84,8 @@ class ChatRooms:
         self._wake = {chat.id: asyncio.Event() for chat in roster.chats}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._answers: set[asyncio.Task[None]] = set()
-        self._identity_list: list[BotIdentity] = []
-        self._name_by_id: dict[int, str] = {}
-        self._identities_at = float("-inf")
+        self._identities: list[BotIdentity] = []
+        self._identities_version = -1
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -153,11 +159,7 @@ class ChatRooms:
 
     def director_of(self, chat_id: int) -> Director | None:
         """The director of a chat under any of its ids (a group upgraded to a supergroup has two)."""
-        for candidate in (chat_id, self.aliases.resolve(chat_id), self.aliases.current(chat_id)):
-            director = self.directors.get(candidate)
-            if director is not None:
-                return director
-        return None
+        return self.aliases.lookup(self.directors, chat_id)
 
     def heard(self, message: Message, received_by: str) -> None:
         """A person's message (recorded once, whichever bot got it first)."""
@@ -166,7 +168,7 @@ class ChatRooms:
         if director is None or not text:
             return
         line = self._line(message, text, director.chat.id)
-        addressee = classify(line, self._identities())
+        addressee = classify(line, self._identified())
         if addressee is not None and addressee.bot_name in director.members:
             line = dataclasses.replace(line, addressed_to=addressee.bot_name)
             self.counts.addressed += 1
@@ -260,20 +262,16 @@ class ChatRooms:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _identities(self) -> list[BotIdentity]:
-        # Rebuilt at most once a second: bots are identified (or added) rarely, messages come often.
-        now = time.monotonic()
-        if now - self._identities_at > 1.0:
-            self._identity_list = [BotIdentity(h.name, h.username, h.telegram_id)
-                                   for h in self.handles.values() if h.telegram_id]
-            self._name_by_id = {identity.user_id: identity.name for identity in self._identity_list}
-            self._identities_at = now
-        return self._identity_list
+    def _identified(self) -> list[BotIdentity]:
+        # Rebuilt only when the registry changed: bots are identified (or added) rarely, messages come often.
+        if self._identities_version != self.bots.version:
+            self._identities = [BotIdentity(h.name, h.username, h.telegram_id) for h in self.bots.identified_handles()]
+            self._identities_version = self.bots.version
+        return self._identities
 
     def _bot_name(self, user_id: int) -> str | None:
-        # A replied-to bot has spoken, so it was identified long before: the cache knows it.
-        self._identities()
-        return self._name_by_id.get(user_id)
+        handle = self.bots.by_telegram_id(user_id)
+        return handle.name if handle is not None else None
 
     def _line(self, message: Message, text: str, chat_id: int) -> ChatLine:
         reply = message.reply_to_message

@@ -140,7 +140,7 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
         closing("foreign chats", foreign.close)  # leaves still waiting out their grace
         deps = Deps(roster=roster, recorder=recorder, outbox=outbox, pool=pool, bots=bots, bot_chats=bot_chats,
                     aliases=aliases, foreign=foreign, rooms=rooms)
-        ingest = TimedIngest(build_dispatcher(), recorder, deps)
+        ingest = TimedIngest(build_dispatcher(conversation_on=rooms is not None), recorder, deps)
         metrics = None
         if options.metrics_port is not None:
             metrics = MetricsServer(metrics_view, options.metrics_host, options.metrics_port)
