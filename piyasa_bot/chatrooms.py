@@ -21,6 +21,7 @@ import structlog
 from aiogram.types import Message
 
 from piyasa_bot.bots import BotRegistry
+from piyasa_bot.chat_kinds import reply_target
 from piyasa_bot.conversation import (
     BotIdentity,
     ChatLine,
@@ -173,13 +174,14 @@ class ChatRooms:
             line = dataclasses.replace(line, addressed_to=addressee.bot_name)
             self.counts.addressed += 1
             director.observe(line)
-            self._spawn(self._answer(director, line, addressee.bot_name, received_by, volunteer=False))
+            self._spawn(self._answer(director, line, addressee.bot_name, received_by, message.chat.type,
+                                     volunteer=False))
             return
         director.observe(line)
         volunteer = director.volunteer(line, self.clock())
         if volunteer is not None:
             self.counts.volunteered += 1
-            self._spawn(self._answer(director, line, volunteer, received_by, volunteer=True))
+            self._spawn(self._answer(director, line, volunteer, received_by, message.chat.type, volunteer=True))
         self._wake[line.chat_id].set()
 
     def said(self, item: Outgoing, message: Message) -> None:
@@ -203,8 +205,8 @@ class ChatRooms:
 
     # --- answers ----------------------------------------------------------------------------
 
-    async def _answer(self, director: Director, line: ChatLine, bot_name: str, received_by: str, *,
-                      volunteer: bool) -> None:
+    async def _answer(self, director: Director, line: ChatLine, bot_name: str, received_by: str, chat_type: str,
+                      *, volunteer: bool) -> None:
         # People first: the hourly cap and active hours pace chatter, not answers.
         if director.paused or not director.is_active(bot_name):
             self.counts.skip("paused" if director.paused else "bot inactive in chat")
@@ -216,11 +218,10 @@ class ChatRooms:
             log.info("answer.skipped", bot=bot_name, chat_id=line.chat_id, message_id=line.message_id)
             return
         chat_id = self.aliases.current(line.chat_id)
-        # In a basic group the id is the receiving bot's own numbering: only that bot can reply to it.
-        numbering_shared = str(chat_id).startswith("-100") or received_by == bot_name
         outbox_id = await self.outbox.put(Outgoing(
             bot=bot_name, chat_id=chat_id, text=draft.text, priority=Priority.ANSWER,
-            reply_to=line.message_id if numbering_shared else None, answers=line.message_id,
+            reply_to=reply_target(chat_type, line.message_id, received_by=received_by, answering_bot=bot_name),
+            answers=line.message_id,
             not_before=time.time() + Composer.typing_delay(draft.text),
             expires_at=time.time() + self.roster.limits.answer_ttl_seconds,
         ))

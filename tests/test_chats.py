@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from piyasa_bot.chat_kinds import id_scope, is_supergroup_id, reply_target
 from piyasa_bot.db import queries
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.ingest.foreign import LEFT_REASON
@@ -191,3 +192,12 @@ async def test_a_restarted_runner_still_knows_the_supergroup_as_the_roster_chat(
     assert [tuple(r) for r in rows] == [(UPGRADED, posted.text)]
     pairs = await fetch(dsn, "SELECT DISTINCT chat_id FROM bot_chats")
     assert [p["chat_id"] for p in pairs] == [UPGRADED]
+
+
+def test_in_a_basic_group_only_the_bot_that_received_a_message_can_reply_to_it() -> None:
+    # Each bot numbers a basic group's messages on its own: another bot's id would name another message.
+    assert reply_target("group", 5, received_by="bot000", answering_bot="bot001") is None
+    assert reply_target("group", 5, received_by="bot001", answering_bot="bot001") == 5
+    assert reply_target("supergroup", 5, received_by="bot000", answering_bot="bot001") == 5
+    assert (id_scope("group", 77), id_scope("supergroup", 77), id_scope("channel", 77)) == (77, 0, 0)
+    assert is_supergroup_id(UPGRADED) and not is_supergroup_id(FOREIGN_GROUP)

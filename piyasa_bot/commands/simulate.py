@@ -18,6 +18,7 @@ from typing import TextIO
 import asyncpg
 
 from piyasa_bot.bootstrap import ConfigError, database_dsn, secret_cipher
+from piyasa_bot.chat_kinds import is_supergroup_id
 from piyasa_bot.commands.run import stop_on_signals
 from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.db.pool import fresh_database
@@ -40,7 +41,7 @@ def simulated_roster(settings: Settings, emulator: Emulator) -> LoadedRoster:
         tokens[bot.name] = emulator.add_bot(name=bot.name, username=f"{bot.name}_piyasa_bot", privacy=False).token
     for chat in loaded.roster.chats:
         members = [bot.name for bot in loaded.roster.bots if chat.id in bot.chats]
-        emulator.add_chat(chat_id=chat.id, title=chat.title, type="supergroup" if chat.is_supergroup else "group",
+        emulator.add_chat(chat_id=chat.id, title=chat.title, type="supergroup" if is_supergroup_id(chat.id) else "group",
                           members=members)
     return dataclasses.replace(loaded, tokens=tokens, warnings=[])
 

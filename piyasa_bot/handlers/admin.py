@@ -22,6 +22,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from piyasa_bot.chat_kinds import reply_target
 from piyasa_bot.db import queries
 from piyasa_bot.deps import Deps
 from piyasa_bot.handlers.admin_actions import ACTIONS, Controls
@@ -85,12 +86,10 @@ async def run_command(message: Message, command: CommandObject, roster_chat: Cha
     text = await ACTIONS[name](args, Controls(chat=roster_chat, chat_id=chat_id, deps=deps, director=director))
     if deps.rooms is not None:
         deps.rooms.nudge(roster_chat.id)  # a new pace or a pause takes effect now, not at the planned turn
-    # In a basic group the id is the receiving bot's own numbering: only that bot can reply to it.
-    numbering_shared = message.chat.type != "group" or bot_name == arrival.handle.name
-    outbox_id = await deps.outbox.put(Outgoing(
-        bot=bot_name, chat_id=chat_id, text=text, priority=Priority.ANSWER,
-        reply_to=message.message_id if numbering_shared else None, answers=message.message_id,
-    ))
+    reply_to = reply_target(message.chat.type, message.message_id, received_by=arrival.handle.name,
+                            answering_bot=bot_name)
+    outbox_id = await deps.outbox.put(Outgoing(bot=bot_name, chat_id=chat_id, text=text, priority=Priority.ANSWER,
+                                               reply_to=reply_to, answers=message.message_id))
     log.info("command.handled", command=name, args=args, user_id=message.from_user and message.from_user.id,
              bot=bot_name, queued=outbox_id is not None)
 

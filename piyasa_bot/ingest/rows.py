@@ -7,6 +7,7 @@ from typing import Any
 
 from aiogram.types import Message
 
+from piyasa_bot.chat_kinds import id_scope
 from piyasa_bot.db.queries import EditRow, MessageRow
 
 # What a message that aiogram could not parse is stored as (see raw_incoming_row).
@@ -39,11 +40,6 @@ def _sender_id(message: Message) -> int | None:
 
 def _body(message: Message) -> str | None:
     return clean_text(message.text if message.text is not None else message.caption)
-
-
-def id_scope(chat_type: str, bot_telegram_id: int) -> int:
-    # Basic groups number messages per bot; supergroups and channels per chat.
-    return bot_telegram_id if chat_type == "group" else 0
 
 
 def incoming_row(message: Message, *, bot_id: int, bot_telegram_id: int, copy_key: str | None) -> MessageRow:
