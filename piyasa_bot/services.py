@@ -37,7 +37,7 @@ from piyasa_bot.ingest.foreign import ForeignChats
 from piyasa_bot.ingest.pipeline import Ingest, Recorder
 from piyasa_bot.ingest.writer import MessageWriter
 from piyasa_bot.listeners import Listeners
-from piyasa_bot.llm import LlmComposer, LlmConfig, TemplateSource, TextSource
+from piyasa_bot.llm import LlmSource, LlmConfig, TemplateSource, TextSource
 from piyasa_bot.logs import register_secrets
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.metrics_server import MetricsServer
@@ -129,7 +129,7 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
         if options.conversation:
             rng = random.Random(options.seed)
             templates = TemplateSource(Composer(Market(random.Random(rng.random())), random.Random(rng.random())))
-            source = LlmComposer(options.llm, templates) if options.llm else templates
+            source = LlmSource(options.llm, templates) if options.llm else templates
             closing("text source", source.close)
             rooms = ChatRooms(roster, bots, outbox, source, rng=rng, scale=options.pace_scale, aliases=aliases)
             bot_chats.on_removed(rooms.deactivate)

@@ -138,14 +138,12 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_history_settings_and_b
         await conn.close()
 
 
-async def test_aliases_resolve_both_ways_and_tell_listeners_once() -> None:
-    aliases, heard = ChatAliases(), []
-    aliases.subscribe(lambda old, new: heard.append((old, new)))
+async def test_aliases_resolve_both_ways_and_count_a_migration_once() -> None:
+    aliases = ChatAliases()
     waiting = asyncio.create_task(aliases.wait_for(UPGRADED, timeout=5))
     await asyncio.sleep(0)  # let the waiter register
     assert aliases.add(-4000000001, UPGRADED) and not aliases.add(-4000000001, UPGRADED)
     assert await waiting
-    assert heard == [(-4000000001, UPGRADED)]
     assert aliases.resolve(UPGRADED) == -4000000001 and aliases.current(-4000000001) == UPGRADED
     assert aliases.resolve(FOREIGN_GROUP) == FOREIGN_GROUP and aliases.pairs() == [(-4000000001, UPGRADED)]
     assert not await aliases.wait_for(FOREIGN_SUPERGROUP, timeout=0.01)

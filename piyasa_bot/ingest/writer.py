@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import structlog
@@ -23,7 +22,6 @@ from piyasa_bot.db.retry import RETRYABLE
 
 log = structlog.get_logger(__name__)
 
-InsertRows = Callable[[Sequence[MessageRow]], Awaitable[int]]
 Row = MessageRow | EditRow
 # A value PostgreSQL (or its driver) will never accept: retrying cannot help, the row is refused.
 REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
