@@ -14,4 +14,4 @@ from piyasa_bot.llm.breaker import Breaker
 from piyasa_bot.llm.client import LlmConfig, LlmError
 from piyasa_bot.llm.source import LlmSource, TemplateSource, TextSource
 
-__all__ = ["Breaker", "LlmSource", "LlmConfig", "LlmError", "TemplateSource", "TextSource"]
+__all__ = ["Breaker", "LlmConfig", "LlmError", "LlmSource", "TemplateSource", "TextSource"]
