@@ -3,7 +3,9 @@
 This is the one place where the pure conversation core meets the outbox and
 the clock. Handlers call `heard` (it never sends, it schedules); the outbox
 calls `said` once Telegram has a bot's message, so every director sees every
-line of its chat.
+line of its chat. A message heard while some of the chat's bots are still
+being identified waits for them (held_messages.py): who it is addressed to
+cannot be told before.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from piyasa_bot.conversation import (
     SpeakerUsage,
     classify,
 )
+from piyasa_bot.held_messages import HeldUntilIdentified
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.llm import TextSource
+from piyasa_bot.message_lines import bot_line, person_line
 from piyasa_bot.roster import ChatConfig, Roster
 from piyasa_bot.sending.outbox import Outbox, Outgoing, Priority
 
@@ -87,6 +91,7 @@ class ChatRooms:
         self._answers: set[asyncio.Task[None]] = set()
         self._identities: list[BotIdentity] = []
         self._identities_version = -1
+        self._held = HeldUntilIdentified(bots, self._hear)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -103,6 +108,7 @@ class ChatRooms:
 
     async def stop(self) -> None:
         await self.stop_chatter()
+        await self._held.close()
         for task in self._answers:
             task.cancel()
         await asyncio.gather(*self._answers, return_exceptions=True)
@@ -140,9 +146,11 @@ class ChatRooms:
                 self._start_talking(chat_id)
 
     async def settle_answers(self, timeout: float = 30.0) -> None:
-        """Wait until every answer being composed is in the outbox."""
+        """Wait until every answer being composed (or waiting for its bot's identity) is in the outbox."""
+        deadline = time.monotonic() + timeout
+        await self._held.settle(timeout)
         if self._answers:
-            await asyncio.wait(set(self._answers), timeout=timeout)
+            await asyncio.wait(set(self._answers), timeout=max(deadline - time.monotonic(), 0.0))
 
     def nudge(self, chat_id: int) -> None:
         """Replan this chat's next turn now (its director was paused, resumed or re-paced)."""
@@ -165,10 +173,17 @@ class ChatRooms:
     def heard(self, message: Message, received_by: str) -> None:
         """A person's message (recorded once, whichever bot got it first)."""
         director = self.director_of(message.chat.id)
+        if director is None or not (message.text or message.caption):
+            return
+        if not self._held.hold(director.chat.id, director.members, message, received_by):
+            self._hear(message, received_by)
+
+    def _hear(self, message: Message, received_by: str) -> None:
+        director = self.director_of(message.chat.id)
         text = message.text or message.caption
         if director is None or not text:
-            return
-        line = self._line(message, text, director.chat.id)
+            return  # the chat left bots.yaml while the message was held
+        line = person_line(message, text, director.chat.id, self.bots)
         addressee = classify(line, self._identified())
         if addressee is not None and addressee.bot_name in director.members:
             line = dataclasses.replace(line, addressed_to=addressee.bot_name)
@@ -189,13 +204,8 @@ class ChatRooms:
         director = self.director_of(message.chat.id)
         if director is None:
             return
-        reply = message.reply_to_message
-        director.observe(ChatLine(
-            chat_id=director.chat.id, message_id=message.message_id, text=message.text or "",
-            at=message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC),
-            author_bot=item.bot, reply_to_message_id=reply.message_id if reply else None,
-            reply_to_bot=self._bot_name(reply.from_user.id) if reply and reply.from_user else None,
-        ), chatter=item.priority is Priority.CHATTER)
+        director.observe(bot_line(message, director.chat.id, item.bot, self.bots),
+                         chatter=item.priority is Priority.CHATTER)
 
     def deactivate(self, bot_name: str, chat_id: int) -> None:
         director = self.director_of(chat_id)
@@ -269,21 +279,6 @@ class ChatRooms:
             self._identities = [BotIdentity(h.name, h.username, h.telegram_id) for h in self.bots.identified_handles()]
             self._identities_version = self.bots.version
         return self._identities
-
-    def _bot_name(self, user_id: int) -> str | None:
-        handle = self.bots.by_telegram_id(user_id)
-        return handle.name if handle is not None else None
-
-    def _line(self, message: Message, text: str, chat_id: int) -> ChatLine:
-        reply = message.reply_to_message
-        replied_bot = self._bot_name(reply.from_user.id) if reply and reply.from_user else None
-        return ChatLine(
-            chat_id=chat_id, message_id=message.message_id, text=text,
-            at=message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC),
-            user_id=message.from_user.id if message.from_user else None,
-            reply_to_message_id=reply.message_id if reply else None, reply_to_bot=replied_bot,
-            entities=tuple(message.entities or message.caption_entities or ()),
-        )
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

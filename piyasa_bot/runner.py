@@ -24,7 +24,7 @@ from piyasa_bot.llm import LlmConfig
 from piyasa_bot.logs import redact
 from piyasa_bot.polling import BotPoller, BotState
 from piyasa_bot.roster import BotConfig
-from piyasa_bot.roster_apply import RosterChange, apply_roster, register
+from piyasa_bot.roster_apply import apply_roster, register
 from piyasa_bot.roster_loader import LoadedRoster
 from piyasa_bot.services import ServiceOptions, Services, open_services
 from piyasa_bot.telegram import make_bot
@@ -183,11 +183,10 @@ class Runner:
         self.services.listeners.leave(name)
         self._on_state(poller.handle, BotState.STOPPED, "removed from bots.yaml")
 
-    async def apply(self, loaded: LoadedRoster) -> RosterChange:
+    async def apply(self, loaded: LoadedRoster) -> None:
         """A new roster while running: start added bots, stop removed ones, update the rest."""
-        change = await apply_roster(self.services, self, self.cipher, self.loaded, loaded)
+        await apply_roster(self.services, self, self.cipher, self.loaded, loaded)
         self.loaded = loaded
-        return change
 
     async def _supervise(self, poller: BotPoller) -> None:
         """Keep the bot's poll loop running: one that ends (it never should) is logged, counted, restarted."""

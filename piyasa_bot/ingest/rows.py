@@ -84,7 +84,8 @@ def raw_incoming_row(message: dict[str, Any], *, bot_id: int, bot_telegram_id: i
     """
     chat = message.get("chat")
     message_id, date = message.get("message_id"), message.get("date")
-    if not isinstance(chat, dict) or not all(isinstance(v, int) for v in (chat.get("id"), message_id, date)):
+    if not (isinstance(chat, dict) and isinstance(chat.get("id"), int)
+            and isinstance(message_id, int) and isinstance(date, int)):
         return None
     sender = message.get("from") or message.get("sender_chat")
     sender_id = sender.get("id") if isinstance(sender, dict) else None
