@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 import structlog
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
@@ -41,15 +41,21 @@ OUR_COMMANDS = Command(*ACTIONS, ignore_case=True, ignore_mention=True)
 ANY_COMMAND = Command(re.compile(r"[A-Za-z0-9_]{1,32}$"), ignore_mention=True)
 # Right after a start, a mentioned bot may still be waiting for its getMe.
 IDENTITY_WAIT = 10.0
+# The filters below are coroutines on purpose: aiogram runs a plain function in a thread.
 
 
 def build_router() -> Router:
     router = Router(name="admin")
-    router.message.filter(F.text)  # a caption that starts with "/" is not a command
+    router.message.filter(looks_like_a_command)
     router.message.register(run_command, OUR_COMMANDS, for_our_bot, from_chat_admin)
     router.message.register(refuse_command, OUR_COMMANDS, for_our_bot)
     router.message.register(other_command, ANY_COMMAND)
     return router
+
+
+async def looks_like_a_command(message: Message) -> bool:
+    """Text that starts with "/" (a caption does not make a command): the rest of the chat skips this router."""
+    return message.text is not None and message.text.startswith("/")
 
 
 async def for_our_bot(message: Message, command: CommandObject, deps: Deps) -> bool:
@@ -61,7 +67,7 @@ async def for_our_bot(message: Message, command: CommandObject, deps: Deps) -> b
     return False
 
 
-def from_chat_admin(message: Message, roster_chat: ChatConfig) -> bool:
+async def from_chat_admin(message: Message, roster_chat: ChatConfig) -> bool:
     return message.from_user is not None and message.from_user.id in roster_chat.admins
 
 

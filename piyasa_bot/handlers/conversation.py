@@ -20,7 +20,7 @@ def build_router() -> Router:
     return router
 
 
-def from_a_person(message: Message) -> bool:
+async def from_a_person(message: Message) -> bool:  # a coroutine: aiogram runs a plain function in a thread
     return message.from_user is not None and not message.from_user.is_bot
 
 
