@@ -145,6 +145,11 @@ class ChatRooms:
             else:
                 self._start_talking(chat_id)
 
+    @property
+    def composing(self) -> int:
+        """Answers being composed now (not yet in the outbox)."""
+        return len(self._answers)
+
     async def settle_answers(self, timeout: float = 30.0) -> None:
         """Wait until every answer being composed (or waiting for its bot's identity) is in the outbox."""
         deadline = time.monotonic() + timeout
