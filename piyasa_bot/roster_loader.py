@@ -2,7 +2,7 @@
 
 Every problem is collected and raised together in one RosterError, named by the path a
 user reads in the file (`bots[3].persona.risk`). Tokens are resolved here and never
-appear in a message: everything that leaves this module passes through `redact`.
+appear in a message: everything that leaves this module passes through a `Redactor`.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from piyasa_bot.crypto import PREFIX, SETTING, SecretKeyError, TokenCipher
+from piyasa_bot.redaction import MIN_SECRET, TOKEN, Redactor, looks_like_token
 from piyasa_bot.roster import BotConfig, ChatConfig, Limits, Persona, Roster, consistency_problems
 
 MAX_BYTES = 1 << 20
 # Values in the document with every alias expanded. A 1,000-bot roster has ~60k; a
 # "billion laughs" document has 10**9 and is refused before any Python object is built.
 MAX_NODES = 200_000
-TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_MIN_SECRET = 8  # shorter "tokens" are not secrets, and replacing them would mangle messages
 _TOO_BIG = f"is larger than {MAX_BYTES // 1024} KiB; a roster is a few KiB"
 _LIKE_TOKEN = "a bot token (like 123456:ABC-DEF...)"
 # Where an unknown key was found -> the model whose keys are allowed there (for "did you mean").
@@ -66,9 +65,7 @@ class _Refused(Exception):
 
 def redact(text: str, tokens: Iterable[str]) -> str:
     """`text` with each known token, and anything shaped like a bot token, replaced by "<token>"."""
-    for token in sorted({token for token in tokens if token}, key=len, reverse=True):
-        text = text.replace(token, "<token>")
-    return TOKEN_SHAPE.sub("<token>", text)
+    return Redactor(tokens, label=TOKEN)(text)
 
 
 def load_roster(path: Path, env: Mapping[str, str], cipher: TokenCipher | None) -> LoadedRoster:
@@ -128,9 +125,10 @@ def parse_roster(text: str, source: str, env: Mapping[str, str], cipher: TokenCi
 
 
 class _BoundedLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    duplicate_keys: list[str] = []
+    duplicate_keys: list[str]
 
     def get_single_data(self) -> Any:
+        self.duplicate_keys = []
         node = self.get_single_node()
         if node is None:
             return None
@@ -247,7 +245,8 @@ def _clean(problems: list[Problem], secrets: set[str], source: str) -> list[Prob
         rank = 0 if problem.path == source else (sections.index(top) + 2 if top in sections else 1)
         return rank, re.sub(r"\d+", lambda number: number[0].zfill(12), problem.path)
 
-    return [Problem(redact(p.path, secrets), redact(p.message, secrets)) for p in sorted(problems, key=order)]
+    redactor = Redactor(secrets, label=TOKEN)
+    return [Problem(redactor(p.path), redactor(p.message)) for p in sorted(problems, key=order)]
 
 
 # --- tokens and cross-field checks, on the raw mapping so they are reported even when
@@ -261,7 +260,7 @@ def _decrypt(value: str, cipher: TokenCipher | None, origin: str) -> str:
         token = cipher.decrypt(value)
     except SecretKeyError as error:
         raise _Refused(f"{origin}{error}") from None
-    if not TOKEN_SHAPE.fullmatch(token):
+    if not looks_like_token(token):
         raise _Refused(f"{origin}decrypts to something that is not {_LIKE_TOKEN}")
     return token
 
@@ -275,14 +274,14 @@ def _resolve(raw: str, env: Mapping[str, str], cipher: TokenCipher | None) -> tu
             raise _Refused(f"environment variable {name} is {'empty' if name in env else 'not set'}")
         if value.startswith(PREFIX):  # the variable may hold an enc: value too
             return _decrypt(value, cipher, f"environment variable {name} "), None
-        if not TOKEN_SHAPE.fullmatch(value):
+        if not looks_like_token(value):
             raise _Refused(f"environment variable {name} does not hold {_LIKE_TOKEN}")
         return value, None
     if "$" in raw:
         raise _Refused("write an environment reference as ${NAME} (letters, digits and '_')")
     if raw.startswith(PREFIX):
         return _decrypt(raw, cipher, ""), None
-    if not TOKEN_SHAPE.fullmatch(raw):
+    if not looks_like_token(raw):
         raise _Refused(f"is neither ${{ENV_NAME}}, enc:... nor {_LIKE_TOKEN}")
     return raw, (
         "a plain token is written in the file; run `python -m piyasa_bot encrypt-token` "
@@ -320,7 +319,7 @@ def _resolve_tokens(
         if twin is not None:
             problems.append(Problem(path, f"resolves to the same bot token as bots[{twin}]"))
         tokens[index], raws[index] = token, raw
-    return tokens, {secret for secret in secrets if len(secret) >= _MIN_SECRET}, problems, warnings
+    return tokens, {secret for secret in secrets if len(secret) >= MIN_SECRET}, problems, warnings
 
 
 def _as_int(value: object) -> object:
