@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -20,7 +21,7 @@ from piyasa_bot.redaction import DEFAULT, redact, register_secrets
 __all__ = ["configure_logging", "redact", "redact_secrets", "register_secrets"]
 
 
-def redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return {key: DEFAULT.value(value) for key, value in event_dict.items()}
 
 

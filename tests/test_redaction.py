@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -19,11 +18,11 @@ from piyasa_bot.commands.check import reach_bots
 from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.db import queries
 from piyasa_bot.db.migrate import SQL_DIR, apply_migrations
-from piyasa_bot.logs import configure_logging
 from piyasa_bot.redaction import Redactor, redact
 from piyasa_bot.roster_loader import parse_roster
 from piyasa_bot.settings import Settings
 from tests.helpers import SUPERGROUP, World, make_runner, roster_yaml
+from tests.log_capture import capture_log_lines  # noqa: F401  # the log_lines fixture
 from tests.test_cli import piyasa
 
 # The roster's tokens (a runner registers them with the process-wide redactor) and one that
@@ -181,16 +180,6 @@ async def test_check_names_a_redirect_loop_without_the_token(proxy: tuple[str, d
     assert f"FAIL  ali: the Bot API at {base} redirects in a loop (too many redirects): " \
            "is PIYASA_TELEGRAM_API right?" in out.getvalue()
     assert seen["getMe"] > 2 and not leaks(out.getvalue())
-
-
-@pytest.fixture
-def log_lines() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("INFO", json=True, stream=stream)
-    yield stream
-    root.handlers[:], root.level = handlers, level
 
 
 async def bot_error_written(conn: asyncpg.Connection) -> asyncio.Event:
