@@ -22,7 +22,8 @@ from typing import NamedTuple
 
 import structlog
 
-from piyasa_bot.roster_loader import LoadedRoster, Problem, RosterError
+from piyasa_bot.problems import Problem, RosterError
+from piyasa_bot.roster_loader import LoadedRoster
 
 log = structlog.get_logger(__name__)
 
