@@ -26,6 +26,7 @@ _BOT_ID, _COLON, _SECRET_PART = r"\d{4,}", r"(?::|%(?:25)?3[Aa])", r"[A-Za-z0-9_
 PLAIN_TOKEN = re.compile(rf"{_BOT_ID}:{_SECRET_PART}")
 # Wherever it travels: bare, after `bot` in a URL path, its colon URL-encoded once or twice.
 TOKEN_SHAPE = re.compile(rf"(?:bot)?{_BOT_ID}{_COLON}{_SECRET_PART}")
+_TOKEN_START = re.compile(r"\d{4}:")  # in every token-shaped secret, so in any text that holds one
 _URL_PASSWORD = re.compile(r"(?<=://)([^/@:\s]*):[^/@\s]+@")
 MIN_SECRET = 8  # shorter "secrets" are not secrets, and replacing them would mangle messages
 TOKEN = "<token>"
@@ -41,21 +42,31 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = (), *, label: str = SECRET) -> None:
         self.label = label
-        self._secrets: tuple[str, ...] = ()
+        self._tokens: tuple[str, ...] = ()  # known secrets holding a bot id and colon (tokens)
+        self._others: tuple[str, ...] = ()  # any other known secret (an API key, a password)
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
         """Know these exact strings too; shorter than MIN_SECRET ones are ignored."""
-        known = set(self._secrets) | {secret for secret in secrets if secret and len(secret) >= MIN_SECRET}
-        self._secrets = tuple(sorted(known, key=len, reverse=True))  # one assignment: safe across threads
+        known = {*self._tokens, *self._others} | {secret for secret in secrets if len(secret) >= MIN_SECRET}
+        ordered = sorted(known, key=len, reverse=True)
+        # Each tuple is replaced in one assignment: safe for a formatter running in another thread.
+        self._tokens = tuple(secret for secret in ordered if _TOKEN_START.search(secret))
+        self._others = tuple(secret for secret in ordered if not _TOKEN_START.search(secret))
 
     def __len__(self) -> int:
-        return len(self._secrets)
+        return len(self._tokens) + len(self._others)
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
+        for secret in self._others:
             if secret in text:
                 text = text.replace(secret, self.label)
+        # A text without a bot id and colon holds none of the token-shaped secrets: most log
+        # lines skip the thousand substring searches of a large roster.
+        if self._tokens and _TOKEN_START.search(text):
+            for secret in self._tokens:
+                if secret in text:
+                    text = text.replace(secret, self.label)
         text = TOKEN_SHAPE.sub(TOKEN, text)
         if "://" in text:
             text = _URL_PASSWORD.sub(rf"\1:{SECRET}@", text)
