@@ -389,6 +389,8 @@ async def test_crowd_posts_chatter_mentions_and_replies():
     posted = {p.message_id: p for p in emu.posted}
     assert all(p.addressed in posted[p.message_id].recipients for p in result.addressed)
     assert len({p.user_id for p in result.posts}) <= 9
+    assert {p.user_id for p in result.posts} <= {person.user_id for person in crowd.people}
+    assert len(crowd.people) == 9
 
 
 async def test_runs_as_a_separate_process():

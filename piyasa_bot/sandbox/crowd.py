@@ -87,7 +87,7 @@ class Crowd:
         self.result = CrowdResult()
         self.running = False
         self._rng = random.Random(spec.seed)
-        self._people = self._make_people()
+        self._people = tuple(self._make_people())
         self._stop_requested = False
         self._stop_event: asyncio.Event | None = None
         self._started_at: float | None = None
@@ -108,6 +108,11 @@ class Crowd:
                            per_minute * spec.rate_multiplier / 60)
                 )  # fmt: skip
         return people
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        """Who posts: user id, first name, kind and rate of each simulated person."""
+        return self._people
 
     def stop(self) -> None:
         self._stop_requested = True

@@ -13,7 +13,7 @@ from aiohttp import web
 from .faults import Fault, choose_fault
 from .messages import bot_user_dict
 from .models import ApiError, RequestRecord, not_found, too_many_requests, unauthorized
-from .state import BotState, SandboxState
+from .state import BotAccount, SandboxState
 
 EMULATOR = web.AppKey("emulator", SandboxState)
 
@@ -26,7 +26,7 @@ class RawJson(bytes):
     """A result already encoded as JSON (getUpdates builds its array from stored bytes)."""
 
 
-Handler = Callable[[SandboxState, BotState, dict[str, Any]], Awaitable[Any]]
+Handler = Callable[[SandboxState, BotAccount, dict[str, Any]], Awaitable[Any]]
 
 
 async def read_params(request: web.Request) -> dict[str, Any]:
@@ -58,13 +58,13 @@ def _int_param(params: dict[str, Any], key: str, default: int | None) -> int | N
         raise ApiError(400, f"Bad Request: field \"{key}\" must be a number") from None
 
 
-async def get_me(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def get_me(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     user = bot_user_dict(state.bot)
     user.update(can_join_groups=True, can_read_all_group_messages=not state.bot.privacy, supports_inline_queries=False)
     return user
 
 
-async def get_updates(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def get_updates(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     limit = min(max(_int_param(params, "limit", 100) or 100, 1), 100)
     try:  # Telegram takes whole seconds; fractions keep tests fast
         timeout = 0.0 if emu.closing else max(float(params.get("timeout") or 0), 0.0)
@@ -74,28 +74,28 @@ async def get_updates(emu: SandboxState, state: BotState, params: dict[str, Any]
     return RawJson(b"[" + b",".join(batch) + b"]")
 
 
-async def send_message(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def send_message(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return emu.send_message(state, params)
 
 
-async def send_chat_action(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def send_chat_action(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     emu.member_chat(state, params.get("chat_id"))
     return True
 
 
-async def get_chat(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def get_chat(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return emu.member_chat(state, params.get("chat_id")).as_dict
 
 
-async def leave_chat(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def leave_chat(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return emu.leave_chat(state, params)
 
 
-async def get_webhook_info(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def get_webhook_info(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return {"url": "", "has_custom_certificate": False, "pending_update_count": len(state.queue)}
 
 
-async def always_true(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def always_true(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return True
 
 

@@ -60,10 +60,6 @@ class UpdateQueue:
     def __len__(self) -> int:
         return len(self._items)
 
-    @property
-    def last_update_id(self) -> int:
-        return self._next_id - 1
-
     def push(self, body: bytes) -> int:
         update_id = self._next_id
         self._next_id += 1
