@@ -312,6 +312,34 @@ async def test_wait_confirmed_returns_once_every_bot_confirmed(emu, roster, http
         await emu.wait_confirmed(timeout=0.05)
 
 
+async def test_polling_stats_tell_which_bots_poll_without_reading_logs(emu, roster, http):
+    assert emu.stats()["polling"] == {"bots": 3, "polled": 0, "waiting": 0}
+    waiting = asyncio.create_task(emu.wait_bots_polled(timeout=5))
+    emu.post(CHAT, 501, "@ayse_piyasa_bot BIST?")
+    before = time.time()
+    await updates(http, emu, roster["ayse"], timeout=0)
+    long_poll = asyncio.create_task(updates(http, emu, roster["mert"], timeout=10))
+    await emu.wait_polling("mert")
+    assert not waiting.done() and emu.bots_polled == 2
+    polls = emu.polling()
+    assert polls["ayse"].polls == 1 and polls["ayse"].last_poll_at >= before and polls["ayse"].pending == 1
+    assert (polls["mert"].waiting, polls["ayse"].waiting, polls["deniz"].polls) == (True, False, 0)
+    assert polls["deniz"].last_poll_at is None
+    async with http.get(f"{emu.base_url}/control/polling") as response:
+        listing = await response.json()
+    assert (listing["bots"], listing["polled"], listing["waiting"]) == (3, 2, 1)
+    assert listing["per_bot"]["ayse"]["polls"] == 1 and listing["per_bot"]["mert"]["waiting"] is True
+    async with http.post(f"{emu.base_url}/control/wait_polled", json={"timeout": 0.05}) as response:
+        assert await response.json() == {"ready": False, "polled": 2}
+    async with http.post(f"{emu.base_url}/control/wait_polled", json={"count": 2, "timeout": 0.05}) as response:
+        assert await response.json() == {"ready": True, "polled": 2}
+    await updates(http, emu, roster["deniz"], timeout=0)
+    await waiting  # every bot has called getUpdates now
+    assert emu.stats()["polling"] == {"bots": 3, "polled": 3, "waiting": 1}
+    emu.post(CHAT, 501, "@mert_piyasa_bot dolar?")
+    assert len(await long_poll) == 1
+
+
 async def test_stop_answers_waiting_long_polls_at_once(http):
     emu = Emulator()
     bot = emu.add_bot("ayse")

@@ -147,6 +147,26 @@ async def wait_confirmed(request: web.Request) -> web.Response:
     return web.json_response({"confirmed": True})
 
 
+async def polling(request: web.Request) -> web.Response:
+    """Who polls: per bot getUpdates calls, the latest one's time, an open long poll, pending updates."""
+    emu = request.app[EMULATOR]
+    per_bot = {name: status.to_json() for name, status in emu.polling().items()}
+    return web.json_response({"bots": len(per_bot), "polled": emu.bots_polled,
+                              "waiting": sum(1 for s in per_bot.values() if s["waiting"]), "per_bot": per_bot})
+
+
+async def wait_polled(request: web.Request) -> web.Response:
+    """{"count": N (default every bot), "timeout": s}: answers once N bots have called getUpdates, or at timeout."""
+    body = await _json(request)
+    emu = request.app[EMULATOR]
+    count = int(body["count"]) if body.get("count") is not None else None
+    try:
+        await emu.wait_bots_polled(count, float(body.get("timeout", 10.0)))
+    except TimeoutError:
+        return web.json_response({"ready": False, "polled": emu.bots_polled})
+    return web.json_response({"ready": True, "polled": emu.bots_polled})
+
+
 async def start_crowd(request: web.Request) -> web.Response:
     slot = request.app[CROWD]
     if slot.crowd is not None and slot.crowd.running:
@@ -185,6 +205,8 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/control/faults", _client_errors(set_faults))
     app.router.add_post("/control/revoke", _client_errors(revoke))
     app.router.add_post("/control/wait_confirmed", _client_errors(wait_confirmed))
+    app.router.add_get("/control/polling", _client_errors(polling))
+    app.router.add_post("/control/wait_polled", _client_errors(wait_polled))
     app.router.add_post("/control/crowd", _client_errors(start_crowd))
     app.router.add_get("/control/crowd", _client_errors(crowd_status))
 

@@ -156,6 +156,8 @@ async def handle_bot_api(request: web.Request) -> web.StreamResponse:
         method, handler = METHODS.get(method.lower()) or (method, None)
         if handler is None:
             raise not_found()
+        if handler is get_updates:
+            state.queue.note_call()
         await _apply_faults(emu, method, request)
         result = await handler(emu, state, params)
         status = 200

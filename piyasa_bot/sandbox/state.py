@@ -20,9 +20,9 @@ from .journal import Journal
 from .limits import EmulatorLimits, LimitBook
 from .membership import Membership, migrated
 from .messages import Audience, as_reply_target, mention_entities, message_dict, user_dict
-from .models import ApiError, PostedMessage, RequestRecord, SandboxBot, SentMessage, bad_request
+from .models import ApiError, PollStatus, PostedMessage, RequestRecord, SandboxBot, SentMessage, bad_request
 from .sending import send_message
-from .updates import ConfirmationWatch, UpdateQueue
+from .updates import ConfirmationWatch, PollWatch, UpdateQueue
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"
 
@@ -52,6 +52,7 @@ class SandboxState(Membership):
         self._by_token: dict[str, BotAccount] = {}
         self._chats: dict[int, ChatState] = {}
         self._watch = ConfirmationWatch()
+        self._polls = PollWatch()
         self.journal = Journal()
         # The journal's own containers, under the names tests and reports use.
         self.requests = self.journal.requests
@@ -73,7 +74,7 @@ class SandboxState(Membership):
         token = f"{bot_id}:" + "".join(self.rng.choice(_TOKEN_ALPHABET) for _ in range(35))
         bot = SandboxBot(bot_id, name, username or f"{name}_bot", token, privacy)
         first_update_id = 100_000_000 + index * 1_000 + self.rng.randrange(1_000)
-        state = BotAccount(bot, index, UpdateQueue(first_update_id, self._watch))
+        state = BotAccount(bot, index, UpdateQueue(first_update_id, self._watch, self._polls))
         self._bots[name] = self._by_token[token] = state
         return bot
 
@@ -209,6 +210,20 @@ class SandboxState(Membership):
         """Return once this bot has a long poll waiting (so a post wakes it)."""
         await self._bot(bot_name).queue.wait_polling(timeout)
 
+    def polling(self) -> dict[str, PollStatus]:
+        """Per bot: getUpdates calls so far, the latest one's time, an open long poll, updates pending."""
+        return {name: PollStatus(s.queue.calls, s.queue.last_call_at, s.queue.polling, len(s.queue))
+                for name, s in self._bots.items()}
+
+    @property
+    def bots_polled(self) -> int:
+        """Bots that have called getUpdates at least once."""
+        return self._polls.polled
+
+    async def wait_bots_polled(self, count: int | None = None, timeout: float = 10.0) -> None:
+        """Return once `count` bots (default: every bot) have called getUpdates; TimeoutError otherwise."""
+        await self._polls.wait(len(self._bots) if count is None else count, timeout)
+
     async def wait_confirmed(self, timeout: float = 10.0) -> None:
         """Return once every bot has confirmed every update; TimeoutError otherwise."""
         await self._watch.wait(timeout)
@@ -223,6 +238,8 @@ class SandboxState(Membership):
             "updates_delivered": sum(s.queue.delivered for s in self._bots.values()),
             "pending": {name: len(s.queue) for name, s in self._bots.items()},
             "unconfirmed": self._watch.unconfirmed,
+            "polling": {"bots": len(self._bots), "polled": self._polls.polled,
+                        "waiting": sum(1 for s in self._bots.values() if s.queue.polling)},
         }
 
     def _bot(self, name: str) -> BotAccount:
