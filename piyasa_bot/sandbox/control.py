@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -32,7 +32,6 @@ class CrowdSlot:
 
 CROWD = web.AppKey("crowd", CrowdSlot)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_FAULT_FIELDS = {f.name for f in fields(FaultPlan)}
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
@@ -123,14 +122,30 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def set_faults(request: web.Request) -> web.Response:
+    """Fields of a FaultPlan to set; with "bot": that bot's own plan (which then replaces the global one
+    for it); "clear": true first resets the plan (a bot's: it is back under the global plan)."""
     body = await _json(request)
-    unknown = body.keys() - _FAULT_FIELDS
-    if unknown:
-        raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-    plan = request.app[EMULATOR].faults
-    for key, value in body.items():
-        setattr(plan, key, type(getattr(plan, key))(value))
-    return web.json_response(asdict(plan))
+    emu = request.app[EMULATOR]
+    bot, clear = body.pop("bot", None), bool(body.pop("clear", False))
+    if bot is not None:
+        if clear:
+            emu.clear_bot_faults(str(bot))
+            if not body:
+                return web.json_response({"bot": bot, "plan": None})
+        plan = emu.bot_faults(str(bot))
+    else:
+        plan = emu.faults
+        if clear:
+            plan.update(asdict(FaultPlan()))
+    plan.update(body)
+    return web.json_response({"bot": bot, "plan": asdict(plan)} if bot is not None else asdict(plan))
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    """The global plan and every bot's own."""
+    emu = request.app[EMULATOR]
+    return web.json_response({"global": asdict(emu.faults),
+                              "bots": {name: asdict(plan) for name, plan in emu.bot_fault_plans().items()}})
 
 
 async def revoke(request: web.Request) -> web.Response:
@@ -203,6 +218,7 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/control/posted", _client_errors(posted))
     app.router.add_post("/control/limits", _client_errors(set_limits))
     app.router.add_post("/control/faults", _client_errors(set_faults))
+    app.router.add_get("/control/faults", _client_errors(get_faults))
     app.router.add_post("/control/revoke", _client_errors(revoke))
     app.router.add_post("/control/wait_confirmed", _client_errors(wait_confirmed))
     app.router.add_get("/control/polling", _client_errors(polling))

@@ -39,6 +39,7 @@ class BotAccount:
     index: int
     queue: UpdateQueue
     revoked: bool = False
+    faults: FaultPlan | None = None  # its own plan, used instead of the emulator's global one
 
 
 class SandboxState(Membership):
@@ -58,6 +59,25 @@ class SandboxState(Membership):
         self.requests = self.journal.requests
         self.rate_limited = self.journal.rate_limited
         self.faults_injected = self.journal.faults
+
+    def bot_faults(self, bot_name: str) -> FaultPlan:
+        """This bot's own fault plan (created empty on first use); it replaces the global plan for the bot."""
+        state = self._bot(bot_name)
+        if state.faults is None:
+            state.faults = FaultPlan()
+        return state.faults
+
+    def clear_bot_faults(self, bot_name: str) -> None:
+        """The bot is back under the global plan."""
+        self._bot(bot_name).faults = None
+
+    def bot_fault_plans(self) -> dict[str, FaultPlan]:
+        """The bots that have a plan of their own, and those plans."""
+        return {name: s.faults for name, s in self._bots.items() if s.faults is not None}
+
+    def faults_for(self, state: BotAccount | None) -> FaultPlan:
+        """The plan for a request with this bot's token (the global one for an unknown token)."""
+        return state.faults if state is not None and state.faults is not None else self.faults
 
     def use_limits(self, limits: EmulatorLimits) -> None:
         """Count (and enforce) these limits from now on, before any traffic."""
