@@ -17,6 +17,8 @@ from typing import Any
 from benchmarks.lib.figures import share, summary
 from piyasa_bot.conversation import Composer
 
+_KINDS: dict[Any, str] = {0: "answer", 1: "chatter"}  # outbox priority -> kind of message
+
 # --------------------------------------------------------------------------- text shapes
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -133,7 +135,7 @@ def analyse(args, emulator: Any, crowd: Any, rows, incoming, outgoing, room_coun
     sent = emulator.sent()
     posted = emulator.posted
     row_by_tg = {r["telegram_message_id"]: r for r in rows if r["telegram_message_id"] is not None}
-    kinds = Counter()
+    kinds: Counter[str] = Counter()
     for s in sent:
         row = row_by_tg.get(s.message_id)
         kinds["answer" if row and row["priority"] == 0 else "chatter" if row else "unknown"] += 1
@@ -213,7 +215,7 @@ def analyse(args, emulator: Any, crowd: Any, rows, incoming, outgoing, room_coun
         "timeline_per_minute": timeline(posted, sent, row_by_tg, crowd_started),
         "sent_messages": [{"bot": m.bot_name, "at_s": round(m.at - crowd_started, 3), "message_id": m.message_id,
                            "reply_to": m.reply_to_message_id, "text": m.text,
-                           "kind": {0: "answer", 1: "chatter"}.get((row_by_tg.get(m.message_id) or {}).get("priority"))}
+                           "kind": _KINDS.get((row_by_tg.get(m.message_id) or {}).get("priority"))}
                           for m in sent],
         "addressed_posts": [{"message_id": p.message_id, "kind": p.kind, "via": p.via, "addressed": p.addressed,
                              "at_s": round(p.available_at - crowd_started, 3), "text": p.text} for p in addressed],

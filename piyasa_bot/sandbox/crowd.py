@@ -94,7 +94,8 @@ class Crowd:
         self._finished_at: float | None = None
 
     def _make_people(self) -> list[Person]:
-        spec, rng, people = self.spec, self._rng, []
+        spec, rng = self.spec, self._rng
+        people: list[Person] = []
         groups: list[tuple[Kind, int, tuple[float, float]]] = [
             ("normal", spec.normal, spec.normal_per_minute),
             ("mention", spec.mention, spec.addressed_per_minute),
