@@ -9,9 +9,7 @@ never a token nor an error's text.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -25,7 +23,6 @@ from prometheus_client.registry import Collector
 from piyasa_bot.db.status_queries import ping
 from piyasa_bot.metrics import LatencyHistogram
 from piyasa_bot.polling import BotState
-from piyasa_bot.sending.outbox import Outbox, Priority
 
 if TYPE_CHECKING:
     from piyasa_bot.runner import Runner
@@ -44,29 +41,6 @@ def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, value=value)
-
-
-@dataclass
-class LimitHolds:
-    """Sends that could go now but for a limit: a snapshot, not a count of waits."""
-
-    chat: int = 0  # the (bot, chat) pace bucket or Telegram's 20-a-minute window is full
-    retry_after: int = 0  # the bot is paused by a 429's retry_after
-    global_bucket: int = 0  # taken off the queue, waiting for the roster-wide bucket
-
-
-def limit_holds(outbox: Outbox) -> LimitHolds:
-    """What the outbox's queues are waiting on right now (reads its queues; no side effects that matter)."""
-    holds, now = LimitHolds(global_bucket=outbox._taken), time.time()
-    for chat_id, queue in list(outbox._queues.items()):
-        for _, item in list(queue):
-            if item.not_before > now:
-                continue  # a deliberate delay (typing, retry backoff), not a limit
-            if outbox._paused_until.get(item.bot, 0) > now:
-                holds.retry_after += 1
-            elif not outbox.limits.pair(item.bot, chat_id).has_room(chatter=item.priority is Priority.CHATTER):
-                holds.chat += 1
-    return holds
 
 
 class RunnerCollector(Collector):
@@ -136,7 +110,7 @@ class RunnerCollector(Collector):
         yield _gauge("piyasa_outbox_queued_messages", "Messages queued in the outbox (pending rows in memory)",
                      outbox.backlog)
         yield _gauge("piyasa_outbox_queued_max_messages", "Most messages ever queued since start", counts.max_queue)
-        holds = limit_holds(outbox)
+        holds = outbox.holds()
         held = GaugeMetricFamily("piyasa_outbox_held_by_limit_messages",
                                  "Queued messages whose time has come, held now by a send limit", labels=["limit"])
         held.add_metric(["chat"], holds.chat)
