@@ -159,8 +159,8 @@ class Outbox:
         queue, wake, lane_wait = self._queues[chat_id], self._wake[chat_id], self._lane_wait(chat_id)
         while True:
             now = time.time()
-            for item in queue.pop_expired(now):
-                self._spawn(self._finish(item, OutboxStatus.EXPIRED, "still queued when it stopped being fresh"))
+            for stale in queue.pop_expired(now):
+                self._spawn(self._finish(stale, OutboxStatus.EXPIRED, "still queued when it stopped being fresh"))
             item = queue.pop_ready(now, lane_wait)
             if item is None:
                 wake.clear()
