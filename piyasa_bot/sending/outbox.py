@@ -3,13 +3,20 @@
 A row is pending, then sent, failed or expired with the reason, so nothing
 is dropped silently and pending messages survive a restart. Each chat has a
 `ChatQueue` and one loop that picks the most urgent message whose limits
-have room now (answers before chatter), takes its slots, and hands it to the
-send step; the send's `SendOutcome` decides what becomes of the row.
+have room now (answers before chatter), marks the row's send as started,
+takes its slots, and hands it to the send step; the send's `SendOutcome`
+decides what becomes of the row, recorded as soon as Telegram's answer is in.
+
+No one is answered twice: a row is held (queued or on the wire) at most once
+per process, and a send whose outcome is unknown — the process stopped
+between marking and recording, or the connection broke after the request
+was written — is never sent again (the rule is in `resume`).
 
 Pieces: `chat_queue` (the per-chat priority queue), `limits` (buckets,
 windows, 429 pauses), `send` and `outcomes` (one attempt and what it came
 to), `store` (the table), `resume` (rows an earlier run left),
-`migration`, `typing_action`, `status` (statuses, counts, holds).
+`migration`, `typing_action`, `status` (statuses, counts, holds), `work`
+(background tasks, waiting for them).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -30,11 +37,12 @@ from piyasa_bot.sending.limits import SendLimits
 from piyasa_bot.sending.migration import follow_migration
 from piyasa_bot.sending.outcomes import SendOutcome, SendResult
 from piyasa_bot.sending.outgoing import Outgoing, Priority
-from piyasa_bot.sending.resume import plan_resume
+from piyasa_bot.sending.resume import plan_resume, unknown_outcome
 from piyasa_bot.sending.send import send_once
 from piyasa_bot.sending.status import LimitHolds, OutboxCounts, OutboxStatus
 from piyasa_bot.sending.store import OutboxStore
 from piyasa_bot.sending.typing_action import show_typing
+from piyasa_bot.sending.work import BackgroundWork
 from piyasa_bot.telegram import error_kind
 
 __all__ = ["Outbox", "OutboxCounts", "OutboxStatus", "Outgoing", "Priority"]
@@ -70,8 +78,8 @@ class Outbox:
         self._queues: dict[int, ChatQueue] = {}
         self._wake: dict[int, asyncio.Event] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._in_flight: set[asyncio.Task[Any]] = set()
-        self._changed = asyncio.Event()
+        self._work = BackgroundWork()
+        self._held: set[int] = set()  # row ids queued or on the wire in this process, until their row is closed
         self._dispatching = 0  # off its queue, not yet handed to a send task
         self._waiting_global = 0  # of those, waiting for the roster-wide bucket
 
@@ -83,7 +91,10 @@ class Outbox:
         outbox_id = await self._store.insert(item, handle.db_id)
         if outbox_id is None:
             return None
+        if outbox_id in self._held:
+            return outbox_id  # a resume that ran meanwhile found the row and queued it
         item.id = outbox_id
+        self._held.add(outbox_id)
         verdict = guard(item.text)
         if not verdict.ok:
             # Whatever wrote it (templates, a model, an admin reply), this never reaches the chat.
@@ -91,27 +102,30 @@ class Outbox:
             return outbox_id
         self._queue(item)
         if item.priority is Priority.ANSWER and item.not_before > time.time():
-            self._spawn(show_typing(handle, item.chat_id))
+            self._work.spawn(show_typing(handle, item.chat_id))
         return item.id
 
     async def load_pending(self) -> int:
-        """Queue what a previous run left pending; returns how many were queued."""
+        """Queue what a previous run left pending, except rows this run holds already; returns how many."""
         names = {handle.db_id: name for name, handle in self.handles.items()}
-        plan = plan_resume(await self._store.pending(), names)
-        for item, status, reason in plan.close:
-            await self._finish(item, status, reason)
+        plan = plan_resume(await self._store.pending(), names, self._held)
+        for item, _, _ in plan.close:
+            self._held.add(item.id)  # being closed: a second resume must not pick it up meanwhile
         for item in plan.queue:
             self._queue(item)
+        for item, status, reason in plan.close:
+            await self._finish(item, status, reason)
         return len(plan.queue)
 
     def _queue(self, item: Outgoing) -> None:
+        self._held.add(item.id)
         queue = self._queues.get(item.chat_id)
         if queue is None:
             queue = self._queues[item.chat_id] = ChatQueue()
             self._wake[item.chat_id] = asyncio.Event()
         queue.push(item)
         self.counts.max_queue = max(self.counts.max_queue, self.backlog)
-        self._changed.set()
+        self._work.changed()
         self._wake[item.chat_id].set()
         if item.chat_id not in self._tasks:
             self._tasks[item.chat_id] = asyncio.create_task(self._serve(item.chat_id), name=f"outbox:{item.chat_id}")
@@ -160,7 +174,7 @@ class Outbox:
         while True:
             now = time.time()
             for stale in queue.pop_expired(now):
-                self._spawn(self._finish(stale, OutboxStatus.EXPIRED, "still queued when it stopped being fresh"))
+                self._work.spawn(self._finish(stale, OutboxStatus.EXPIRED, "still queued when it stopped being fresh"))
             item = queue.pop_ready(now, lane_wait)
             if item is None:
                 wake.clear()
@@ -168,12 +182,23 @@ class Outbox:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=None if wait is None else min(wait, MAX_IDLE_WAIT))
                 continue
-            await self._dispatch(item)
+            try:
+                await self._dispatch(item)
+            except Exception as error:  # noqa: BLE001 - a database error retrying does not cover, or a bug
+                log.error("outbox.dispatch_failed", chat_id=chat_id, outbox_id=item.id, error=error_kind(error),
+                          detail=str(error))
+                item.not_before = time.time() + 1.0  # the chat's loop goes on; this message later
+                self._queue(item)
 
     async def _dispatch(self, item: Outgoing) -> None:
-        """Take the item's slots (it was picked because they have room: no wait but the global bucket)."""
+        """Mark the send started, then take the item's slots (picked because they have room: no wait
+        but the global bucket's). The mark is committed before any request: see the module docstring."""
         self._dispatching += 1
+        item.attempts += 1
+        # Its own task, so that a close() arriving meanwhile cannot leave the mark half done.
+        marking = self._work.spawn(self._store.mark_started(item))
         try:
+            await asyncio.shield(marking)
             await self.limits.pair(item.bot, item.chat_id).take(chatter=item.is_chatter)
             self._waiting_global += 1
             try:
@@ -181,11 +206,18 @@ class Outbox:
             finally:
                 self._waiting_global -= 1
         except asyncio.CancelledError:
-            self._queue(item)  # stopped before sending: it stays pending for the next start
+            # Stopped before sending: the row is plainly pending for the next start.
+            item.attempts -= 1
+            self._work.spawn(self._unmark(marking, item))
+            self._queue(item)
             raise
         finally:
             self._dispatching -= 1
-        self._spawn(self._send(item))
+        self._work.spawn(self._send(item))
+
+    async def _unmark(self, marking: asyncio.Task[None], item: Outgoing) -> None:
+        await asyncio.gather(marking, return_exceptions=True)
+        await self._store.not_started(item)
 
     # --- sending and what becomes of the row ------------------------------------------------
 
@@ -194,7 +226,6 @@ class Outbox:
         if handle is None:
             await self._finish(item, OutboxStatus.FAILED, "the bot was removed from bots.yaml")
             return
-        item.attempts += 1
         result = await send_once(handle, item, self.limits)
         await self._settle(item, handle, result)
 
@@ -210,6 +241,7 @@ class Outbox:
                 self.counts.rate_limited += 1
                 paused = self.limits.pauses.pause(item.bot, result.retry_after)
                 log.warning("send.rate_limited", bot=item.bot, chat_id=item.chat_id, retry_after=paused)
+                await self._store.not_started(item)  # committed before it can be marked again
                 self._queue(item)
             case SendOutcome.MIGRATED:
                 assert result.migrate_to is not None
@@ -221,6 +253,10 @@ class Outbox:
                 self.on_inactive(item.bot, item.chat_id, result.detail or result.reason)
             case SendOutcome.FAILED:
                 await self._finish(item, OutboxStatus.FAILED, result.reason)
+            case SendOutcome.UNKNOWN:
+                log.warning("send.outcome_unknown", bot=item.bot, chat_id=item.chat_id, outbox_id=item.id,
+                            error=result.reason)
+                await self._finish(item, *unknown_outcome(item, f"{result.reason}, after the request was sent"))
             case SendOutcome.RETRY:
                 if item.attempts >= MAX_ATTEMPTS:
                     await self._finish(item, OutboxStatus.FAILED, f"{result.reason} after {item.attempts} attempts")
@@ -229,6 +265,7 @@ class Outbox:
                 item.not_before = time.time() + min(2 ** item.attempts * 0.25, 15)
                 log.warning("send.retry", bot=item.bot, chat_id=item.chat_id, error=result.reason,
                             attempt=item.attempts)
+                await self._store.not_started(item)
                 self._queue(item)
 
     async def _finish(self, item: Outgoing, status: OutboxStatus, reason: str | None,
@@ -237,39 +274,21 @@ class Outbox:
         if status is not OutboxStatus.SENT:
             log.info(f"send.{status}", bot=item.bot, chat_id=item.chat_id, reason=reason, outbox_id=item.id)
         await self._store.finish(item, status, reason, message_id)
+        self._held.discard(item.id)  # only now: until the row is closed, a resume must not take it
 
-    # --- background work and waiting for it ---------------------------------------------------
-
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.create_task(work)
-        self._in_flight.add(task)
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._in_flight.discard(task)
-        self._changed.set()
-        if not task.cancelled() and (error := task.exception()) is not None:
-            # A bug, not a send outcome (those are all handled): say so rather than lose it.
-            log.error("outbox.task_failed", error=error_kind(error), detail=str(error))
+    # --- waiting ------------------------------------------------------------------------------
 
     async def drain_until_idle(self, timeout: float = 30.0) -> None:
         """Wait until nothing is queued or on the wire (tests, `simulate`'s end)."""
-        await self.wait_until(lambda: not (self.backlog or self._in_flight or self._dispatching), timeout)
+        await self.wait_until(lambda: not (self.backlog or self._work or self._dispatching), timeout)
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
         """Wait, without polling, until `condition` holds after some change in the outbox."""
-        async def reached() -> None:
-            while not condition():
-                self._changed.clear()
-                await self._changed.wait()
-
-        await asyncio.wait_for(reached(), timeout)
+        await self._work.wait_until(condition, timeout)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for sends already on the wire (and their rows)."""
-        if self._in_flight:
-            await asyncio.wait(set(self._in_flight), timeout=timeout)
+        await self._work.drain(timeout)
 
     async def close(self) -> None:
         """Stop taking new sends; what is still queued stays pending for the next start."""

@@ -1,4 +1,4 @@
-"""The outbox table, as the outbox writes and reads it (literal SQL, sql/0002_outbox.sql).
+"""The outbox table, as the outbox writes and reads it (literal SQL, sql/0002_outbox.sql, sql/0004_*).
 
 Every call retries through a database outage (`db.retry.retrying`): what the
 runner decided to send, and what became of it, is never lost to a blip.
@@ -28,6 +28,7 @@ class OutboxRow(NamedTuple):
     not_before: datetime
     expires_at: datetime | None
     created_at: datetime
+    send_started_at: datetime | None  # set: a request may have gone out, and no answer was recorded
 
 
 def at(wall: float) -> datetime:
@@ -58,14 +59,30 @@ class OutboxStore:
                WHERE id = $1""",
             item.id, status.value, reason, telegram_message_id, item.attempts))
 
-    async def move(self, item: Outgoing) -> None:
-        """A pending message follows its chat to the chat's new id; its reply target is dropped."""
+    async def mark_started(self, item: Outgoing) -> None:
+        """Committed before the request: from now on, a crash leaves this row's outcome unknown."""
         await retrying(lambda: self.pool.execute(
-            "UPDATE outbox SET chat_id = $2, reply_to_message_id = NULL WHERE id = $1", item.id, item.chat_id))
+            "UPDATE outbox SET send_started_at = clock_timestamp(), attempts = $2 WHERE id = $1",
+            item.id, item.attempts))
+
+    async def not_started(self, item: Outgoing) -> None:
+        """The attempt certainly did not reach Telegram: the row is plainly pending again."""
+        await retrying(lambda: self.pool.execute(
+            "UPDATE outbox SET send_started_at = NULL, attempts = $2, not_before = $3 WHERE id = $1",
+            item.id, item.attempts, at(item.not_before)))
+
+    async def move(self, item: Outgoing) -> None:
+        """A pending message follows its chat to the chat's new id; its reply target is dropped.
+
+        Telegram refused the send into the old id, so it did not start either."""
+        await retrying(lambda: self.pool.execute(
+            """UPDATE outbox SET chat_id = $2, reply_to_message_id = NULL, send_started_at = NULL, attempts = $3
+               WHERE id = $1""",
+            item.id, item.chat_id, item.attempts))
 
     async def pending(self) -> list[OutboxRow]:
         rows = await retrying(lambda: self.pool.fetch(
             """SELECT id, bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, attempts,
-                      not_before, expires_at, created_at
+                      not_before, expires_at, created_at, send_started_at
                FROM outbox WHERE status = 'pending' ORDER BY priority, id"""))
         return [OutboxRow(*row) for row in rows]
