@@ -31,7 +31,7 @@ log = structlog.get_logger(__name__)
 WINDOW = 60.0 + 1.0  # Telegram's minute, plus jitter margin
 PER_CHAT_SPACING = 1.05  # "about one message a second in one chat"
 GLOBAL_WINDOW = 1.0 + 0.25  # the second, plus room for a busy sender or receiver to shift a request
-RETRY_AFTER_CAP = float("inf")  # no cap yet
+RETRY_AFTER_CAP = 60.0  # seconds: the longest one 429 may hold a bot before it tries again
 
 
 def spaced(per_window: float, window: float, margin: float) -> AsyncLimiter:
@@ -159,6 +159,16 @@ class SendLimits:
         while not self.global_window.has_room(time.monotonic()):
             await asyncio.sleep(self.global_window.until_room(time.monotonic()))
         self.global_window.record(time.monotonic())
+
+    def until_room(self, bot: str, chat_id: int, chatter: bool) -> float:
+        """Seconds until this bot may send (chatter, or an answer) into this chat: 0 when it may now."""
+        return max(self.pauses.remaining(bot), self.pair(bot, chat_id).until_room(chatter))
+
+    def holding(self, bot: str, chat_id: int, chatter: bool) -> str | None:
+        """Which limit holds this bot's next message in this chat now: "retry_after", "chat", or None."""
+        if self.pauses.remaining(bot):
+            return "retry_after"
+        return None if self.pair(bot, chat_id).has_room(chatter) else "chat"
 
     def pair(self, bot: str, chat_id: int) -> PairBuckets:
         buckets = self._pairs.get((bot, chat_id))

@@ -12,11 +12,9 @@ per process, and a send whose outcome is unknown — the process stopped
 between marking and recording, or the connection broke after the request
 was written — is never sent again (the rule is in `resume`).
 
-Pieces: `chat_queue` (the per-chat priority queue), `limits` (buckets,
-windows, 429 pauses), `send` and `outcomes` (one attempt and what it came
-to), `store` (the table), `resume` (rows an earlier run left),
-`migration`, `typing_action`, `status` (statuses, counts, holds), `work`
-(background tasks, waiting for them).
+Its pieces are the other modules of this package: `chat_queue`, `limits`,
+`send`/`outcomes`, `retry`, `store`, `resume`, `migration`, `typing_action`,
+`status`, `work`; each says what it does.
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -38,6 +37,7 @@ from piyasa_bot.sending.migration import follow_migration
 from piyasa_bot.sending.outcomes import SendOutcome, SendResult
 from piyasa_bot.sending.outgoing import Outgoing, Priority
 from piyasa_bot.sending.resume import plan_resume, unknown_outcome
+from piyasa_bot.sending.retry import RetryBackoff, default_expiry, stale_reason
 from piyasa_bot.sending.send import send_once
 from piyasa_bot.sending.status import LimitHolds, OutboxCounts, OutboxStatus
 from piyasa_bot.sending.store import OutboxStore
@@ -49,7 +49,6 @@ __all__ = ["Outbox", "OutboxCounts", "OutboxStatus", "Outgoing", "Priority"]
 
 log = structlog.get_logger(__name__)
 
-MAX_ATTEMPTS = 6
 MAX_IDLE_WAIT = 1.0  # seconds: a queue looks again at least this often (limits may change on a reload)
 
 SentListener = Callable[[Outgoing, Message], None]
@@ -74,6 +73,7 @@ class Outbox:
         self.on_sent = on_sent
         self.on_inactive = on_inactive
         self.counts = OutboxCounts()
+        self.retry = RetryBackoff()
         self._store = OutboxStore(pool)
         self._queues: dict[int, ChatQueue] = {}
         self._wake: dict[int, asyncio.Event] = {}
@@ -88,6 +88,8 @@ class Outbox:
     async def put(self, item: Outgoing) -> int | None:
         """Store the row, then queue it; returns the outbox id (None: that message was answered already)."""
         handle = self.handles[item.bot]
+        if item.expires_at is None:
+            item.expires_at = default_expiry(item, self.limits.limits)  # every message tries until it is stale
         outbox_id = await self._store.insert(item, handle.db_id)
         if outbox_id is None:
             return None
@@ -119,6 +121,8 @@ class Outbox:
 
     def _queue(self, item: Outgoing) -> None:
         self._held.add(item.id)
+        if item.expires_at is None:  # a row an older version stored without one
+            item.expires_at = default_expiry(item, self.limits.limits)
         queue = self._queues.get(item.chat_id)
         if queue is None:
             queue = self._queues[item.chat_id] = ChatQueue()
@@ -149,32 +153,23 @@ class Outbox:
 
     def holds(self) -> LimitHolds:
         """What is held by which limit right now: messages whose time has come, waiting for room."""
-        now, chat, paused = time.time(), 0, 0
-        for queue in self._queues.values():
-            for item in queue:
-                if item.not_before > now:
-                    continue  # a deliberate delay (typing, retry backoff), not a limit
-                if self.limits.pauses.remaining(item.bot):
-                    paused += 1
-                elif not self.limits.pair(item.bot, item.chat_id).has_room(chatter=item.is_chatter):
-                    chat += 1
-        return LimitHolds(chat=chat, retry_after=paused, global_bucket=self._waiting_global)
+        now = time.time()
+        held = Counter(self.limits.holding(item.bot, item.chat_id, item.is_chatter)
+                       for queue in self._queues.values() for item in queue
+                       if item.not_before <= now)  # a later one waits out a deliberate delay, not a limit
+        return LimitHolds(chat=held["chat"], retry_after=held["retry_after"], global_bucket=self._waiting_global)
 
     # --- the per-chat loop ----------------------------------------------------------------
 
     def _lane_wait(self, chat_id: int) -> LaneWait:
-        def wait(bot: str, priority: Priority) -> float:
-            room = self.limits.pair(bot, chat_id).until_room(chatter=priority is Priority.CHATTER)
-            return max(self.limits.pauses.remaining(bot), room)
-
-        return wait
+        return lambda bot, priority: self.limits.until_room(bot, chat_id, chatter=priority is Priority.CHATTER)
 
     async def _serve(self, chat_id: int) -> None:
         queue, wake, lane_wait = self._queues[chat_id], self._wake[chat_id], self._lane_wait(chat_id)
         while True:
             now = time.time()
             for stale in queue.pop_expired(now):
-                self._work.spawn(self._finish(stale, OutboxStatus.EXPIRED, "still queued when it stopped being fresh"))
+                self._work.spawn(self._finish(stale, OutboxStatus.EXPIRED, stale_reason(stale)))
             item = queue.pop_ready(now, lane_wait)
             if item is None:
                 wake.clear()
@@ -240,6 +235,7 @@ class Outbox:
             case SendOutcome.RATE_LIMITED:
                 self.counts.rate_limited += 1
                 paused = self.limits.pauses.pause(item.bot, result.retry_after)
+                item.last_error = result.reason
                 log.warning("send.rate_limited", bot=item.bot, chat_id=item.chat_id, retry_after=paused)
                 await self._store.not_started(item)  # committed before it can be marked again
                 self._queue(item)
@@ -258,15 +254,21 @@ class Outbox:
                             error=result.reason)
                 await self._finish(item, *unknown_outcome(item, f"{result.reason}, after the request was sent"))
             case SendOutcome.RETRY:
-                if item.attempts >= MAX_ATTEMPTS:
-                    await self._finish(item, OutboxStatus.FAILED, f"{result.reason} after {item.attempts} attempts")
-                    return
-                self.counts.retried += 1
-                item.not_before = time.time() + min(2 ** item.attempts * 0.25, 15)
-                log.warning("send.retry", bot=item.bot, chat_id=item.chat_id, error=result.reason,
-                            attempt=item.attempts)
-                await self._store.not_started(item)
-                self._queue(item)
+                await self._retry_later(item, result)
+
+    async def _retry_later(self, item: Outgoing, result: SendResult) -> None:
+        """Nothing reached Telegram: try again after a capped backoff, for as long as the message is fresh."""
+        item.last_error = result.reason
+        retry_at = self.retry.next_attempt_at(item, time.time())
+        if retry_at is None:
+            await self._finish(item, OutboxStatus.EXPIRED, stale_reason(item))
+            return
+        self.counts.retried += 1
+        item.not_before = retry_at
+        log.warning("send.retry", bot=item.bot, chat_id=item.chat_id, error=result.reason, attempt=item.attempts,
+                    retry_in=round(retry_at - time.time(), 2))
+        await self._store.not_started(item)  # committed before it can be marked again
+        self._queue(item)
 
     async def _finish(self, item: Outgoing, status: OutboxStatus, reason: str | None,
                       message_id: int | None = None) -> None:

@@ -23,6 +23,7 @@ class Outgoing:
     not_before: float = 0.0  # wall clock
     expires_at: float | None = None  # wall clock; the outbox sets one from the roster's limits when left None
     attempts: int = 0
+    last_error: str | None = None  # why the last attempt did not send it (it was requeued)
     id: int = 0
     created: float = field(default_factory=time.time)
 
