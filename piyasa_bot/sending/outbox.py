@@ -186,25 +186,27 @@ class Outbox:
                 self._queue(item)
 
     async def _dispatch(self, item: Outgoing) -> None:
-        """Mark the send started, then take the item's slots (picked because they have room: no wait
-        but the global bucket's). The mark is committed before any request: see the module docstring."""
+        """Global bucket, then the mark (committed before any request, and as late as can be: a crash in
+        between leaves an unsent message unknown), then the pair's slot, so a slow mark delays it too."""
         self._dispatching += 1
-        item.attempts += 1
-        # Its own task, so that a close() arriving meanwhile cannot leave the mark half done.
-        marking = self._work.spawn(self._store.mark_started(item))
         try:
-            await asyncio.shield(marking)
-            await self.limits.pair(item.bot, item.chat_id).take(chatter=item.is_chatter)
             self._waiting_global += 1
             try:
                 await self.limits.global_bucket.acquire()
             finally:
                 self._waiting_global -= 1
+            item.attempts += 1
+            # Its own task, so that a close() arriving meanwhile cannot leave the mark half done.
+            marking = self._work.spawn(self._store.mark_started(item))
+            try:
+                await asyncio.shield(marking)
+                await self.limits.pair(item.bot, item.chat_id).take(chatter=item.is_chatter)
+            except asyncio.CancelledError:
+                item.attempts -= 1
+                self._work.spawn(self._unmark(marking, item))
+                raise
         except asyncio.CancelledError:
-            # Stopped before sending: the row is plainly pending for the next start.
-            item.attempts -= 1
-            self._work.spawn(self._unmark(marking, item))
-            self._queue(item)
+            self._queue(item)  # stopped before sending: the row is plainly pending for the next start
             raise
         finally:
             self._dispatching -= 1
