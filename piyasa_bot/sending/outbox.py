@@ -3,9 +3,9 @@
 A row is pending, then sent, failed or expired with the reason, so nothing
 is dropped silently and pending messages survive a restart. Each chat has a
 `ChatQueue` and one loop that picks the most urgent message whose limits
-have room now (answers before chatter), marks the row's send as started,
-takes its slots, and hands it to the send step; the send's `SendOutcome`
-decides what becomes of the row, recorded as soon as Telegram's answer is in.
+have room now (answers before chatter), takes the global bucket, marks the
+row's send as started, takes the chat's slot and hands it to the send step;
+its `SendOutcome` decides what becomes of the row, recorded at once.
 
 No one is answered twice: a row is held (queued or on the wire) at most once
 per process, and a send whose outcome is unknown — the process stopped
