@@ -15,19 +15,24 @@ from __future__ import annotations
 
 import math
 import random
+from array import array
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from piyasa_bot.conversation.hours import istanbul
 from piyasa_bot.conversation.market_state import Anchor, MarketState
 from piyasa_bot.conversation.symbols import EURUSD, SYMBOLS, TROY_OUNCE_GRAMS, Symbol
 
 Direction = Literal["up", "down", "flat"]
+K = TypeVar("K")
+V = TypeVar("V")
 FLAT_PERCENT = 0.1  # a move smaller than this is "yatay"
 BIST_OPEN, BIST_CLOSE = time(10, 0), time(18, 0)
 _XU100_PIVOT = 10_000.0
-_CACHE_LIMIT = 512
+# Bounded caches: a path is 1,441 doubles (11 KiB as an array); a day's quotes use ~25 of them.
+_PATHS_KEPT = 96
+_CLOSES_KEPT = 512
 _DERIVED = ("POLICY", "GRAM", "EURTRY")  # quoted from other symbols, never walked themselves
 
 
@@ -58,7 +63,7 @@ WALKED: dict[str, Symbol] = {EURUSD.code: EURUSD} | {
 
 class Market:
     def __init__(self, rng: random.Random) -> None:
-        self._paths: dict[tuple[str, int], list[float]] = {}
+        self._paths: dict[tuple[str, int], array[float]] = {}
         self._closes: dict[tuple[str, int], float] = {}
         self._shapes: dict[str, tuple[float, float, float, float]] = {}
         self._anchors: dict[str, Anchor] = {}
@@ -163,11 +168,10 @@ class Market:
     def _close(self, spec: Symbol, day: date) -> float:
         n = day.toordinal()
         key = (spec.code, n)
-        if key not in self._closes:
-            if len(self._closes) >= _CACHE_LIMIT:
-                self._closes.clear()
-            self._closes[key] = self._compute_close(spec, n)
-        return self._closes[key]
+        close = self._closes.get(key)
+        if close is None:
+            close = _remember(self._closes, key, self._compute_close(spec, n), _CLOSES_KEPT)
+        return close
 
     def _compute_close(self, spec: Symbol, n: int) -> float:
         if spec.code not in self._shapes:
@@ -181,11 +185,10 @@ class Market:
         shock = max(-2.5 * spec.daily_vol, min(2.5 * spec.daily_vol, shock))
         return centre * math.exp(half_width * wave + shock)
 
-    def _path(self, spec: Symbol, day: int) -> list[float]:
+    def _path(self, spec: Symbol, day: int) -> array[float]:
         key = (spec.code, day)
-        if key not in self._paths:
-            if len(self._paths) >= _CACHE_LIMIT:
-                self._paths.clear()
+        path = self._paths.get(key)
+        if path is None:
             steps = 480 if spec.session == "bist" else 1440
             walk = random.Random(f"{self._seed}:{spec.code}:{day}:path")
             sigma = spec.daily_vol * 0.6 / math.sqrt(steps)
@@ -193,8 +196,17 @@ class Market:
             for _ in range(steps):
                 points.append(points[-1] + walk.gauss(0.0, sigma))
             last = points[-1]
-            self._paths[key] = [p - last * i / steps for i, p in enumerate(points)]
-        return self._paths[key]
+            path = _remember(self._paths, key, array("d", (p - last * i / steps for i, p in enumerate(points))),
+                             _PATHS_KEPT)
+        return path
+
+
+def _remember(cache: dict[K, V], key: K, value: V, kept: int) -> V:
+    """Add to an insertion-ordered cache, dropping its oldest entries beyond `kept`."""
+    cache[key] = value
+    while len(cache) > kept:
+        del cache[next(iter(cache))]
+    return value
 
 
 def _clamp(spec: Symbol, price: float) -> float:
