@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -74,7 +74,7 @@ def test_bist_is_closed_at_night_and_at_the_weekend_crypto_never() -> None:
 
 def test_cross_rates_agree_with_their_legs() -> None:
     market = Market(random.Random(4))
-    now = datetime(2025, 3, 4, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
     gram = market.quote("GRAM", now).price
     assert gram == pytest.approx(market.quote("ONS", now).price * market.quote("USDTRY", now).price / 31.1035)
 

@@ -25,6 +25,5 @@ from piyasa_bot.conversation.usage import SpeakerUsage
 
 __all__ = [
     "Addressee", "BotIdentity", "ChatLine", "Composer", "Director", "Draft", "GuardVerdict", "Market", "MarketState",
-    "Quote",
-    "SpeakerUsage", "Turn", "classify", "guard", "pick_volunteer",
+    "Quote", "SpeakerUsage", "Turn", "classify", "guard", "pick_volunteer",
 ]
