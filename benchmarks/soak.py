@@ -24,102 +24,35 @@ the exit status is 0 only when the RSS slope is under the goal (0.05 MiB/min).
 inflates RSS by its own traces and snapshots: use it to find what grows, not
 to measure the slope.
 
-The code under test (piyasa_bot/, sql/, the soak's three files) is copied first, so a
-checkout that changes during the hour does not change what runs.
-Small duplication of benchmarks/ingest.py's process, emulator and snapshot
-helpers: they move onto benchmarks/lib once that lands.
+The code under test (piyasa_bot/, sql/, the soak's sampling files) is copied
+first (benchmarks/lib's Snapshot), so a checkout that changes during the hour
+does not change what runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import hashlib
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.lib.database import DatabaseServer
+from benchmarks.lib.emulator import Control, start_emulator
+from benchmarks.lib.processes import Processes
+from benchmarks.lib.snapshot import Snapshot
 from benchmarks.soak_report import MIB, figures, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "soak"
 CHAT_ID = -1001000000077
-
-# --------------------------------------------------------------------------- processes (as benchmarks/ingest.py)
-
-
-class Processes:
-    def __init__(self) -> None:
-        self.running: list[subprocess.Popen[bytes]] = []
-        self.postgres: Any = None  # an embedded server started here
-
-    def start(self, cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        self.running.append(proc)
-        return proc
-
-    def stop(self, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> dict[str, Any]:
-        if proc in self.running:
-            self.running.remove(proc)
-        if proc.poll() is not None:
-            return {"exit": proc.returncode, "stop_s": 0.0, "killed": False}
-        started = time.monotonic()
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-            killed = False
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-            killed = True
-        return {"exit": proc.returncode, "stop_s": round(time.monotonic() - started, 2), "killed": killed}
-
-    def stop_all(self) -> None:
-        for proc in reversed(list(self.running)):
-            self.stop(proc, timeout=10.0)
-        if self.postgres is not None:
-            with contextlib.suppress(Exception):
-                self.postgres.stop()
-            self.postgres = None
-
-
-def snapshot_code(into: Path) -> str:
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in ("piyasa_bot", "sql"):
-        shutil.copytree(ROOT / folder, into / folder, ignore=ignore)
-    (into / "benchmarks").mkdir()
-    for name in ("__init__.py", "soak.py", "soak_heap.py", "soak_report.py"):
-        shutil.copy2(ROOT / "benchmarks" / name, into / "benchmarks" / name)
-    digest = hashlib.sha256()
-    for path in sorted(into.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".sql"):
-            digest.update(str(path.relative_to(into)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-async def wait_for_line(log: Path, proc: subprocess.Popen[bytes], prefix: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith(prefix):
-                return line.strip()
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"no {prefix!r} line within {timeout:g} s in {log}")
-
+# Run by the runner's process from the code snapshot.
+SAMPLER_FILES = ("benchmarks/__init__.py", "benchmarks/soak_heap.py", "benchmarks/soak_report.py")
 
 # --------------------------------------------------------------------------- the soak
 
@@ -138,38 +71,21 @@ def roster(names: list[str]) -> str:
     return yaml.safe_dump({"chats": [{"id": CHAT_ID, "title": "Soak"}], "bots": bots}, sort_keys=False)
 
 
-async def soak(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[str, Any]:
-    import aiohttp
+async def soak(args: argparse.Namespace, workdir: Path, procs: Processes, code: Snapshot,
+               database: DatabaseServer) -> dict[str, Any]:
     import asyncpg
     import psutil
 
-    code = workdir / "code"
-    digest = snapshot_code(code)
-    sys.path.insert(0, str(code))
+    code.take(extra=SAMPLER_FILES)
     from piyasa_bot.crypto import generate_key
     from piyasa_bot.db.pool import fresh_database
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIYASA_") and k != "DATABASE_URL"}
-    env["PYTHONPATH"] = str(code)
-    server_dsn = os.environ.get("DATABASE_URL")
-    if server_dsn is None:
-        from piyasa_bot.db.embedded import EmbeddedPostgres
-
-        (workdir / "pg").mkdir(mode=0o755)
-        procs.postgres = EmbeddedPostgres(workdir / "pg", stop_at_exit=True)
-        server_dsn = procs.postgres.dsn()
-    dsn = await fresh_database(server_dsn, f"soak_{os.getpid()}")
-    emulator = procs.start([sys.executable, "-m", "piyasa_bot.sandbox", "--port", "0", "--seed", str(args.seed)],
-                           env=env, cwd=workdir, log=workdir / "emulator.log")
-    api = await wait_for_line(workdir / "emulator.log", emulator, "http://", 60)
-    http = aiohttp.ClientSession(base_url=api, timeout=aiohttp.ClientTimeout(total=120))
-
-    async def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with http.request(method, path, json=body) as resp:
-            data = await resp.json()
-            if resp.status >= 400:
-                raise RuntimeError(f"{method} {path}: {resp.status} {data}")
-            return data
+    env.update(code.env())
+    dsn = await fresh_database(database.start(), f"soak_{os.getpid()}")
+    emulator, api = await start_emulator(procs, workdir, env, seed=args.seed)
+    control = Control(api)
+    call = control.call
 
     try:
         names = [f"s{i:03d}" for i in range(args.bots)]
@@ -186,8 +102,8 @@ async def soak(args: argparse.Namespace, workdir: Path, procs: Processes) -> dic
         sampled = [sys.executable, "-m", "benchmarks.soak_heap", "--stats", str(stats), "--every", str(args.every),
                    "--census-every", str(args.census_every), "--warmup-end", str(warmup_end),
                    "--tracemalloc", str(args.tracemalloc), *(["--collect"] if args.collect else [])]
-        runner = procs.start([*sampled, "--", "--log-level", "WARNING", "run"], env=env, cwd=workdir,
-                             log=workdir / "runner.log")
+        runner = procs.start("runner", [*sampled, "--", "--log-level", "WARNING", "run"], env=env,
+                             cwd=workdir, log=workdir / "runner.log")
         # Ready when every bot polled past a warm-up message: the emulator says so.
         await call("POST", "/control/post", {"chat_id": CHAT_ID, "user_id": 99, "text": "merhaba, başlıyoruz"})
         while not (await call("POST", "/control/wait_confirmed", {"timeout": 2}))["confirmed"]:
@@ -225,13 +141,13 @@ async def soak(args: argparse.Namespace, workdir: Path, procs: Processes) -> dic
             await conn.close()
         heap = [json.loads(line) for line in stats.read_text().splitlines() if line.strip()]
         log = (workdir / "runner.log").read_text(errors="replace").splitlines()
-        return {"code": digest, "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        return {"code": code.digest, "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
                 "started": started, "ready_s": round(ready_s, 1), "warmup_end": warmup_end, "samples": samples,
                 "heap": heap, "posted": crowd["posted"] + 1, "crowd": crowd["by_kind"], "stored": stored, "all_confirmed": confirmed,
                 "runner_stop": stop, "log_warnings_errors": sum('"level": "warning"' in x or '"level": "error"' in x
                                                                  for x in log)}
     finally:
-        await http.close()
+        await control.close()
         procs.stop(emulator)
 
 
@@ -263,11 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="piyasa-soak-", dir="/tmp"))
     os.chmod(workdir, 0o755)  # pgserver may run PostgreSQL as another user
-    procs = Processes()
+    procs, code, database = Processes(), Snapshot(), DatabaseServer("piyasa-soak-pg-")
     try:
-        run = asyncio.run(soak(args, workdir, procs))
+        run = asyncio.run(soak(args, workdir, procs, code, database))
     finally:
         procs.stop_all()
+        database.stop()
+        code.remove()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     result = {"command": "python -m benchmarks.soak " + " ".join(argv), "args": vars(args) | {"out": str(args.out)},

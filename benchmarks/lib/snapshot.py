@@ -25,8 +25,11 @@ class Snapshot:
         self.taken_at = ""
         self.keep = False
 
-    def take(self, existing: Path | None = None, keep: bool = False) -> None:
-        """Copy the checkout (or use `existing`, an earlier kept snapshot) and hash it."""
+    def take(self, existing: Path | None = None, keep: bool = False, extra: tuple[str, ...] = ()) -> None:
+        """Copy the checkout (or use `existing`, an earlier kept snapshot) and hash it.
+
+        `extra`: more files (paths relative to the checkout) that child processes run from the copy.
+        """
         self.keep = keep or existing is not None
         if existing is not None:
             self.folder = existing.resolve()
@@ -37,6 +40,9 @@ class Snapshot:
             ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
             shutil.copytree(ROOT / "piyasa_bot", self.folder / "piyasa_bot", ignore=ignore)
             shutil.copytree(ROOT / "sql", self.folder / "sql", ignore=ignore)
+            for name in extra:
+                (self.folder / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, self.folder / name)
         digest = hashlib.sha256()
         for path in sorted(self.folder.rglob("*")):
             if path.is_file() and path.suffix in (".py", ".sql"):
