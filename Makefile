@@ -3,8 +3,11 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest workers for `make test`: the suite mostly waits (on the emulator, on PostgreSQL, on Telegram's
+# limits), so two workers halve it even on two cores. JOBS=0 runs it in one process.
+JOBS   ?= 2
 
-.PHONY: setup simulate run check test loadtest bench clean
+.PHONY: setup simulate run check test test-fast loadtest bench clean
 
 setup: $(STAMP)
 
@@ -24,8 +27,11 @@ run: setup
 check: setup
 	$(BIN)/python -m piyasa_bot check
 
-test: setup
-	$(BIN)/python -m pytest -q $(ARGS)
+test: setup  ## the whole suite, what CI runs; every test is bounded by pytest-timeout
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup $(ARGS)
+
+test-fast: setup  ## unit and contract tests only: no end-to-end scenario (marked slow), well under a minute
+	$(BIN)/python -m pytest -q -m "not slow" $(ARGS)
 
 loadtest: setup  ## the reference load test: 50 bots, 100 people, 5 minutes; report in reports/
 	$(BIN)/python -m piyasa_bot loadtest $(ARGS)

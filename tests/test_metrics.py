@@ -44,6 +44,7 @@ async def health(http: aiohttp.ClientSession, server: MetricsServer) -> tuple[in
         return response.status, text, await response.json()
 
 
+@pytest.mark.slow
 async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http: aiohttp.ClientSession) -> None:
     world = await make_world(3)
     posted = 10
@@ -88,6 +89,7 @@ async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http
         assert not any(token in output for token in world.env.values())
 
 
+@pytest.mark.slow
 async def test_a_revoked_bot_counts_its_poll_error_and_health_is_503_when_none_runs(
     dsn: str, http: aiohttp.ClientSession
 ) -> None:
@@ -168,6 +170,7 @@ async def test_ingest_latency_waits_for_every_commit_of_the_batch() -> None:
     assert calls == ["observed"]
 
 
+@pytest.mark.slow
 async def test_the_runner_serves_metrics_only_when_given_a_port(dsn: str, http: aiohttp.ClientSession) -> None:
     world = await make_world(2)
     try:

@@ -16,6 +16,8 @@ from piyasa_bot.crypto import generate_key
 from piyasa_bot.db.embedded import EmbeddedPostgres
 from tests.helpers import World, incoming_rows, make_runner, make_world, roster_yaml
 
+pytestmark = pytest.mark.slow
+
 
 class RunnerProcess:
     """`python -m piyasa_bot run` as a user starts it, logging JSON lines to a pipe."""
