@@ -7,12 +7,15 @@ import time
 from typing import Any
 
 import asyncpg
+import pytest
 
 from piyasa_bot.db import queries
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.ingest.foreign import LEFT_REASON
 from piyasa_bot.sending.outbox import Outgoing, Priority
 from tests.helpers import make_runner, make_world
+
+pytestmark = pytest.mark.slow
 
 FOREIGN_GROUP = -4000000999
 FOREIGN_SUPERGROUP = -1001000000999

@@ -7,10 +7,13 @@ import itertools
 import time
 
 import asyncpg
+import pytest
 
 from piyasa_bot.sandbox import FaultPlan
 from piyasa_bot.sending.outbox import Outgoing, Priority
 from tests.helpers import make_runner, make_world
+
+pytestmark = pytest.mark.slow
 
 
 class SentLog:

@@ -13,6 +13,8 @@ from piyasa_bot.polling import BotState
 from piyasa_bot.sandbox import FaultPlan
 from tests.helpers import World, incoming_rows, make_runner, make_world
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 async def world50() -> AsyncIterator[World]:
