@@ -238,6 +238,7 @@ async def test_a_bot_whose_polls_stopped_completing_is_reported_stalled_and_not_
     assert ("piyasa_bot_seconds_since_poll", (("bot", "starting"),)) not in samples
 
 
+@pytest.mark.slow
 async def test_health_turns_503_while_every_bot_stalls_and_ok_once_polls_complete_again(
     dsn: str, http: aiohttp.ClientSession
 ) -> None:

@@ -156,6 +156,7 @@ def roster_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("proxy", [echo_page], indirect=True)
 async def test_check_names_an_html_answer_and_exits_1_without_the_token(
         proxy: tuple[str, dict[str, int]], tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import random
 import time
 
 import asyncpg
+import pytest
 from structlog.testing import capture_logs
 
 from piyasa_bot.roster import Limits
@@ -13,6 +14,8 @@ from piyasa_bot.sending.limits import RETRY_AFTER_CAP, RetryAfterPauses
 from piyasa_bot.sending.outbox import Outgoing, Priority
 from piyasa_bot.sending.retry import RetryBackoff
 from tests.helpers import make_runner, make_world
+
+pytestmark = pytest.mark.slow
 
 QUICK = RetryBackoff(first=0.05, cap=0.2)  # the same policy, on a test's time scale
 

@@ -13,6 +13,8 @@ from aiohttp import web
 from piyasa_bot.sending.outbox import Outgoing, Priority
 from tests.helpers import make_runner, make_world
 
+pytestmark = pytest.mark.slow
+
 
 class CuttingProxy:
     """A Bot API in front of the emulator that forwards every call; told to, it answers no sendMessage.
