@@ -3,8 +3,12 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest workers for `make test`: the suite mostly waits (on the emulator, on PostgreSQL, on Telegram's
+# limits), so two workers halve it even on two cores. JOBS=0 runs it in one process.
+JOBS   ?= 2
+LINTED := piyasa_bot tests benchmarks
 
-.PHONY: setup simulate run check test loadtest bench clean
+.PHONY: setup simulate run check test test-fast lint loadtest bench clean
 
 setup: $(STAMP)
 
@@ -12,7 +16,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=python3 (3.11 or newer)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	@touch $(STAMP)
 
 simulate: setup  ## the whole system: embedded PostgreSQL, local Bot API emulator, simulated people
@@ -24,8 +28,16 @@ run: setup
 check: setup
 	$(BIN)/python -m piyasa_bot check
 
-test: setup
-	$(BIN)/python -m pytest -q $(ARGS)
+test: setup  ## the whole suite, what CI runs; every test is bounded by pytest-timeout
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup $(ARGS)
+
+test-fast: setup  ## unit and contract tests only: no end-to-end scenario (marked slow), well under a minute
+	$(BIN)/python -m pytest -q -m "not slow" $(ARGS)
+
+lint: setup  ## ruff (lint and format) and mypy
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 loadtest: setup  ## the reference load test: 50 bots, 100 people, 5 minutes; report in reports/
 	$(BIN)/python -m piyasa_bot loadtest $(ARGS)

@@ -41,7 +41,8 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.conversation import database_server, new_database, summary
+from benchmarks.lib.database import database_server, scratch_database
+from benchmarks.lib.figures import summary
 from piyasa_bot.logs import configure_logging
 from piyasa_bot.sandbox import limits_for
 from piyasa_bot.sending import limits as send_limits
@@ -100,7 +101,7 @@ async def one_run(server_dsn: str, args: argparse.Namespace, bots: int, run_inde
     sent_at: list[tuple[Outgoing, float]] = []
     ids = itertools.count(1_000_000)
     try:
-        async with new_database(server_dsn) as dsn:
+        async with scratch_database(server_dsn) as dsn:
             async with make_runner(world, dsn) as runner:
                 await runner.wait_polling()
                 outbox = runner.outbox
@@ -242,7 +243,7 @@ def markdown(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
 
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     runs = []
-    with database_server() as server_dsn:
+    with database_server("cbench-pg-") as server_dsn:
         for bots in args.bots:
             for index in range(1, args.repeat + 1):
                 print(f"  run: {bots} bot(s), #{index}, {args.duration:.0f} s", file=sys.stderr, flush=True)

@@ -1,51 +1,28 @@
 """Logging: structlog for our lines, the same stream for aiogram's and asyncpg's.
 
 A console renderer on a terminal, JSON lines otherwise. Every line passes
-`redact_secrets` last, so a bot token never reaches the output, not even
-inside the URL of an aiohttp exception.
+`redact_secrets` (the process-wide redactor of `piyasa_bot.redaction`) last, so
+a bot token never reaches the output, not even inside the URL of an aiohttp
+exception. `redact` and `register_secrets` are re-exported from there.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from collections.abc import Iterable
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
-# Anything shaped like a bot token, bare or inside a Bot API URL path.
-_TOKEN_SHAPE = re.compile(r"(?:bot)?\d{4,}:[A-Za-z0-9_-]{20,}")
-_known_secrets: set[str] = set()
+from piyasa_bot.redaction import DEFAULT, redact, register_secrets
+
+# `redact` and `register_secrets` stay importable from here until every caller uses piyasa_bot.redaction.
+__all__ = ["configure_logging", "redact", "redact_secrets", "register_secrets"]
 
 
-def register_secrets(secrets: Iterable[str]) -> None:
-    """Make these exact strings redacted too (tokens of any shape, keys)."""
-    _known_secrets.update(secret for secret in secrets if len(secret) >= 8)
-
-
-def redact(text: str) -> str:
-    for secret in _known_secrets:
-        if secret in text:
-            text = text.replace(secret, "<secret>")
-    return _TOKEN_SHAPE.sub("<token>", text)
-
-
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, BaseException):
-        return redact(f"{type(value).__name__}: {value}")
-    if isinstance(value, dict):
-        return {key: _redact_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redact_value(item) for item in value]
-    return value
-
-
-def redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    return {key: _redact_value(value) for key, value in event_dict.items()}
+def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
+    return {key: DEFAULT.value(value) for key, value in event_dict.items()}
 
 
 def configure_logging(level: str = "INFO", *, json: bool | None = None, stream: Any = None) -> None:

@@ -4,15 +4,18 @@ The collector reads, at scrape time, the counters the runner keeps anyway:
 nothing on the hot path changes for metrics except the ingest latency
 histogram (`metrics.TimedIngest`). Labels carry bot names and error kinds,
 never a token nor an error's text.
+
+It reads the runner through `RunnerView`, a Protocol of the runner's read
+attributes, and asks the outbox what is held by which limit (`Outbox.holds`):
+it imports no runner and reads nobody's private fields.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 import asyncpg
 import structlog
@@ -23,19 +26,69 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from piyasa_bot.db.status_queries import ping
-from piyasa_bot.metrics import LatencyHistogram
+from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.polling import BotState
-from piyasa_bot.sending.outbox import Outbox, Priority
+from piyasa_bot.sending.status import ENDINGS
 
 if TYPE_CHECKING:
-    from piyasa_bot.runner import Runner
+    from piyasa_bot.chatrooms import ChatRooms
+    from piyasa_bot.ingest.pipeline import Ingest
+    from piyasa_bot.ingest.writer import MessageWriter
+    from piyasa_bot.sending.outbox import Outbox
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 PROBE_TIMEOUT = 2.0  # seconds for the database check behind /healthz and piyasa_database_up
-SEND_RESULTS = ("sent", "failed", "expired")  # where an outbox row ends
-SEND_RETRIES = {"rate_limited": "rate_limited", "error": "retried"}  # requeued attempts, by why
+# A bot's polls complete at least every poll_timeout seconds when it is well. Beyond that,
+# allow the request's own slack (the runner gives getUpdates poll_timeout + 10 s) and a
+# pause between batches of copies (at most 5 s): later than this, the bot has stalled.
+STALL_MARGIN = 15.0
+# States in which a bot is meant to be polling; disabled and stopped bots are not stalls.
+POLLING_STATES = frozenset(BotState) - {BotState.DISABLED, BotState.STOPPED}
+
+
+class PollerView(Protocol):
+    """What the metrics read of one bot's poller (`polling.BotPoller`)."""
+
+    @property
+    def state(self) -> BotState: ...
+    @property
+    def errors(self) -> Mapping[str, int]: ...
+    @property
+    def poll_timeout(self) -> float: ...
+    @property
+    def last_polled_at(self) -> float | None: ...  # time.monotonic() of the last completed getUpdates
+
+
+class RunnerView(Protocol):
+    """The runner's read attributes; None where a part is not running (not started, or not configured)."""
+
+    @property
+    def pollers(self) -> Mapping[str, PollerView]: ...
+    @property
+    def writer(self) -> MessageWriter | None: ...
+    @property
+    def outbox(self) -> Outbox | None: ...
+    @property
+    def rooms(self) -> ChatRooms | None: ...
+    @property
+    def ingest(self) -> Ingest | None: ...
+    @property
+    def pool(self) -> asyncpg.Pool | None: ...
+
+
+def stalled_bots(pollers: Mapping[str, PollerView], now: float, margin: float = STALL_MARGIN) -> list[str]:
+    """Bots meant to be polling whose last completed poll is older than their timeout plus `margin`.
+
+    A bot that has not completed a poll yet is not counted here (it is not
+    running either): nothing says how long ago it should have.
+    """
+    return sorted(
+        name for name, poller in pollers.items()
+        if poller.state in POLLING_STATES and poller.last_polled_at is not None
+        and now - poller.last_polled_at > poller.poll_timeout + margin
+    )
 
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
@@ -46,34 +99,12 @@ def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, value=value)
 
 
-@dataclass
-class LimitHolds:
-    """Sends that could go now but for a limit: a snapshot, not a count of waits."""
-
-    chat: int = 0  # the (bot, chat) pace bucket or Telegram's 20-a-minute window is full
-    retry_after: int = 0  # the bot is paused by a 429's retry_after
-    global_bucket: int = 0  # taken off the queue, waiting for the roster-wide bucket
-
-
-def limit_holds(outbox: Outbox) -> LimitHolds:
-    """What the outbox's queues are waiting on right now (reads its queues; no side effects that matter)."""
-    holds, now = LimitHolds(global_bucket=outbox._taken), time.time()
-    for chat_id, queue in list(outbox._queues.items()):
-        for _, item in list(queue):
-            if item.not_before > now:
-                continue  # a deliberate delay (typing, retry backoff), not a limit
-            if outbox._paused_until.get(item.bot, 0) > now:
-                holds.retry_after += 1
-            elif not outbox.limits.pair(item.bot, chat_id).has_room(chatter=item.priority is Priority.CHATTER):
-                holds.chat += 1
-    return holds
-
-
 class RunnerCollector(Collector):
     """Turns the runner's own counters into metric families at scrape time."""
 
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
+    def __init__(self, view: RunnerView, stall_margin: float = STALL_MARGIN) -> None:
+        self.view = view
+        self.stall_margin = stall_margin
         self.database_up: bool | None = None  # set by the server before each scrape
 
     def collect(self) -> Iterator[Metric]:
@@ -87,7 +118,7 @@ class RunnerCollector(Collector):
                          int(self.database_up))
 
     def _ingest(self) -> Iterator[Metric]:
-        ingest = self.runner.ingest
+        ingest = self.view.ingest
         if ingest is None:
             return
         yield _counter("piyasa_updates_received", "Updates returned by getUpdates, every bot's copy counted",
@@ -99,8 +130,8 @@ class RunnerCollector(Collector):
                        recorder.stored)
         yield _counter("piyasa_update_copies_skipped", "Copies of an already-stored message skipped before parsing",
                        recorder.skipped_copies)
-        latency = getattr(ingest, "latency", None)
-        if isinstance(latency, LatencyHistogram):
+        if isinstance(ingest, TimedIngest):
+            latency = ingest.latency
             family = HistogramMetricFamily(
                 "piyasa_ingest_latency_seconds",
                 "From a getUpdates batch's arrival to the commit of every row it depends on (batches with new messages)",
@@ -109,7 +140,7 @@ class RunnerCollector(Collector):
             yield family
 
     def _writer(self) -> Iterator[Metric]:
-        writer = self.runner.writer
+        writer = self.view.writer
         if writer is None:
             return
         yield _counter("piyasa_db_rows_written", "Message rows committed (incoming and sent)", writer.rows_written)
@@ -120,23 +151,23 @@ class RunnerCollector(Collector):
                      writer.max_backlog)
 
     def _outbox(self) -> Iterator[Metric]:
-        outbox = self.runner.outbox
+        outbox = self.view.outbox
         if outbox is None:
             return
         counts = outbox.counts
         sends = CounterMetricFamily("piyasa_sends", "Outbox messages by how they ended", labels=["result"])
-        for result in SEND_RESULTS:
-            sends.add_metric([result], getattr(counts, result))
+        for status in ENDINGS:
+            sends.add_metric([status.value], counts.total(status))
         yield sends
         retries = CounterMetricFamily("piyasa_send_retries", "Send attempts requeued, by why: a 429 or another error",
                                       labels=["reason"])
-        for reason, attribute in SEND_RETRIES.items():
-            retries.add_metric([reason], getattr(counts, attribute))
+        retries.add_metric(["rate_limited"], counts.rate_limited)
+        retries.add_metric(["error"], counts.retried)
         yield retries
         yield _gauge("piyasa_outbox_queued_messages", "Messages queued in the outbox (pending rows in memory)",
                      outbox.backlog)
         yield _gauge("piyasa_outbox_queued_max_messages", "Most messages ever queued since start", counts.max_queue)
-        holds = limit_holds(outbox)
+        holds = outbox.holds()
         held = GaugeMetricFamily("piyasa_outbox_held_by_limit_messages",
                                  "Queued messages whose time has come, held now by a send limit", labels=["limit"])
         held.add_metric(["chat"], holds.chat)
@@ -145,24 +176,33 @@ class RunnerCollector(Collector):
         yield held
 
     def _bots(self) -> Iterator[Metric]:
-        pollers = self.runner.pollers
+        pollers, now = self.view.pollers, time.monotonic()
+        stalled = set(stalled_bots(pollers, now, self.stall_margin))
         states = GaugeMetricFamily("piyasa_bots", "Bots of the roster by polling state", labels=["state"])
         for state in BotState:
             states.add_metric([state.value], sum(1 for p in pollers.values() if p.state is state))
         yield states
-        running = GaugeMetricFamily("piyasa_bot_running", "1 while the bot's last getUpdates succeeded",
+        yield _gauge("piyasa_bots_stalled", "Bots meant to be polling whose last poll completed too long ago",
+                     len(stalled))
+        running = GaugeMetricFamily("piyasa_bot_running",
+                                    "1 while the bot's last getUpdates succeeded, within its timeout plus a margin",
                                     labels=["bot"])
+        since = GaugeMetricFamily("piyasa_bot_seconds_since_poll", "Seconds since the bot's last completed getUpdates",
+                                  labels=["bot"])
         errors = CounterMetricFamily("piyasa_poll_errors", "Failed Bot API calls of a bot's poll loop, by kind",
                                      labels=["bot", "kind"])
         for name, poller in sorted(pollers.items()):
-            running.add_metric([name], int(poller.state is BotState.RUNNING))
+            running.add_metric([name], int(poller.state is BotState.RUNNING and name not in stalled))
+            if poller.last_polled_at is not None:
+                since.add_metric([name], now - poller.last_polled_at)
             for kind, count in sorted(poller.errors.items()):
                 errors.add_metric([name, kind], count)
         yield running
+        yield since
         yield errors
 
     def _rooms(self) -> Iterator[Metric]:
-        rooms = self.runner.rooms
+        rooms = self.view.rooms
         if rooms is None:
             return
         counts = rooms.counts
@@ -186,14 +226,15 @@ class MetricsPortUnavailable(OSError):
 class MetricsServer:
     """GET /metrics and GET /healthz for one runner, on host:port (port 0: any free port)."""
 
-    def __init__(self, runner: Runner, host: str = DEFAULT_HOST, port: int = 0, *,
-                 probe_timeout: float = PROBE_TIMEOUT) -> None:
-        self.runner = runner
+    def __init__(self, view: RunnerView, host: str = DEFAULT_HOST, port: int = 0, *,
+                 probe_timeout: float = PROBE_TIMEOUT, stall_margin: float = STALL_MARGIN) -> None:
+        self.view = view
         self.host = host
         self.port = port
         self.probe_timeout = probe_timeout
+        self.stall_margin = stall_margin
         self.registry = CollectorRegistry(auto_describe=False)
-        self.collector = RunnerCollector(runner)
+        self.collector = RunnerCollector(view, stall_margin)
         self.registry.register(self.collector)
         ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
         self._site_runner: web.AppRunner | None = None
@@ -237,7 +278,7 @@ class MetricsServer:
         return await asyncio.shield(self._probe)
 
     async def _ping(self) -> bool:
-        pool = self.runner.pool
+        pool = self.view.pool
         if pool is None:
             return False
         try:
@@ -253,14 +294,16 @@ class MetricsServer:
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def _healthz(self, _: web.Request) -> web.Response:
-        pollers = self.runner.pollers.values()
-        running = sum(1 for p in pollers if p.state is BotState.RUNNING)
+        pollers = self.view.pollers
+        stalled = stalled_bots(pollers, time.monotonic(), self.stall_margin)
+        # A stalled bot may still say RUNNING (its loop died, or hangs): it does not count as running.
+        running = sum(1 for name, p in pollers.items() if p.state is BotState.RUNNING and name not in stalled)
         database = await self.database_reachable()
-        writer, outbox = self.runner.writer, self.runner.outbox
+        writer, outbox = self.view.writer, self.view.outbox
         healthy = running > 0 and database
         body = {
             "status": "ok" if healthy else "unavailable",
-            "bots": {"running": running, "total": len(pollers)},
+            "bots": {"running": running, "total": len(pollers), "stalled": stalled},
             "database_reachable": database,
             "writer_backlog": writer.backlog if writer is not None else None,
             "outbox_queued": outbox.backlog if outbox is not None else None,

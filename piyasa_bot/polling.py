@@ -81,6 +81,7 @@ class BotPoller:
         self.state = BotState.STARTING
         self.errors: dict[str, int] = {}
         self.identified = asyncio.Event()
+        self.last_polled_at: float | None = None
 
     async def run(self) -> None:
         faults, conflicts = Backoff(FAULT_BACKOFF), Backoff(CONFLICT_BACKOFF)
@@ -117,6 +118,7 @@ class BotPoller:
     async def _poll_once(self) -> None:
         request = GetRawUpdates(offset=self.offset, limit=self.batch_limit, timeout=self.poll_timeout)
         updates = await self.handle.bot(request, request_timeout=self.poll_timeout + 10)
+        self.last_polled_at = time.monotonic()
         self._set_state(BotState.RUNNING, None)
         if not updates:
             return

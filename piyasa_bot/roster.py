@@ -3,7 +3,8 @@
 The roster is data, not environment (that is `settings.py`). Every model
 forbids unknown keys so that a typo is reported with its path instead of
 being silently ignored. Loading, token resolution and error reporting live in
-`roster_loader.py`; this module only says what a valid roster is.
+`roster_loader.py` (the YAML in `yaml_bounded.py`, problems in `problems.py`); this
+module only says what a valid roster is.
 """
 
 from __future__ import annotations

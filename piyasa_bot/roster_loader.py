@@ -1,8 +1,11 @@
-"""Reading bots.yaml: bounded YAML, validation, token resolution, and readable problems.
+"""Reading bots.yaml: validation, token resolution, and readable problems.
+
+The YAML itself is read by `yaml_bounded` (sizes checked before anything is
+built); `Problem` and `RosterError` live in `problems`.
 
 Every problem is collected and raised together in one RosterError, named by the path a
 user reads in the file (`bots[3].persona.risk`). Tokens are resolved here and never
-appear in a message: everything that leaves this module passes through `redact`.
+appear in a message: everything that leaves this module passes through a `Redactor`.
 """
 
 from __future__ import annotations
@@ -14,42 +17,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from piyasa_bot.crypto import PREFIX, SETTING, SecretKeyError, TokenCipher
+from piyasa_bot.problems import Problem, Refused, RosterError
+from piyasa_bot.redaction import MIN_SECRET, TOKEN, Redactor, looks_like_token
 from piyasa_bot.roster import BotConfig, ChatConfig, Limits, Persona, Roster, consistency_problems
+from piyasa_bot.yaml_bounded import MAX_NODES, load_bounded
+
+__all__ = [  # Problem, RosterError and MAX_NODES live in their own modules; importable from here too
+    "MAX_BYTES", "MAX_NODES", "LoadedRoster", "Problem", "RosterError", "load_roster", "parse_roster", "redact",
+]
 
 MAX_BYTES = 1 << 20
-# Values in the document with every alias expanded. A 1,000-bot roster has ~60k; a
-# "billion laughs" document has 10**9 and is refused before any Python object is built.
-MAX_NODES = 200_000
-TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_MIN_SECRET = 8  # shorter "tokens" are not secrets, and replacing them would mangle messages
 _TOO_BIG = f"is larger than {MAX_BYTES // 1024} KiB; a roster is a few KiB"
 _LIKE_TOKEN = "a bot token (like 123456:ABC-DEF...)"
 # Where an unknown key was found -> the model whose keys are allowed there (for "did you mean").
 _MODELS: dict[str | None, type[BaseModel]] = {
     None: Roster, "limits": Limits, "chats": ChatConfig, "bots": BotConfig, "persona": Persona,
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-class RosterError(Exception):
-    """The roster cannot be used; `problems` lists every reason, one per line in str()."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 @dataclass(frozen=True)
@@ -60,15 +47,9 @@ class LoadedRoster:
     source: str
 
 
-class _Refused(Exception):
-    """One reason, already worded for the user."""
-
-
 def redact(text: str, tokens: Iterable[str]) -> str:
     """`text` with each known token, and anything shaped like a bot token, replaced by "<token>"."""
-    for token in sorted({token for token in tokens if token}, key=len, reverse=True):
-        text = text.replace(token, "<token>")
-    return TOKEN_SHAPE.sub("<token>", text)
+    return Redactor(tokens, label=TOKEN)(text)
 
 
 def load_roster(path: Path, env: Mapping[str, str], cipher: TokenCipher | None) -> LoadedRoster:
@@ -94,13 +75,13 @@ def load_roster(path: Path, env: Mapping[str, str], cipher: TokenCipher | None) 
 def parse_roster(text: str, source: str, env: Mapping[str, str], cipher: TokenCipher | None) -> LoadedRoster:
     try:
         if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-            raise _Refused(_TOO_BIG)
+            raise Refused(_TOO_BIG)
         data, problems = _load_yaml(text, source)
         if data is None:
-            raise _Refused("is empty; a roster needs at least `chats:` and `bots:`")
+            raise Refused("is empty; a roster needs at least `chats:` and `bots:`")
         if not isinstance(data, dict):
-            raise _Refused(f"the top level must be a mapping with `chats:` and `bots:`, not {_kind(data)}")
-    except _Refused as refused:
+            raise Refused(f"the top level must be a mapping with `chats:` and `bots:`, not {_kind(data)}")
+    except Refused as refused:
         raise RosterError([Problem(source, str(refused))]) from None
 
     roster: Roster | None = None
@@ -120,84 +101,11 @@ def parse_roster(text: str, source: str, env: Mapping[str, str], cipher: TokenCi
     return LoadedRoster(roster=roster, tokens=named, warnings=_clean(warnings, secrets, source), source=source)
 
 
-# --- YAML -------------------------------------------------------------------------------------
-# Decision: aliases and merge keys stay allowed (an anchored persona shared by several bots is
-# handy), but the composed node graph is measured with every alias expanded before anything is
-# constructed. Composing is cheap because PyYAML shares aliased nodes; what would explode is
-# what comes after (merge-key flattening, validation), and that never starts past MAX_NODES.
-
-
-class _BoundedLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    duplicate_keys: list[str] = []
-
-    def get_single_data(self) -> Any:
-        node = self.get_single_node()
-        if node is None:
-            return None
-        self.duplicate_keys = _check_graph(node)
-        return self.construct_document(node)
-
-
-def _at(mark: Any) -> str:
-    return f"line {mark.line + 1}, column {mark.column + 1}"
-
-
-def _check_graph(root: yaml.Node) -> list[str]:
-    """Refuses cycles and more than MAX_NODES expanded values; returns notes on duplicate keys."""
-    sizes: dict[int, int] = {}
-    on_path: set[int] = set()
-    duplicates: list[str] = []
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:  # iterative post-order walk, so a deep document cannot exhaust the Python stack
-        node, finished = stack.pop()
-        children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else (
-            list(node.value) if isinstance(node, yaml.SequenceNode) else [])
-        if finished:
-            on_path.discard(id(node))
-            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
-            if sizes[id(node)] > MAX_NODES:
-                raise _Refused(f"has more than {MAX_NODES:,} values once YAML aliases (*name) are expanded")
-        elif id(node) in on_path:
-            raise _Refused(f"{_at(node.start_mark)}: an alias refers to a value that contains it")
-        elif id(node) not in sizes:
-            on_path.add(id(node))
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(children))  # document order
-            if isinstance(node, yaml.MappingNode):
-                duplicates += _duplicate_keys(node)
-    return duplicates
-
-
-def _duplicate_keys(node: yaml.MappingNode) -> list[str]:
-    # PyYAML silently keeps the last of two equal keys: a second `bots:` would hide the first.
-    seen: set[str] = set()
-    notes = []
-    for key, _ in node.value:
-        if isinstance(key, yaml.ScalarNode) and key.value != "<<":
-            if key.value in seen:
-                notes.append(f"{_at(key.start_mark)}: duplicate key '{key.value}' (YAML keeps only the last)")
-            seen.add(key.value)
-    return notes
-
-
 def _load_yaml(text: str, source: str) -> tuple[Any, list[Problem]]:
     if not text.strip():
         return None, []
-    loader = _BoundedLoader(text)
-    try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as error:
-        # Worded from the parts, not str(error): that quotes the offending line, which may hold a token.
-        where = f"at {_at(error.problem_mark)}: " if error.problem_mark else ""
-        context = f" ({error.context} at {_at(error.context_mark)})" if error.context and error.context_mark else ""
-        raise _Refused(f"invalid YAML {where}{error.problem}{context}") from None
-    except RecursionError:
-        raise _Refused("is nested too deeply to be a roster") from None
-    except (yaml.YAMLError, ValueError) as error:
-        raise _Refused(f"invalid YAML: {error}") from None
-    finally:
-        loader.dispose()
-    return data, [Problem(source, note) for note in loader.duplicate_keys]
+    data, duplicates = load_bounded(text)
+    return data, [Problem(source, note) for note in duplicates]
 
 
 # --- pydantic errors -> readable problems ----------------------------------------------------
@@ -247,7 +155,8 @@ def _clean(problems: list[Problem], secrets: set[str], source: str) -> list[Prob
         rank = 0 if problem.path == source else (sections.index(top) + 2 if top in sections else 1)
         return rank, re.sub(r"\d+", lambda number: number[0].zfill(12), problem.path)
 
-    return [Problem(redact(p.path, secrets), redact(p.message, secrets)) for p in sorted(problems, key=order)]
+    redactor = Redactor(secrets, label=TOKEN)
+    return [Problem(redactor(p.path), redactor(p.message)) for p in sorted(problems, key=order)]
 
 
 # --- tokens and cross-field checks, on the raw mapping so they are reported even when
@@ -256,13 +165,13 @@ def _clean(problems: list[Problem], secrets: set[str], source: str) -> list[Prob
 
 def _decrypt(value: str, cipher: TokenCipher | None, origin: str) -> str:
     if cipher is None:
-        raise _Refused(f"{origin}is encrypted but {SETTING} is not set")
+        raise Refused(f"{origin}is encrypted but {SETTING} is not set")
     try:
         token = cipher.decrypt(value)
     except SecretKeyError as error:
-        raise _Refused(f"{origin}{error}") from None
-    if not TOKEN_SHAPE.fullmatch(token):
-        raise _Refused(f"{origin}decrypts to something that is not {_LIKE_TOKEN}")
+        raise Refused(f"{origin}{error}") from None
+    if not looks_like_token(token):
+        raise Refused(f"{origin}decrypts to something that is not {_LIKE_TOKEN}")
     return token
 
 
@@ -272,18 +181,18 @@ def _resolve(raw: str, env: Mapping[str, str], cipher: TokenCipher | None) -> tu
         name = match[1]
         value = env.get(name, "").strip()
         if not value:
-            raise _Refused(f"environment variable {name} is {'empty' if name in env else 'not set'}")
+            raise Refused(f"environment variable {name} is {'empty' if name in env else 'not set'}")
         if value.startswith(PREFIX):  # the variable may hold an enc: value too
             return _decrypt(value, cipher, f"environment variable {name} "), None
-        if not TOKEN_SHAPE.fullmatch(value):
-            raise _Refused(f"environment variable {name} does not hold {_LIKE_TOKEN}")
+        if not looks_like_token(value):
+            raise Refused(f"environment variable {name} does not hold {_LIKE_TOKEN}")
         return value, None
     if "$" in raw:
-        raise _Refused("write an environment reference as ${NAME} (letters, digits and '_')")
+        raise Refused("write an environment reference as ${NAME} (letters, digits and '_')")
     if raw.startswith(PREFIX):
         return _decrypt(raw, cipher, ""), None
-    if not TOKEN_SHAPE.fullmatch(raw):
-        raise _Refused(f"is neither ${{ENV_NAME}}, enc:... nor {_LIKE_TOKEN}")
+    if not looks_like_token(raw):
+        raise Refused(f"is neither ${{ENV_NAME}}, enc:... nor {_LIKE_TOKEN}")
     return raw, (
         "a plain token is written in the file; run `python -m piyasa_bot encrypt-token` "
         "and paste the enc: value here (or use ${ENV_NAME})"
@@ -309,7 +218,7 @@ def _resolve_tokens(
         secrets.add(env.get(reference[1], "").strip() if reference else raw)
         try:
             token, warning = _resolve(raw, env, cipher)
-        except _Refused as refused:
+        except Refused as refused:
             problems.append(Problem(path, str(refused)))
             continue
         secrets.add(token)
@@ -320,7 +229,7 @@ def _resolve_tokens(
         if twin is not None:
             problems.append(Problem(path, f"resolves to the same bot token as bots[{twin}]"))
         tokens[index], raws[index] = token, raw
-    return tokens, {secret for secret in secrets if len(secret) >= _MIN_SECRET}, problems, warnings
+    return tokens, {secret for secret in secrets if len(secret) >= MIN_SECRET}, problems, warnings
 
 
 def _as_int(value: object) -> object:

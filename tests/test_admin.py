@@ -18,6 +18,8 @@ from piyasa_bot.runner import Runner
 from piyasa_bot.sandbox import SentMessage
 from tests.helpers import World, make_runner, make_world
 
+pytestmark = pytest.mark.slow
+
 ADMIN = 42
 SOMEONE = 7
 

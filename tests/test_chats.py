@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import asyncpg
+import pytest
 
 from piyasa_bot.chat_kinds import id_scope, is_supergroup_id, reply_target
 from piyasa_bot.db import queries
@@ -14,6 +15,8 @@ from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.ingest.foreign import LEFT_REASON
 from piyasa_bot.sending.outbox import Outgoing, Priority
 from tests.helpers import make_runner, make_world, send_as
+
+pytestmark = pytest.mark.slow
 
 FOREIGN_GROUP = -4000000999
 FOREIGN_SUPERGROUP = -1001000000999

@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 
 import asyncpg
+import pytest
 import structlog
 
 from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.logs import configure_logging
 from tests.helpers import make_world, roster_yaml
+
+pytestmark = pytest.mark.slow
 
 
 async def piyasa(*args: str, env: dict[str, str], stdin: bytes | None = None) -> tuple[int, str]:

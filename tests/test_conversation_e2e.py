@@ -6,10 +6,13 @@ import random
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from piyasa_bot.roster_loader import load_roster
 from piyasa_bot.sandbox import Emulator
 from tests.helpers import World, make_runner
+
+pytestmark = pytest.mark.slow
 
 REPO_ROSTER = Path(__file__).resolve().parents[1] / "bots.yaml"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+import tracemalloc
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -73,7 +74,7 @@ def test_bist_is_closed_at_night_and_at_the_weekend_crypto_never() -> None:
 
 def test_cross_rates_agree_with_their_legs() -> None:
     market = Market(random.Random(4))
-    now = datetime(2025, 3, 4, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
     gram = market.quote("GRAM", now).price
     assert gram == pytest.approx(market.quote("ONS", now).price * market.quote("USDTRY", now).price / 31.1035)
 
@@ -91,3 +92,24 @@ def test_symbol_detection_with_turkish_suffixes() -> None:
 def test_turkish_casing_and_comparison_keys() -> None:
     assert casual_lower("BIST İyi, Işık THYAO") == "bist iyi, ışık thyao"
     assert compare_key("BIST %1,35 artıda! 🚀") == compare_key("bist %2,10 ARTIDA.")
+
+
+def test_the_market_memory_stays_flat_over_months_and_forgetting_changes_no_price() -> None:
+    market = Market(random.Random(21))
+    first_day = {symbol: market.quote(symbol, MONDAY + timedelta(hours=12)).price for symbol in BANDS}
+
+    def quote_days(days: range) -> None:
+        for day in days:
+            for symbol in BANDS:
+                market.quote(symbol, MONDAY + timedelta(days=day, hours=12))
+
+    tracemalloc.start()
+    try:
+        quote_days(range(15))
+        after_15_days = tracemalloc.get_traced_memory()[0]
+        quote_days(range(15, 45))
+        after_45_days = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert after_45_days - after_15_days < 256 * 1024  # a month more of quotes: no growth beyond noise
+    assert {symbol: market.quote(symbol, MONDAY + timedelta(hours=12)).price for symbol in BANDS} == first_day

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from piyasa_bot.roster import Limits
-from piyasa_bot.sending.limits import GLOBAL_WINDOW, WINDOW, SendLimits, SendWindow
+from piyasa_bot.sending.limits import GLOBAL_WINDOW, PER_CHAT_SPACING, WINDOW, SendLimits, SendWindow
 
 
 def test_a_window_refuses_the_send_that_would_make_twenty_one() -> None:
@@ -44,3 +44,16 @@ async def test_the_global_window_never_holds_more_than_the_limit() -> None:
     assert limits.global_window.count(now) == 5
     assert not limits.global_window.has_room(now)
     assert 0 < limits.global_window.until_room(now) <= GLOBAL_WINDOW
+
+
+async def test_a_pair_without_room_says_how_long_until_it_has_some() -> None:
+    limits = SendLimits(Limits(per_chat_per_minute=20))
+    pair = limits.pair("ayse", -100)
+    assert limits.until_room("ayse", -100, chatter=False) == 0
+    await pair.take(chatter=False)
+    # The queue sleeps this long instead of polling the bucket.
+    assert 0.9 < limits.until_room("ayse", -100, chatter=False) <= PER_CHAT_SPACING
+    assert limits.holding("ayse", -100, chatter=False) == "chat"
+    limits.pauses.pause("ayse", 5)
+    assert limits.holding("ayse", -100, chatter=False) == "retry_after"
+    assert 4 < limits.until_room("ayse", -100, chatter=False) <= 5

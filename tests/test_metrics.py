@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
@@ -15,7 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from piyasa_bot.metrics import LatencyHistogram
 from piyasa_bot.metrics_server import MetricsPortUnavailable, MetricsServer
 from piyasa_bot.polling import BotState
+from piyasa_bot.sandbox import FaultPlan
 from piyasa_bot.sending.outbox import Outgoing, Priority
+from piyasa_bot.sending.status import LimitHolds
 from tests.helpers import make_runner, make_world
 
 
@@ -44,6 +47,7 @@ async def health(http: aiohttp.ClientSession, server: MetricsServer) -> tuple[in
         return response.status, text, await response.json()
 
 
+@pytest.mark.slow
 async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http: aiohttp.ClientSession) -> None:
     world = await make_world(3)
     posted = 10
@@ -66,7 +70,7 @@ async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http
     finally:
         await world.emulator.stop()
     assert content_type.startswith("text/plain; version=0.0.4")
-    assert samples["piyasa_updates_received_total", ()] >= posted
+    assert samples["piyasa_updates_received_total", ()] == 3 * posted  # each of the 3 bots got its own copy
     assert samples["piyasa_messages_stored_total", ()] == posted
     assert samples["piyasa_update_copies_skipped_total", ()] == samples["piyasa_updates_received_total", ()] - posted
     assert samples["piyasa_ingest_latency_seconds_count", ()] > 0
@@ -82,12 +86,13 @@ async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http
     assert samples["piyasa_database_up", ()] == 1
     assert "process_resident_memory_bytes" in text
     assert status == 200
-    assert body == {"status": "ok", "bots": {"running": 3, "total": 3}, "database_reachable": True,
+    assert body == {"status": "ok", "bots": {"running": 3, "total": 3, "stalled": []}, "database_reachable": True,
                     "writer_backlog": 0, "outbox_queued": 0}
     for output in (text, health_text):
         assert not any(token in output for token in world.env.values())
 
 
+@pytest.mark.slow
 async def test_a_revoked_bot_counts_its_poll_error_and_health_is_503_when_none_runs(
     dsn: str, http: aiohttp.ClientSession
 ) -> None:
@@ -108,7 +113,7 @@ async def test_a_revoked_bot_counts_its_poll_error_and_health_is_503_when_none_r
     assert samples["piyasa_poll_errors_total", (("bot", "bot000"), ("kind", "unauthorized"))] == 1
     assert samples["piyasa_bots", (("state", "disabled"),)] == 1
     assert status == 503
-    assert body["bots"] == {"running": 0, "total": 1} and body["database_reachable"] is True
+    assert body["bots"] == {"running": 0, "total": 1, "stalled": []} and body["database_reachable"] is True
     for output in (text, health_text):
         assert not any(token in output for token in world.env.values())
 
@@ -116,7 +121,7 @@ async def test_a_revoked_bot_counts_its_poll_error_and_health_is_503_when_none_r
 async def test_health_is_503_when_the_database_is_unreachable(dsn: str, http: aiohttp.ClientSession) -> None:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
     await pool.close()
-    running = SimpleNamespace(state=BotState.RUNNING, errors={})
+    running = SimpleNamespace(state=BotState.RUNNING, errors={}, poll_timeout=25, last_polled_at=time.monotonic())
     runner: Any = SimpleNamespace(pool=pool, pollers={"ayse": running}, ingest=None, writer=None, outbox=None,
                                   rooms=None)
     server = MetricsServer(runner, "127.0.0.1", 0, probe_timeout=1.0)
@@ -127,7 +132,7 @@ async def test_health_is_503_when_the_database_is_unreachable(dsn: str, http: ai
     finally:
         await server.stop()
     assert status == 503
-    assert body["bots"] == {"running": 1, "total": 1} and body["database_reachable"] is False
+    assert body["bots"] == {"running": 1, "total": 1, "stalled": []} and body["database_reachable"] is False
     assert samples["piyasa_database_up", ()] == 0
     assert samples["piyasa_bot_running", (("bot", "ayse"),)] == 1
 
@@ -141,7 +146,7 @@ async def test_a_runner_not_started_yet_renders_metrics_and_is_unhealthy(http: a
         _, _, samples = await scrape(http, server)
     finally:
         await server.stop()
-    assert status == 503 and body["bots"] == {"running": 0, "total": 0}
+    assert status == 503 and body["bots"] == {"running": 0, "total": 0, "stalled": []}
     assert samples["piyasa_bots", (("state", "running"),)] == 0
 
 
@@ -168,6 +173,7 @@ async def test_ingest_latency_waits_for_every_commit_of_the_batch() -> None:
     assert calls == ["observed"]
 
 
+@pytest.mark.slow
 async def test_the_runner_serves_metrics_only_when_given_a_port(dsn: str, http: aiohttp.ClientSession) -> None:
     world = await make_world(2)
     try:
@@ -196,3 +202,97 @@ async def test_a_taken_port_is_reported_clearly(http: aiohttp.ClientSession) -> 
             await MetricsServer(runner, "127.0.0.1", first.port).start()
     finally:
         await first.stop()
+
+
+def poller(state: BotState, *, polled_ago: float | None, poll_timeout: float = 5) -> SimpleNamespace:
+    last = None if polled_ago is None else time.monotonic() - polled_ago
+    return SimpleNamespace(state=state, errors={}, poll_timeout=poll_timeout, last_polled_at=last)
+
+
+async def test_a_bot_whose_polls_stopped_completing_is_reported_stalled_and_not_running(
+    dsn: str, http: aiohttp.ClientSession
+) -> None:
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    pollers = {
+        "fresh": poller(BotState.RUNNING, polled_ago=1),
+        "hung": poller(BotState.RUNNING, polled_ago=5 + 16),  # says running: its loop died after a poll
+        "retrying": poller(BotState.RETRYING, polled_ago=60),
+        "starting": poller(BotState.STARTING, polled_ago=None),  # no poll completed yet: not a stall
+        "revoked": poller(BotState.DISABLED, polled_ago=600),  # not meant to poll
+    }
+    runner: Any = SimpleNamespace(pool=pool, pollers=pollers, ingest=None, writer=None, outbox=None, rooms=None)
+    server = MetricsServer(runner, "127.0.0.1", 0)
+    await server.start()
+    try:
+        status, _, body = await health(http, server)
+        _, _, samples = await scrape(http, server)
+    finally:
+        await server.stop()
+        await pool.close()
+    assert status == 200  # one bot still polls: the runner serves, and says which bots do not
+    assert body["bots"] == {"running": 1, "total": 5, "stalled": ["hung", "retrying"]}
+    assert samples["piyasa_bots_stalled", ()] == 2
+    assert samples["piyasa_bot_running", (("bot", "hung"),)] == 0
+    assert samples["piyasa_bot_running", (("bot", "fresh"),)] == 1
+    assert samples["piyasa_bot_seconds_since_poll", (("bot", "hung"),)] >= 21
+    assert ("piyasa_bot_seconds_since_poll", (("bot", "starting"),)) not in samples
+
+
+@pytest.mark.slow
+async def test_health_turns_503_while_every_bot_stalls_and_ok_once_polls_complete_again(
+    dsn: str, http: aiohttp.ClientSession
+) -> None:
+    world = await make_world(2)
+
+    async def health_until(wanted: int, timeout: float = 20) -> dict[str, Any]:
+        # Stalling is a matter of elapsed time: look again until it shows, within a bound.
+        async with asyncio.timeout(timeout):
+            while True:
+                status, _, body = await health(http, server)
+                if status == wanted:
+                    return body
+                await asyncio.sleep(0.2)
+
+    try:
+        async with make_runner(world, dsn, poll_timeout=1) as runner:
+            server = MetricsServer(runner, "127.0.0.1", 0, stall_margin=0.5)
+            await server.start()
+            try:
+                await runner.wait_polling()
+                healthy = await health_until(200)
+                world.emulator.faults.slow_ms = 4000  # every getUpdates now takes 4 s more than its timeout
+                stalled = await health_until(503)
+                world.emulator.faults.slow_ms = 0
+                recovered = await health_until(200)
+            finally:
+                await server.stop()
+    finally:
+        await world.emulator.stop()
+    assert healthy["bots"] == {"running": 2, "total": 2, "stalled": []}
+    assert stalled["bots"] == {"running": 0, "total": 2, "stalled": ["bot000", "bot001"]}
+    assert recovered["bots"]["stalled"] == []
+
+
+async def test_a_bot_paused_by_a_429_is_shown_held_by_retry_after(dsn: str, http: aiohttp.ClientSession) -> None:
+    world = await make_world(1)
+    try:
+        async with make_runner(world, dsn) as runner:
+            server = MetricsServer(runner, "127.0.0.1", 0)
+            await server.start()
+            try:
+                await runner.wait_polling()
+                world.emulator.faults = FaultPlan(rate_429=1.0, retry_after=30)
+                outbox = runner.outbox
+                await outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="bekle", priority=Priority.ANSWER))
+                await outbox.wait_until(lambda: outbox.counts.rate_limited >= 1, timeout=10)
+                holds = outbox.holds()
+                _, _, samples = await scrape(http, server)
+            finally:
+                await server.stop()
+    finally:
+        await world.emulator.stop()
+    assert holds == LimitHolds(chat=0, retry_after=1, global_bucket=0)
+    assert samples["piyasa_outbox_held_by_limit_messages", (("limit", "retry_after"),)] == 1
+    assert samples["piyasa_outbox_held_by_limit_messages", (("limit", "chat"),)] == 0
+    assert samples["piyasa_send_retries_total", (("reason", "rate_limited"),)] == 1
+    assert samples["piyasa_outbox_queued_messages", ()] == 1

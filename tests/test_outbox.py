@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import asyncpg
+import pytest
 
 from piyasa_bot.sandbox import FaultPlan
 from piyasa_bot.sending.outbox import Outgoing, Priority
 from tests.helpers import make_runner, make_world
+
+pytestmark = pytest.mark.slow
 
 
 class SentLog:
@@ -66,7 +70,7 @@ async def test_answers_overtake_waiting_chatter_within_the_chat_limit(dsn: str) 
     times = [s.at for s in world.emulator.sent(world.chat_id, "bot001")]
     assert len(times) >= 3
     # About one message a second from a bot into one chat, never a burst.
-    assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[1:]))
+    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(times))
 
 
 async def test_rate_limited_sends_are_retried_until_sent(dsn: str) -> None:

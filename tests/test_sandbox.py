@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import time
+from dataclasses import asdict
 from typing import Any
 
 import aiohttp
@@ -14,7 +15,7 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import ClientDecodeError, TelegramNetworkError, TelegramRetryAfter
 
 from piyasa_bot.sandbox import Crowd, CrowdSpec, Emulator, EmulatorLimits, FaultPlan, SandboxBot
 from piyasa_bot.sandbox.limits import SlidingWindow
@@ -287,6 +288,149 @@ async def test_injected_faults_do_not_deliver(emu, roster, http):
     assert stats["requests"]["sendMessage"] == {"429": 1, "502": 1, "0": 1}
 
 
+TURKISH = "@ayse_piyasa_bot altın ne olur? Şimdi düşer mi, çıkar mı?"
+
+
+def aiogram_bot(emu: Emulator, bot: SandboxBot) -> Bot:
+    return Bot(bot.token, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.base_url)))
+
+
+async def raw_call(http, emu, bot: SandboxBot | str, method: str, **params: Any) -> tuple[int, bytes]:
+    token = bot if isinstance(bot, str) else bot.token
+    async with http.post(f"{emu.base_url}/bot{token}/{method}", json=params) as response:
+        return response.status, await response.read()
+
+
+async def faults_via_control(http, emu: Emulator, **body: Any) -> dict[str, Any]:
+    async with http.post(f"{emu.base_url}/control/faults", json=body) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def test_a_getupdates_body_cut_inside_a_utf8_character_cannot_be_decoded(emu, roster, http):
+    emu.post(CHAT, 501, TURKISH)  # for deniz (privacy off) and ayse (mentioned)
+    emu.bot_faults("deniz").cut_updates_rate = 1.0
+    status, body = await raw_call(http, emu, roster["deniz"], "getUpdates", timeout=0)
+    assert status == 200 and body.startswith(b'{"ok":true,"result":[{"update_id":')
+    with pytest.raises(UnicodeDecodeError, match="unexpected end of data"):
+        body.decode()
+    bot = aiogram_bot(emu, roster["deniz"])
+    try:
+        with pytest.raises(UnicodeDecodeError):  # aiogram decodes the text before anything else
+            await bot.get_updates(timeout=0)
+    finally:
+        await bot.session.close()
+    [update] = await updates(http, emu, roster["ayse"])  # the global plan: nothing wrong for ayse
+    assert update["message"]["text"] == TURKISH
+    emu.clear_bot_faults("deniz")
+    [update] = await updates(http, emu, roster["deniz"])  # nothing was confirmed meanwhile
+    assert update["message"]["text"] == TURKISH
+    assert emu.stats()["faults"]["cut_utf8"] == 2
+
+
+async def test_an_update_without_update_id_fails_validation_and_stays_queued(emu, roster, http):
+    emu.post(CHAT, 501, "Dolar bugün sakin")
+    await faults_via_control(http, emu, bot="deniz", no_update_id_rate=1.0)
+    status, body = await raw_call(http, emu, roster["deniz"], "getUpdates", timeout=0)
+    [broken] = json.loads(body)["result"]
+    assert status == 200 and "update_id" not in broken and broken["message"]["text"] == "Dolar bugün sakin"
+    bot = aiogram_bot(emu, roster["deniz"])
+    try:
+        with pytest.raises(ClientDecodeError, match="update_id"):
+            await bot.get_updates(timeout=0)
+    finally:
+        await bot.session.close()
+    assert (await faults_via_control(http, emu, bot="deniz", clear=True)) == {"bot": "deniz", "plan": None}
+    [update] = await updates(http, emu, roster["deniz"])
+    assert update["update_id"] > 0 and emu.pending("deniz") == 1
+    assert emu.stats()["faults"]["no_update_id"] == 2
+
+
+@pytest.mark.parametrize("status", [404, 502])
+async def test_an_html_error_page_echoes_the_path_and_so_the_token(emu, roster, http, status):
+    emu.post(CHAT, 501, "Herkese selam")  # for deniz
+    emu.faults.html_rate, emu.faults.html_status = 1.0, status
+    token = roster["deniz"].token
+    async with http.post(f"{emu.base_url}/bot{token}/getUpdates", json={"offset": 10**12}) as response:
+        assert (response.status, response.content_type) == (status, "text/html")
+        page = await response.text()
+    assert page.startswith("<!DOCTYPE HTML") and f"/bot{token}/getUpdates" in page
+    assert emu.pending("deniz") == 1  # the API never saw the request: nothing confirmed
+    assert (await raw_call(http, emu, "123:nope", "getMe"))[0] == status  # the proxy answers before any token check
+    bot = aiogram_bot(emu, roster["deniz"])
+    try:
+        with pytest.raises(ClientDecodeError) as caught:
+            await bot.get_me()
+        assert token in str(caught.value)  # what a client must redact before it logs or stores the error
+    finally:
+        await bot.session.close()
+    emu.faults.html_rate = 0.0
+    assert (await call(http, emu, roster["deniz"], "getMe"))[0] == 200
+    assert emu.stats()["requests"]["getUpdates"] == {str(status): 1}
+
+
+async def test_a_redirect_loops_until_the_client_gives_up(emu, roster, http):
+    await faults_via_control(http, emu, redirect_rate=1.0)
+    token = roster["ayse"].token
+    url = f"{emu.base_url}/bot{token}/sendMessage"
+    async with http.post(url, json={"chat_id": CHAT, "text": "x"}, allow_redirects=False) as response:
+        assert (response.status, response.headers["Location"]) == (302, f"/bot{token}/sendMessage")
+    with pytest.raises(aiohttp.TooManyRedirects) as caught:
+        await call(http, emu, roster["ayse"], "sendMessage", chat_id=CHAT, text="x")
+    assert token in str(caught.value)  # aiohttp's error message carries the URL
+    assert emu.sent() == [] and emu.stats()["faults"]["redirect"] > 1
+
+
+async def test_a_reset_after_send_posts_the_message_but_answers_nothing(emu, roster, http):
+    emu.faults.reset_after_send_rate = 1.0
+    with pytest.raises(aiohttp.ClientOSError, match="reset"):
+        await call(http, emu, roster["ayse"], "sendMessage", chat_id=CHAT, text="Altın yükselir")
+    bot = aiogram_bot(emu, roster["mert"])
+    try:
+        with pytest.raises(TelegramNetworkError, match="reset"):
+            await bot.send_message(CHAT, "Dolar düşer")
+    finally:
+        await bot.session.close()
+    assert [(s.bot_name, s.text) for s in emu.sent()] == [("ayse", "Altın yükselir"), ("mert", "Dolar düşer")]
+    stats = emu.stats()
+    assert stats["requests"]["sendMessage"] == {"0": 2} and stats["faults"]["reset_after_send"] == 2
+
+
+async def test_a_truncated_send_answer_posts_the_message_but_cannot_be_parsed(emu, roster, http):
+    await faults_via_control(http, emu, bot="ayse", cut_send_rate=1.0)
+    status, body = await raw_call(http, emu, roster["ayse"], "sendMessage", chat_id=CHAT, text="Borsa yatay")
+    assert status == 200 and body.startswith(b'{"ok":true,"result":{"message_id":')
+    with pytest.raises(ValueError):
+        json.loads(body)
+    bot = aiogram_bot(emu, roster["ayse"])
+    try:
+        with pytest.raises(ClientDecodeError):
+            await bot.send_message(CHAT, "Borsa yine yatay")
+    finally:
+        await bot.session.close()
+    assert [s.text for s in emu.sent()] == ["Borsa yatay", "Borsa yine yatay"]
+    assert (await call(http, emu, roster["mert"], "sendMessage", chat_id=CHAT, text="x"))[0] == 200  # others fine
+
+
+async def test_control_api_sets_fault_plans_globally_and_per_bot(emu, roster, http):
+    answer = await faults_via_control(http, emu, bot="ayse", cut_updates_rate=1, html_status=502)
+    assert answer == {"bot": "ayse", "plan": {**asdict(FaultPlan()), "cut_updates_rate": 1.0, "html_status": 502}}
+    assert emu.bot_faults("ayse").cut_updates_rate == 1.0 and emu.faults == FaultPlan()
+    assert emu.faults_for(emu.bot_for_token(roster["mert"].token)) is emu.faults
+    async with http.get(f"{emu.base_url}/control/faults") as response:
+        assert await response.json() == {"global": asdict(FaultPlan()), "bots": {"ayse": answer["plan"]}}
+    for bad in ({"html_status": 200}, {"drop_rate": 2}, {"slow_ms": -1}, {"bot": "nobody", "drop_rate": 0.1},
+                {"cut_send_rate": "often"}):
+        async with http.post(f"{emu.base_url}/control/faults", json=bad) as response:
+            assert response.status == 400, bad
+    assert emu.bot_faults("ayse").html_status == 502  # a refused change changes nothing
+    await faults_via_control(http, emu, bot="ayse", clear=True)
+    assert emu.bot_fault_plans() == {}
+    await faults_via_control(http, emu, html_rate=0.5, reset_after_send_rate=0.25)
+    assert (emu.faults.html_rate, emu.faults.reset_after_send_rate) == (0.5, 0.25)
+    assert await faults_via_control(http, emu, clear=True) == asdict(FaultPlan())
+
+
 async def test_slow_answers_are_delayed(emu, roster, http):
     emu.faults.slow_ms = 200
     started = time.monotonic()
@@ -310,6 +454,34 @@ async def test_wait_confirmed_returns_once_every_bot_confirmed(emu, roster, http
     emu.post(CHAT, 501, "Bir mesaj daha")
     with pytest.raises(TimeoutError):
         await emu.wait_confirmed(timeout=0.05)
+
+
+async def test_polling_stats_tell_which_bots_poll_without_reading_logs(emu, roster, http):
+    assert emu.stats()["polling"] == {"bots": 3, "polled": 0, "waiting": 0}
+    waiting = asyncio.create_task(emu.wait_bots_polled(timeout=5))
+    emu.post(CHAT, 501, "@ayse_piyasa_bot BIST?")
+    before = time.time()
+    await updates(http, emu, roster["ayse"], timeout=0)
+    long_poll = asyncio.create_task(updates(http, emu, roster["mert"], timeout=10))
+    await emu.wait_polling("mert")
+    assert not waiting.done() and emu.bots_polled == 2
+    polls = emu.polling()
+    assert polls["ayse"].polls == 1 and polls["ayse"].last_poll_at >= before and polls["ayse"].pending == 1
+    assert (polls["mert"].waiting, polls["ayse"].waiting, polls["deniz"].polls) == (True, False, 0)
+    assert polls["deniz"].last_poll_at is None
+    async with http.get(f"{emu.base_url}/control/polling") as response:
+        listing = await response.json()
+    assert (listing["bots"], listing["polled"], listing["waiting"]) == (3, 2, 1)
+    assert listing["per_bot"]["ayse"]["polls"] == 1 and listing["per_bot"]["mert"]["waiting"] is True
+    async with http.post(f"{emu.base_url}/control/wait_polled", json={"timeout": 0.05}) as response:
+        assert await response.json() == {"ready": False, "polled": 2}
+    async with http.post(f"{emu.base_url}/control/wait_polled", json={"count": 2, "timeout": 0.05}) as response:
+        assert await response.json() == {"ready": True, "polled": 2}
+    await updates(http, emu, roster["deniz"], timeout=0)
+    await waiting  # every bot has called getUpdates now
+    assert emu.stats()["polling"] == {"bots": 3, "polled": 3, "waiting": 1}
+    emu.post(CHAT, 501, "@mert_piyasa_bot dolar?")
+    assert len(await long_poll) == 1
 
 
 async def test_stop_answers_waiting_long_polls_at_once(http):
@@ -389,6 +561,8 @@ async def test_crowd_posts_chatter_mentions_and_replies():
     posted = {p.message_id: p for p in emu.posted}
     assert all(p.addressed in posted[p.message_id].recipients for p in result.addressed)
     assert len({p.user_id for p in result.posts}) <= 9
+    assert {p.user_id for p in result.posts} <= {person.user_id for person in crowd.people}
+    assert len(crowd.people) == 9
 
 
 async def test_runs_as_a_separate_process():

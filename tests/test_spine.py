@@ -26,6 +26,8 @@ from tests.helpers import (
     send_as,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 async def world50() -> AsyncIterator[World]:

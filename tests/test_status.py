@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from pydantic import SecretStr
 
 from piyasa_bot.commands.status import NO_RUNS, UNREACHABLE, status
@@ -49,6 +50,7 @@ def by_name(rows: list[dict[str, Any]], key: str = "name") -> dict[Any, dict[str
     return {row[key]: row for row in rows}
 
 
+@pytest.mark.slow
 async def test_status_shows_each_bot_and_chat_with_counts_and_failure_reasons(dsn: str) -> None:
     world = await make_world(3)
     chat = world.chat_id
@@ -138,6 +140,7 @@ async def test_status_when_the_database_is_unreachable_says_so_without_the_passw
     assert "hunter2secret" not in text and "Traceback" not in text
 
 
+@pytest.mark.slow
 async def test_the_status_command_answers_from_the_command_line(dsn: str) -> None:
     from tests.test_cli import piyasa
 

@@ -20,6 +20,8 @@ from piyasa_bot.polling import BotState
 from piyasa_bot.roster_loader import parse_roster
 from tests.helpers import World, make_runner, make_world
 
+pytestmark = pytest.mark.slow
+
 CHANNEL = -1001000000777
 FOREIGN_CHANNEL = -1001000000888
 PERSON = {"id": 42, "is_bot": False, "first_name": "Ayşe"}

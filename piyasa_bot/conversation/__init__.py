@@ -9,6 +9,7 @@ reproduces a whole conversation. The runner wires it to Telegram.
     usage      per bot messages in the last hour, shared across chats
     composer   the text of a turn or an answer (templates + Market)
     market     the seeded simulated market every bot quotes
+    market_state  what a restart needs to go on with the same market
     addressee  which bot a person addressed, or who volunteers
     guard      what may never be sent
 """
@@ -19,9 +20,10 @@ from piyasa_bot.conversation.director import Director
 from piyasa_bot.conversation.guard import GuardVerdict, guard
 from piyasa_bot.conversation.lines import ChatLine, Draft, Turn
 from piyasa_bot.conversation.market import Market, Quote
+from piyasa_bot.conversation.market_state import MarketState
 from piyasa_bot.conversation.usage import SpeakerUsage
 
 __all__ = [
-    "Addressee", "BotIdentity", "ChatLine", "Composer", "Director", "Draft", "GuardVerdict", "Market", "Quote",
-    "SpeakerUsage", "Turn", "classify", "guard", "pick_volunteer",
+    "Addressee", "BotIdentity", "ChatLine", "Composer", "Director", "Draft", "GuardVerdict", "Market", "MarketState",
+    "Quote", "SpeakerUsage", "Turn", "classify", "guard", "pick_volunteer",
 ]

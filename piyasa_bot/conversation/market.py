@@ -6,24 +6,34 @@ seeded wave inside its band plus a seeded daily shock, and the path within a
 session is a seeded Brownian bridge from the previous close to that day's
 close. Asking in any order gives the same answer, and a session opens where
 the previous one closed.
+
+`state(now)` is what a restart needs to go on with the same market
+(market_state.py); `Market.from_state` builds one from it.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from array import array
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from piyasa_bot.conversation.hours import istanbul
+from piyasa_bot.conversation.market_state import Anchor, MarketState
 from piyasa_bot.conversation.symbols import EURUSD, SYMBOLS, TROY_OUNCE_GRAMS, Symbol
 
 Direction = Literal["up", "down", "flat"]
+K = TypeVar("K")
+V = TypeVar("V")
 FLAT_PERCENT = 0.1  # a move smaller than this is "yatay"
 BIST_OPEN, BIST_CLOSE = time(10, 0), time(18, 0)
 _XU100_PIVOT = 10_000.0
-_CACHE_LIMIT = 512
+# Bounded caches: a path is 1,441 doubles (11 KiB as an array); a day's quotes use ~25 of them.
+_PATHS_KEPT = 96
+_CLOSES_KEPT = 512
+_DERIVED = ("POLICY", "GRAM", "EURTRY")  # quoted from other symbols, never walked themselves
 
 
 @dataclass(frozen=True)
@@ -45,14 +55,55 @@ class Quote:
         return "up" if change > 0 else "down"
 
 
+# The symbols whose own path the market walks: every quote is made of these.
+WALKED: dict[str, Symbol] = {EURUSD.code: EURUSD} | {
+    code: spec for code, spec in SYMBOLS.items() if code not in _DERIVED
+}
+
+
 class Market:
     def __init__(self, rng: random.Random) -> None:
-        self._seed = rng.getrandbits(64)
-        self._paths: dict[tuple[str, int], list[float]] = {}
+        self._paths: dict[tuple[str, int], array[float]] = {}
         self._closes: dict[tuple[str, int], float] = {}
         self._shapes: dict[str, tuple[float, float, float, float]] = {}
-        shape = random.Random(f"{self._seed}:policy")
+        self._anchors: dict[str, Anchor] = {}
+        self._seed = 0
+        self._policy_rate = 0.0
+        self._reseed(rng.getrandbits(64))
+
+    def _reseed(self, seed: int) -> None:
+        self._seed = seed
+        self._paths.clear()
+        self._closes.clear()
+        self._shapes.clear()
+        self._anchors.clear()
+        shape = random.Random(f"{seed}:policy")
         self._policy_rate = shape.randrange(int(SYMBOLS["POLICY"].low * 2), int(SYMBOLS["POLICY"].high * 2) + 1) / 2
+
+    @classmethod
+    def from_state(cls, state: MarketState) -> Market:
+        """The market that `state` was read from, going on from its levels."""
+        market = cls(random.Random(0))
+        market._reseed(state.seed)
+        if state.as_of is None:
+            return market
+        policy = SYMBOLS["POLICY"]
+        if "POLICY" in state.levels:
+            market._policy_rate = min(max(state.levels["POLICY"], policy.low), policy.high)
+        for code, level in state.levels.items():
+            spec = WALKED.get(code)
+            if spec is None:
+                continue  # a symbol this version no longer has
+            moment, model = market._level(spec, state.as_of)
+            if model > 0 and level != model:
+                market._anchors[code] = Anchor(moment, math.log(level / model))
+        return market
+
+    def state(self, now: datetime) -> MarketState:
+        """The seed and every walked level at `now`: enough for `from_state` to go on from here."""
+        levels = {code: self._level(spec, now)[1] for code, spec in WALKED.items()}
+        levels["POLICY"] = self._policy_rate
+        return MarketState(self._seed, now, levels)
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -92,21 +143,35 @@ class Market:
     def _raw(self, spec: Symbol, now: datetime) -> Quote:
         day, fraction, is_open = _session_position(spec, istanbul(now))
         previous = _previous_session(spec, day)
-        start, end = self._close(spec, previous), self._close(spec, day)
+        price = self._walk(spec, day, fraction) * self._anchor(spec.code, day.toordinal() + fraction)
+        start = self._close(spec, previous) * self._anchor(spec.code, previous.toordinal() + 1.0)
+        return Quote(spec.code, _clamp(spec, price), _clamp(spec, start), is_open)
+
+    def _level(self, spec: Symbol, now: datetime) -> tuple[float, float]:
+        """(session coordinate, unclamped level) of a walked symbol at `now`, anchors applied."""
+        day, fraction, _ = _session_position(spec, istanbul(now))
+        moment = day.toordinal() + fraction
+        return moment, self._walk(spec, day, fraction) * self._anchor(spec.code, moment)
+
+    def _anchor(self, code: str, moment: float) -> float:
+        anchor = self._anchors.get(code)
+        return anchor.factor(moment) if anchor is not None else 1.0
+
+    def _walk(self, spec: Symbol, day: date, fraction: float) -> float:
+        """The model's level, before anchors and the band's clamp."""
+        start, end = self._close(spec, _previous_session(spec, day)), self._close(spec, day)
         path = self._path(spec, day.toordinal())
         offset = path[round(fraction * (len(path) - 1))]
         # Brownian bridge: pinned to 0 at the open and to the day's move at the close.
-        price = start * math.exp(offset + fraction * math.log(end / start))
-        return Quote(spec.code, _clamp(spec, price), _clamp(spec, start), is_open)
+        return start * math.exp(offset + fraction * math.log(end / start))
 
     def _close(self, spec: Symbol, day: date) -> float:
         n = day.toordinal()
         key = (spec.code, n)
-        if key not in self._closes:
-            if len(self._closes) >= _CACHE_LIMIT:
-                self._closes.clear()
-            self._closes[key] = self._compute_close(spec, n)
-        return self._closes[key]
+        close = self._closes.get(key)
+        if close is None:
+            close = _remember(self._closes, key, self._compute_close(spec, n), _CLOSES_KEPT)
+        return close
 
     def _compute_close(self, spec: Symbol, n: int) -> float:
         if spec.code not in self._shapes:
@@ -120,11 +185,10 @@ class Market:
         shock = max(-2.5 * spec.daily_vol, min(2.5 * spec.daily_vol, shock))
         return centre * math.exp(half_width * wave + shock)
 
-    def _path(self, spec: Symbol, day: int) -> list[float]:
+    def _path(self, spec: Symbol, day: int) -> array[float]:
         key = (spec.code, day)
-        if key not in self._paths:
-            if len(self._paths) >= _CACHE_LIMIT:
-                self._paths.clear()
+        path = self._paths.get(key)
+        if path is None:
             steps = 480 if spec.session == "bist" else 1440
             walk = random.Random(f"{self._seed}:{spec.code}:{day}:path")
             sigma = spec.daily_vol * 0.6 / math.sqrt(steps)
@@ -132,8 +196,17 @@ class Market:
             for _ in range(steps):
                 points.append(points[-1] + walk.gauss(0.0, sigma))
             last = points[-1]
-            self._paths[key] = [p - last * i / steps for i, p in enumerate(points)]
-        return self._paths[key]
+            path = _remember(self._paths, key, array("d", (p - last * i / steps for i, p in enumerate(points))),
+                             _PATHS_KEPT)
+        return path
+
+
+def _remember(cache: dict[K, V], key: K, value: V, kept: int) -> V:
+    """Add to an insertion-ordered cache, dropping its oldest entries beyond `kept`."""
+    cache[key] = value
+    while len(cache) > kept:
+        del cache[next(iter(cache))]
+    return value
 
 
 def _clamp(spec: Symbol, price: float) -> float:

@@ -82,13 +82,16 @@ async def set_bot_identity(conn: asyncpg.Connection | asyncpg.Pool, bot_id: int,
 
 
 async def set_bot_state(conn: asyncpg.Connection | asyncpg.Pool, bot_id: int, state: str, error: str | None) -> None:
+    from piyasa_bot.redaction import DEFAULT  # the process-wide redactor (to the module imports once merged)
+
     await conn.execute(
         """UPDATE bots SET state = $2, last_error = $3, updated_at = now(),
                   last_seen_at = CASE WHEN $2 = 'running' THEN now() ELSE last_seen_at END
            WHERE id = $1""",
         bot_id,
         state,
-        error,
+        # An error text may echo a request URL (an HTML error page, a redirect): never store a token.
+        DEFAULT.optional(error),
     )
 
 

@@ -9,11 +9,17 @@ and a bot that left cannot come back by itself. For the same reason a bot
 added to a foreign supergroup waits `leave_grace` seconds for such a migration
 before it leaves (Telegram announces the bot in the new supergroup, and the
 order of that update and the migration messages is not documented).
+
+What it remembers is bounded: the NOTED_KEPT chats noted most recently (a
+chat forgotten is noted, once, again when heard from) and the LEFT_KEPT
+latest leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -32,13 +38,44 @@ log = structlog.get_logger(__name__)
 LEAVE_GRACE_SECONDS = 15.0
 LEFT_REASON = "not in bots.yaml: the bot left"
 _DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+NOTED_KEPT = 10_000  # ~1 MB at most; one more log line and upsert for a chat forgotten
+LEFT_KEPT = 1_000
+
+
+class RecentSet:
+    """A set that keeps only its `limit` most recently added members."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._members: dict[int, None] = {}  # insertion order: oldest first
+
+    def __contains__(self, member: object) -> bool:
+        return member in self._members
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._members)
+
+    def add(self, member: int) -> None:
+        self._members.pop(member, None)
+        self._members[member] = None
+        while len(self._members) > self.limit:
+            del self._members[next(iter(self._members))]
+
+    def discard(self, member: int) -> None:
+        self._members.pop(member, None)
 
 
 class ForeignChats:
-    def __init__(self, leave_grace: float = LEAVE_GRACE_SECONDS) -> None:
+    def __init__(self, leave_grace: float = LEAVE_GRACE_SECONDS, *, noted_kept: int = NOTED_KEPT,
+                 left_kept: int = LEFT_KEPT) -> None:
         self.leave_grace = leave_grace
-        self.left: list[tuple[str, int]] = []  # (bot, chat id) of every leaveChat that succeeded
-        self.noted: set[int] = set()  # chats recorded (and logged) this run; Ingest skips their messages
+        # (bot, chat id) of the latest leaveChats that succeeded
+        self.left: deque[tuple[str, int]] = deque(maxlen=left_kept)
+        # chats recorded (and logged) this run, the most recent ones; Ingest skips their messages
+        self.noted = RecentSet(noted_kept)
         self._leaving: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     async def note(self, chat: Chat, pool: Any, *, bot: str) -> None:

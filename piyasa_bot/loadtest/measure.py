@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from piyasa_bot.conversation import Composer
+from piyasa_bot.loadtest.percentiles import Latency, percentile
 
-
-def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile; 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
-@dataclass(frozen=True)
-class Latency:
-    count: int
-    avg: float
-    p50: float
-    p95: float
-    p99: float
-    max: float
-
-    @classmethod
-    def of(cls, values_ms: Sequence[float]) -> Latency:
-        if not values_ms:
-            return cls(0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        return cls(len(values_ms), sum(values_ms) / len(values_ms), percentile(values_ms, 0.50),
-                   percentile(values_ms, 0.95), percentile(values_ms, 0.99), max(values_ms))
+__all__ = ["Latency", "Results", "RunFacts", "measure", "percentile"]
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from piyasa_bot.loadtest.measure import Results, percentile
+from piyasa_bot.loadtest.measure import Results
 from piyasa_bot.loadtest.options import LoadtestOptions
+from piyasa_bot.loadtest.percentiles import percentile
 
 # The earlier system's run: 50 bots, 100 people, 5 minutes.
 REFERENCE = {"messages": 993, "throughput": 2.77, "avg": 228, "p50": 109, "p95": 1647, "p99": 1994, "max_queue": 0}
@@ -46,8 +47,8 @@ def markdown(results: Results, options: LoadtestOptions, chart_name: str) -> str
     lines = [
         f"# Load test: {options.bots} bots, {options.users} people, {results.duration:.0f} s",
         "",
-        f"Privacy mode {options.privacy}; people's pace ×{options.rate_multiplier:g}; "
-        f"seed {options.seed}; faults: {faults}.",
+        (f"Privacy mode {options.privacy}; people's pace ×{options.rate_multiplier:g}; "
+        f"seed {options.seed}; faults: {faults}."),
         "",
         f"**Result: {'PASS' if all(c.passed for c in checks) else 'FAIL'}**",
         "",
@@ -70,27 +71,27 @@ def markdown(results: Results, options: LoadtestOptions, chart_name: str) -> str
         f"| latency P99 | {results.ingest.p99:,.1f} ms | {REFERENCE['p99']:,} ms |",
         f"| latency max | {results.ingest.max:,.1f} ms | |",
         f"| max queue size | {results.max_queue:,} | {REFERENCE['max_queue']} |",
-        f"| bot messages sent / failed / rate limited | {results.bot_messages_sent:,} / {results.sends_failed:,} / "
-        f"{results.sends_rate_limited:,} | |",
+        (f"| bot messages sent / failed / rate limited | {results.bot_messages_sent:,} / {results.sends_failed:,} / "
+        f"{results.sends_rate_limited:,} | |"),
         f"| database records | {', '.join(f'{k} {v:,}' for k, v in results.db_records.items())} | |",
         "",
-        "Latency here is ingest latency: from the emulator making a person's message available to its row "
-        "being committed. The reference measured only how long its webhook took to answer.",
+        ("Latency here is ingest latency: from the emulator making a person's message available to its row "
+        "being committed. The reference measured only how long its webhook took to answer."),
         "",
         "## What the reference never measured",
         "",
         "| | |",
         "|---|---|",
-        f"| people's messages posted / delivered to a bot / stored | {results.human_messages:,} / "
-        f"{results.delivered:,} / {results.stored:,} |",
+        (f"| people's messages posted / delivered to a bot / stored | {results.human_messages:,} / "
+        f"{results.delivered:,} / {results.stored:,} |"),
         f"| messages lost | {results.lost} |",
         f"| duplicates stored / people answered twice | {results.duplicates} / {results.double_answers} |",
         f"| limit violations seen by the emulator | {_violations(results)} |",
         f"| addressed messages answered by their bot | {results.answered:,} of {results.addressed:,} |",
-        f"| reply latency P50 / P95 / max | {results.reply.p50 / 1000:.2f} / {results.reply.p95 / 1000:.2f} / "
-        f"{results.reply.max / 1000:.2f} s |",
-        f"| … without the deliberate typing delay | {results.reply_without_typing.p50 / 1000:.2f} / "
-        f"{results.reply_without_typing.p95 / 1000:.2f} / {results.reply_without_typing.max / 1000:.2f} s |",
+        (f"| reply latency P50 / P95 / max | {results.reply.p50 / 1000:.2f} / {results.reply.p95 / 1000:.2f} / "
+        f"{results.reply.max / 1000:.2f} s |"),
+        (f"| … without the deliberate typing delay | {results.reply_without_typing.p50 / 1000:.2f} / "
+        f"{results.reply_without_typing.p95 / 1000:.2f} / {results.reply_without_typing.max / 1000:.2f} s |"),
         f"| chatter expired unsent | {results.sends_expired:,} |",
         f"| runner CPU | {results.cpu_seconds:.1f} s ({results.cpu_share:.1%} of a core) |",
         f"| runner peak RSS | {results.peak_rss_mib:.0f} MiB |",
@@ -123,8 +124,8 @@ def svg_chart(results: Results, width: int = 720, height: int = 260) -> str:
         return f"{left + at / span * (width - left - 10):.1f},{bottom - value / top * (bottom - 10):.1f}"
 
     colours = {"P50": "#2b6cb0", "P99": "#c53030"}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             'font-size="11">', f'<rect width="{width}" height="{height}" fill="white"/>',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+             'font-size="11">'), f'<rect width="{width}" height="{height}" fill="white"/>',
              f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#888"/>',
              f'<line x1="{left}" y1="10" x2="{left}" y2="{bottom}" stroke="#888"/>',
              f'<text x="{left - 5}" y="15" text-anchor="end">{top:.0f} ms</text>',

@@ -1,6 +1,6 @@
 """A local Telegram Bot API emulator for tests, `simulate` and `loadtest`."""
 
-from .crowd import Crowd, CrowdPost, CrowdResult, CrowdSpec
+from .crowd import Crowd, CrowdPost, CrowdResult, CrowdSpec, Person
 from .emulator import Emulator
 from .faults import FaultPlan
 from .limits import EmulatorLimits, limits_for
@@ -13,10 +13,11 @@ __all__ = [
     "CrowdSpec",
     "Emulator",
     "EmulatorLimits",
-    "limits_for",
     "FaultPlan",
+    "Person",
     "PostedMessage",
     "RequestRecord",
     "SandboxBot",
     "SentMessage",
+    "limits_for",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -32,7 +32,6 @@ class CrowdSlot:
 
 CROWD = web.AppKey("crowd", CrowdSlot)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_FAULT_FIELDS = {f.name for f in fields(FaultPlan)}
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
@@ -123,14 +122,30 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def set_faults(request: web.Request) -> web.Response:
+    """Fields of a FaultPlan to set; with "bot": that bot's own plan (which then replaces the global one
+    for it); "clear": true first resets the plan (a bot's: it is back under the global plan)."""
     body = await _json(request)
-    unknown = body.keys() - _FAULT_FIELDS
-    if unknown:
-        raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-    plan = request.app[EMULATOR].faults
-    for key, value in body.items():
-        setattr(plan, key, type(getattr(plan, key))(value))
-    return web.json_response(asdict(plan))
+    emu = request.app[EMULATOR]
+    bot, clear = body.pop("bot", None), bool(body.pop("clear", False))
+    if bot is not None:
+        if clear:
+            emu.clear_bot_faults(str(bot))
+            if not body:
+                return web.json_response({"bot": bot, "plan": None})
+        plan = emu.bot_faults(str(bot))
+    else:
+        plan = emu.faults
+        if clear:
+            plan.update(asdict(FaultPlan()))
+    plan.update(body)
+    return web.json_response({"bot": bot, "plan": asdict(plan)} if bot is not None else asdict(plan))
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    """The global plan and every bot's own."""
+    emu = request.app[EMULATOR]
+    return web.json_response({"global": asdict(emu.faults),
+                              "bots": {name: asdict(plan) for name, plan in emu.bot_fault_plans().items()}})
 
 
 async def revoke(request: web.Request) -> web.Response:
@@ -145,6 +160,26 @@ async def wait_confirmed(request: web.Request) -> web.Response:
     except TimeoutError:
         return web.json_response({"confirmed": False})
     return web.json_response({"confirmed": True})
+
+
+async def polling(request: web.Request) -> web.Response:
+    """Who polls: per bot getUpdates calls, the latest one's time, an open long poll, pending updates."""
+    emu = request.app[EMULATOR]
+    per_bot = {name: status.to_json() for name, status in emu.polling().items()}
+    return web.json_response({"bots": len(per_bot), "polled": emu.bots_polled,
+                              "waiting": sum(1 for s in per_bot.values() if s["waiting"]), "per_bot": per_bot})
+
+
+async def wait_polled(request: web.Request) -> web.Response:
+    """{"count": N (default every bot), "timeout": s}: answers once N bots have called getUpdates, or at timeout."""
+    body = await _json(request)
+    emu = request.app[EMULATOR]
+    count = int(body["count"]) if body.get("count") is not None else None
+    try:
+        await emu.wait_bots_polled(count, float(body.get("timeout", 10.0)))
+    except TimeoutError:
+        return web.json_response({"ready": False, "polled": emu.bots_polled})
+    return web.json_response({"ready": True, "polled": emu.bots_polled})
 
 
 async def start_crowd(request: web.Request) -> web.Response:
@@ -183,8 +218,11 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/control/posted", _client_errors(posted))
     app.router.add_post("/control/limits", _client_errors(set_limits))
     app.router.add_post("/control/faults", _client_errors(set_faults))
+    app.router.add_get("/control/faults", _client_errors(get_faults))
     app.router.add_post("/control/revoke", _client_errors(revoke))
     app.router.add_post("/control/wait_confirmed", _client_errors(wait_confirmed))
+    app.router.add_get("/control/polling", _client_errors(polling))
+    app.router.add_post("/control/wait_polled", _client_errors(wait_polled))
     app.router.add_post("/control/crowd", _client_errors(start_crowd))
     app.router.add_get("/control/crowd", _client_errors(crowd_status))
 

@@ -87,14 +87,15 @@ class Crowd:
         self.result = CrowdResult()
         self.running = False
         self._rng = random.Random(spec.seed)
-        self._people = self._make_people()
+        self._people = tuple(self._make_people())
         self._stop_requested = False
         self._stop_event: asyncio.Event | None = None
         self._started_at: float | None = None
         self._finished_at: float | None = None
 
     def _make_people(self) -> list[Person]:
-        spec, rng, people = self.spec, self._rng, []
+        spec, rng = self.spec, self._rng
+        people: list[Person] = []
         groups: list[tuple[Kind, int, tuple[float, float]]] = [
             ("normal", spec.normal, spec.normal_per_minute),
             ("mention", spec.mention, spec.addressed_per_minute),
@@ -108,6 +109,11 @@ class Crowd:
                            per_minute * spec.rate_multiplier / 60)
                 )  # fmt: skip
         return people
+
+    @property
+    def people(self) -> tuple[Person, ...]:
+        """Who posts: user id, first name, kind and rate of each simulated person."""
+        return self._people
 
     def stop(self) -> None:
         self._stop_requested = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from aiohttp import web
 
 from .control import add_control_routes
@@ -48,7 +50,7 @@ class Emulator(SandboxState):
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    async def __aenter__(self) -> Emulator:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -33,7 +33,7 @@ class SlidingWindow:
     Each timestamp is appended and evicted once, so counting is amortized O(1).
     """
 
-    __slots__ = ("span", "_times")
+    __slots__ = ("_times", "span")
 
     def __init__(self, span: float):
         self.span = span

@@ -7,12 +7,16 @@ A mixin of SandboxState (it uses the host's `_chat`, `_bot`, `_chats` and
 
 from __future__ import annotations
 
+import random
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .chats import ChatState
 from .messages import bot_user_dict, user_dict
 from .models import ApiError, SandboxBot
+
+if TYPE_CHECKING:
+    from .state import BotAccount
 
 
 def chat_member(bot: SandboxBot, status: str) -> dict[str, Any]:
@@ -33,6 +37,16 @@ def migrated(chat: ChatState) -> ApiError:
 
 
 class Membership:
+    # Provided by the host class (SandboxState).
+    rng: random.Random
+    _chats: dict[int, ChatState]
+
+    if TYPE_CHECKING:
+        def _chat(self, chat_id: int) -> ChatState: ...
+        def _bot(self, name: str) -> BotAccount: ...
+        def member_chat(self, state: BotAccount, raw_chat_id: Any) -> ChatState: ...
+        def push_update(self, bot_name: str, update: dict[str, Any]) -> int: ...
+
     def add_member(self, chat_id: int, bot_name: str, by_user: int | None = None) -> None:
         """Put a bot in a chat; with `by_user`, the bot is told as Telegram tells it (my_chat_member)."""
         self._chat(chat_id).add_member(bot_name, self._bot(bot_name).index, self.rng.randrange(1, 37))
@@ -45,7 +59,7 @@ class Membership:
         if by_user is not None:
             self._tell(chat_id, bot_name, user_dict(by_user, "Yönetici"), "member", "kicked" if kicked else "left")
 
-    def leave_chat(self, state: Any, params: dict[str, Any]) -> bool:
+    def leave_chat(self, state: BotAccount, params: dict[str, Any]) -> bool:
         chat = self.member_chat(state, params.get("chat_id"))
         chat.remove_member(state.bot.name)
         self._tell(chat.id, state.bot.name, bot_user_dict(state.bot), "member", "left")

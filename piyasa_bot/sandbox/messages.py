@@ -51,7 +51,7 @@ def addressees(text: str, entities: list[dict[str, Any]] | None) -> tuple[set[st
 class Audience:
     """Decides, once per message, which privacy-on bots may see it."""
 
-    __slots__ = ("_usernames", "_user_ids", "_command_for", "_is_command", "_replied_bot")
+    __slots__ = ("_command_for", "_is_command", "_replied_bot", "_user_ids", "_usernames")
 
     def __init__(self, text: str, entities: list[dict[str, Any]] | None, replied_bot: str | None):
         self._usernames, self._user_ids = addressees(text, entities)

@@ -52,6 +52,19 @@ class SentMessage:
 
 
 @dataclass(frozen=True)
+class PollStatus:
+    """How a bot polls, as the emulator sees it (readiness without reading anyone's log)."""
+
+    polls: int  # getUpdates requests with its token
+    last_poll_at: float | None  # time.time() of the latest one
+    waiting: bool  # a long poll is open right now
+    pending: int  # updates queued and not yet confirmed
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class RequestRecord:
     bot_name: str | None
     method: str

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from .faults import Fault, choose_fault
+from .faults import (
+    Fault,
+    FaultPlan,
+    answer_fault,
+    choose_fault,
+    cut_inside_character,
+    html_page,
+    proxy_fault,
+    without_first_update_id,
+)
 from .messages import bot_user_dict
 from .models import ApiError, RequestRecord, not_found, too_many_requests, unauthorized
-from .state import BotState, SandboxState
+from .state import BotAccount, SandboxState
 
 EMULATOR = web.AppKey("emulator", SandboxState)
 
@@ -26,7 +37,7 @@ class RawJson(bytes):
     """A result already encoded as JSON (getUpdates builds its array from stored bytes)."""
 
 
-Handler = Callable[[SandboxState, BotState, dict[str, Any]], Awaitable[Any]]
+Handler = Callable[[SandboxState, BotAccount, dict[str, Any]], Awaitable[Any]]
 
 
 async def read_params(request: web.Request) -> dict[str, Any]:
@@ -58,13 +69,13 @@ def _int_param(params: dict[str, Any], key: str, default: int | None) -> int | N
         raise ApiError(400, f"Bad Request: field \"{key}\" must be a number") from None
 
 
-async def get_me(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def get_me(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     user = bot_user_dict(state.bot)
     user.update(can_join_groups=True, can_read_all_group_messages=not state.bot.privacy, supports_inline_queries=False)
     return user
 
 
-async def get_updates(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def get_updates(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     limit = min(max(_int_param(params, "limit", 100) or 100, 1), 100)
     try:  # Telegram takes whole seconds; fractions keep tests fast
         timeout = 0.0 if emu.closing else max(float(params.get("timeout") or 0), 0.0)
@@ -74,28 +85,28 @@ async def get_updates(emu: SandboxState, state: BotState, params: dict[str, Any]
     return RawJson(b"[" + b",".join(batch) + b"]")
 
 
-async def send_message(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def send_message(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return emu.send_message(state, params)
 
 
-async def send_chat_action(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def send_chat_action(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     emu.member_chat(state, params.get("chat_id"))
     return True
 
 
-async def get_chat(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def get_chat(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return emu.member_chat(state, params.get("chat_id")).as_dict
 
 
-async def leave_chat(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def leave_chat(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return emu.leave_chat(state, params)
 
 
-async def get_webhook_info(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def get_webhook_info(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return {"url": "", "has_custom_certificate": False, "pending_update_count": len(state.queue)}
 
 
-async def always_true(emu: SandboxState, state: BotState, params: dict[str, Any]) -> Any:
+async def always_true(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     return True
 
 
@@ -121,46 +132,91 @@ def _body(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-async def _apply_faults(emu: SandboxState, method: str, request: web.Request) -> None:
-    """Faults come before the method's effect: a failed send delivers nothing."""
-    plan = emu.faults
+class _Dropped(Exception):
+    """The connection was closed or reset on purpose: there is no answer to write."""
+
+
+def _close(request: web.Request, reset: bool) -> None:
+    transport = request.transport
+    if transport is None:
+        return
+    if reset:  # linger 0: the kernel answers with RST instead of a clean FIN
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        transport.close()
+
+
+def _proxy_answer(emu: SandboxState, fault: Fault, plan: FaultPlan, request: web.Request) -> web.Response:
+    """What a misconfigured proxy in front of the Bot API answers: the API never sees the request."""
+    emu.journal.count_fault(fault.value)
+    if fault is Fault.HTML:
+        return web.Response(text=html_page(plan.html_status, request.path), status=plan.html_status,
+                            content_type="text/html")
+    return web.Response(status=302, headers={"Location": request.path_qs}, content_type="text/html",
+                        text=f'<html><body>Moved <a href="{request.path_qs}">here</a></body></html>')
+
+
+async def _apply_faults(emu: SandboxState, plan: FaultPlan, method: str, request: web.Request) -> None:
+    """Faults that come before the method's effect: a failed send delivers nothing."""
     if plan.slow_ms:
         await asyncio.sleep(plan.slow_ms / 1000)
     fault = choose_fault(plan, emu.rng, method.lower())
     if fault is Fault.DROP:
-        emu.faults_injected["drop"] += 1
-        if request.transport is not None:
-            request.transport.close()
+        emu.journal.count_fault(fault.value)
+        _close(request, reset=False)
         raise _Dropped()
     if fault is Fault.BAD_GATEWAY:
-        emu.faults_injected["5xx"] += 1
+        emu.journal.count_fault(fault.value)
         raise ApiError(502, "Bad Gateway")
     if fault is Fault.RETRY_AFTER:
         emu.rate_limited["injected"] += 1
         raise too_many_requests(max(1, int(plan.retry_after)))
 
 
-class _Dropped(Exception):
-    pass
+def _break_answer(emu: SandboxState, plan: FaultPlan, method: str, result: Any, body: bytes,
+                  request: web.Request) -> bytes:
+    """Faults that come after the effect (updates taken, message posted): the answer is what breaks."""
+    fault = answer_fault(plan, emu.rng, method.lower(), isinstance(result, RawJson) and result != b"[]")
+    if fault is None:
+        return body
+    emu.journal.count_fault(fault.value)
+    if fault is Fault.CUT_UPDATES:
+        return cut_inside_character(body)
+    if fault is Fault.NO_UPDATE_ID:
+        return without_first_update_id(body)
+    if fault is Fault.CUT_SEND:
+        return body[: len(body) // 2]
+    _close(request, reset=True)  # RESET_AFTER_SEND
+    raise _Dropped()
 
 
 async def handle_bot_api(request: web.Request) -> web.StreamResponse:
     emu = request.app[EMULATOR]
     state = emu.bot_for_token(request.match_info["token"])
-    method = request.match_info["method"]
+    method, handler = METHODS.get(request.match_info["method"].lower()) or (request.match_info["method"], None)
+    plan = emu.faults_for(state)
     params: dict[str, Any] = {}
     try:
         params = await read_params(request)
+        if state is not None and handler is get_updates:
+            state.queue.note_call()
+        proxy = proxy_fault(plan, emu.rng)
+        if proxy is not None:
+            answer = _proxy_answer(emu, proxy, plan, request)
+            emu.record(RequestRecord(state.bot.name if state else None, method, answer.status, time.time(), params))
+            return answer
         if state is None:
             raise unauthorized()
-        method, handler = METHODS.get(method.lower()) or (method, None)
         if handler is None:
             raise not_found()
-        await _apply_faults(emu, method, request)
+        await _apply_faults(emu, plan, method, request)
         result = await handler(emu, state, params)
         status = 200
         encoded = result if isinstance(result, RawJson) else _body(result)
-        body = b'{"ok":true,"result":' + encoded + b"}"
+        body = _break_answer(emu, plan, method, result, b'{"ok":true,"result":' + encoded + b"}", request)
     except ApiError as error:
         status, body = error.status, _body(error.payload())
     except _Dropped:

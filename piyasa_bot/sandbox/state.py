@@ -1,7 +1,8 @@
-"""The emulator's pure logic: bots, chats, fan-out of people's messages,
-sendMessage with Telegram's limits, and the bookkeeping tests assert on.
+"""The emulator's state: its bots and chats, and people's messages fanned out to the bots.
 
-No HTTP here; `server.py` turns requests into these calls.
+sendMessage is in sending.py, who joins and leaves in membership.py, the record
+of what happened in journal.py. No HTTP here; `server.py` turns requests into
+these calls.
 """
 
 from __future__ import annotations
@@ -10,20 +11,20 @@ import json
 import random
 import string
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from .chats import ChatState, StoredMessage
 from .faults import FaultPlan
+from .journal import Journal
 from .limits import EmulatorLimits, LimitBook
 from .membership import Membership, migrated
-from .messages import Audience, as_reply_target, bot_user_dict, mention_entities, message_dict, user_dict
-from .models import ApiError, PostedMessage, RequestRecord, SandboxBot, SentMessage, bad_request, too_many_requests
-from .updates import ConfirmationWatch, UpdateQueue
+from .messages import Audience, as_reply_target, mention_entities, message_dict, user_dict
+from .models import ApiError, PollStatus, PostedMessage, RequestRecord, SandboxBot, SentMessage, bad_request
+from .sending import send_message
+from .updates import ConfirmationWatch, PollWatch, UpdateQueue
 
 _TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"
-MAX_TEXT_LENGTH = 4096
 
 
 def _encode(value: Any) -> bytes:
@@ -31,11 +32,14 @@ def _encode(value: Any) -> bytes:
 
 
 @dataclass
-class BotState:
+class BotAccount:
+    """One bot as the emulator holds it: who it is, its update queue, whether its token still works."""
+
     bot: SandboxBot
     index: int
     queue: UpdateQueue
     revoked: bool = False
+    faults: FaultPlan | None = None  # its own plan, used instead of the emulator's global one
 
 
 class SandboxState(Membership):
@@ -43,18 +47,37 @@ class SandboxState(Membership):
         self.limits = limits or EmulatorLimits()
         self.faults = faults or FaultPlan()
         self.rng = random.Random(seed)  # faults, tokens, numbering offsets
-        self.requests: deque[RequestRecord] = deque(maxlen=100_000)
         self.closing = False  # set on stop: long polls answer at once
         self._limit_book = LimitBook(self.limits)
-        self._bots: dict[str, BotState] = {}
-        self._by_token: dict[str, BotState] = {}
+        self._bots: dict[str, BotAccount] = {}
+        self._by_token: dict[str, BotAccount] = {}
         self._chats: dict[int, ChatState] = {}
-        self._posted: list[PostedMessage] = []
-        self._sent: list[SentMessage] = []
         self._watch = ConfirmationWatch()
-        self._request_counts: dict[str, dict[int, int]] = {}
-        self.rate_limited = {"injected": 0, "enforced": 0}
-        self.faults_injected = {"5xx": 0, "drop": 0}
+        self._polls = PollWatch()
+        self.journal = Journal()
+        # The journal's own containers, under the names tests and reports use.
+        self.requests = self.journal.requests
+        self.rate_limited = self.journal.rate_limited
+        self.faults_injected = self.journal.faults
+
+    def bot_faults(self, bot_name: str) -> FaultPlan:
+        """This bot's own fault plan (created empty on first use); it replaces the global plan for the bot."""
+        state = self._bot(bot_name)
+        if state.faults is None:
+            state.faults = FaultPlan()
+        return state.faults
+
+    def clear_bot_faults(self, bot_name: str) -> None:
+        """The bot is back under the global plan."""
+        self._bot(bot_name).faults = None
+
+    def bot_fault_plans(self) -> dict[str, FaultPlan]:
+        """The bots that have a plan of their own, and those plans."""
+        return {name: s.faults for name, s in self._bots.items() if s.faults is not None}
+
+    def faults_for(self, state: BotAccount | None) -> FaultPlan:
+        """The plan for a request with this bot's token (the global one for an unknown token)."""
+        return state.faults if state is not None and state.faults is not None else self.faults
 
     def use_limits(self, limits: EmulatorLimits) -> None:
         """Count (and enforce) these limits from now on, before any traffic."""
@@ -71,7 +94,7 @@ class SandboxState(Membership):
         token = f"{bot_id}:" + "".join(self.rng.choice(_TOKEN_ALPHABET) for _ in range(35))
         bot = SandboxBot(bot_id, name, username or f"{name}_bot", token, privacy)
         first_update_id = 100_000_000 + index * 1_000 + self.rng.randrange(1_000)
-        state = BotState(bot, index, UpdateQueue(first_update_id, self._watch))
+        state = BotAccount(bot, index, UpdateQueue(first_update_id, self._watch, self._polls))
         self._bots[name] = self._by_token[token] = state
         return bot
 
@@ -93,7 +116,7 @@ class SandboxState(Membership):
         self._by_token.pop(state.bot.token, None)
         state.queue.revoke()
 
-    def bot_for_token(self, token: str) -> BotState | None:
+    def bot_for_token(self, token: str) -> BotAccount | None:
         return self._by_token.get(token)
 
     # -- people ---------------------------------------------------------------
@@ -147,7 +170,7 @@ class SandboxState(Membership):
             state.queue.push(body)
             recipients.append(name)
         posted = PostedMessage(chat_id, chat_message_id, user_id, text, time.time(), copies, recipients)
-        self._posted.append(posted)
+        self.journal.posted.append(posted)
         return posted
 
     def push_update(self, bot_name: str, update: dict[str, Any]) -> int:
@@ -162,7 +185,7 @@ class SandboxState(Membership):
 
     # -- bots -----------------------------------------------------------------
 
-    def member_chat(self, state: BotState, raw_chat_id: Any) -> ChatState:
+    def member_chat(self, state: BotAccount, raw_chat_id: Any) -> ChatState:
         """The chat a bot addresses, or the error Telegram would answer."""
         try:
             chat = self._chats.get(int(raw_chat_id))
@@ -176,79 +199,17 @@ class SandboxState(Membership):
             raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
         return chat
 
-    def send_message(self, state: BotState, params: dict[str, Any]) -> dict[str, Any]:
+    def send_message(self, state: BotAccount, params: dict[str, Any]) -> dict[str, Any]:
         chat = self.member_chat(state, params.get("chat_id"))
-        text = params.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise bad_request("message text is empty")
-        if len(text) > MAX_TEXT_LENGTH:
-            raise bad_request("message is too long")
-        name = state.bot.name
-        replied = self._replied_by_bot(chat, name, params)
-        now = time.monotonic()
-        refusal = self._limit_book.refusal(name, chat.id, now)
-        if refusal is not None:
-            kind, retry_after = refusal
-            self._limit_book.count_refusal(kind)
-            self.rate_limited["enforced"] += 1
-            raise too_many_requests(retry_after)
-        self._limit_book.accept(name, chat.id, now)
-        chat_message_id = chat.next_message_id()
-        message = message_dict(
-            chat_message_id,
-            bot_user_dict(state.bot),
-            chat.as_dict,
-            int(time.time()),
-            text,
-            mention_entities(text),
-            as_reply_target(replied.message, replied.chat_message_id) if replied else None,
-        )
-        # A reply lands in the topic of the message it replies to, as in Telegram.
-        thread_id = replied.message.get("message_thread_id") if replied else params.get("message_thread_id")
-        if thread_id is not None:
-            message.update(message_thread_id=int(thread_id), is_topic_message=True)
-        chat.store(StoredMessage(chat_message_id, name, message))
-        own_copy = chat.copy_for_bot(name, message, replied)
-        sent = SentMessage(
-            name,
-            chat.id,
-            own_copy["message_id"],
-            text,
-            own_copy["reply_to_message"]["message_id"] if replied else None,
-            time.time(),
-            chat_message_id,
-            message.get("message_thread_id"),
-        )
-        self._sent.append(sent)
-        chat.recent_sent.append(sent)
-        return own_copy
-
-    def _replied_by_bot(self, chat: ChatState, bot_name: str, params: dict[str, Any]) -> StoredMessage | None:
-        reply = params.get("reply_parameters")
-        reply = reply if isinstance(reply, dict) else {}
-        raw_id = reply.get("message_id", params.get("reply_to_message_id"))
-        if raw_id in (None, ""):
-            return None
-        try:
-            replied = chat.find(chat.id_from_bot(bot_name, int(raw_id)))
-        except (TypeError, ValueError):
-            replied = None
-        allow_missing = reply.get("allow_sending_without_reply", params.get("allow_sending_without_reply"))
-        if replied is None and allow_missing not in (True, "true", "True", "1"):
-            raise bad_request("message to be replied not found")
-        return replied
+        return send_message(chat, state.bot, params, self._limit_book, self.journal)
 
     # -- what happened --------------------------------------------------------
 
     def sent(self, chat_id: int | None = None, bot_name: str | None = None) -> list[SentMessage]:
-        return [
-            s
-            for s in self._sent
-            if (chat_id is None or s.chat_id == chat_id) and (bot_name is None or s.bot_name == bot_name)
-        ]
+        return self.journal.sent_by(chat_id, bot_name)
 
     def sent_since(self, index: int) -> list[SentMessage]:
-        return self._sent[index:]
+        return self.journal.sent[index:]
 
     def recent_sent(self, chat_id: int) -> list[SentMessage]:
         """The last few bot messages in a chat (cheap, for simulated people)."""
@@ -256,7 +217,7 @@ class SandboxState(Membership):
 
     @property
     def posted(self) -> list[PostedMessage]:
-        return list(self._posted)
+        return list(self.journal.posted)
 
     @property
     def violations(self) -> dict[str, int]:
@@ -269,29 +230,39 @@ class SandboxState(Membership):
         """Return once this bot has a long poll waiting (so a post wakes it)."""
         await self._bot(bot_name).queue.wait_polling(timeout)
 
+    def polling(self) -> dict[str, PollStatus]:
+        """Per bot: getUpdates calls so far, the latest one's time, an open long poll, updates pending."""
+        return {name: PollStatus(s.queue.calls, s.queue.last_call_at, s.queue.polling, len(s.queue))
+                for name, s in self._bots.items()}
+
+    @property
+    def bots_polled(self) -> int:
+        """Bots that have called getUpdates at least once."""
+        return self._polls.polled
+
+    async def wait_bots_polled(self, count: int | None = None, timeout: float = 10.0) -> None:
+        """Return once `count` bots (default: every bot) have called getUpdates; TimeoutError otherwise."""
+        await self._polls.wait(len(self._bots) if count is None else count, timeout)
+
     async def wait_confirmed(self, timeout: float = 10.0) -> None:
         """Return once every bot has confirmed every update; TimeoutError otherwise."""
         await self._watch.wait(timeout)
 
     def record(self, record: RequestRecord) -> None:
-        self.requests.append(record)
-        by_status = self._request_counts.setdefault(record.method, {})
-        by_status[record.status] = by_status.get(record.status, 0) + 1
+        self.journal.record(record)
 
     def stats(self) -> dict[str, Any]:
         return {
-            "requests": {m: {str(s): n for s, n in c.items()} for m, c in self._request_counts.items()},
+            **self.journal.stats(),
             "violations": dict(self.violations),
-            "rate_limited": dict(self.rate_limited),
-            "faults": dict(self.faults_injected),
-            "posted": len(self._posted),
-            "sent": len(self._sent),
             "updates_delivered": sum(s.queue.delivered for s in self._bots.values()),
             "pending": {name: len(s.queue) for name, s in self._bots.items()},
             "unconfirmed": self._watch.unconfirmed,
+            "polling": {"bots": len(self._bots), "polled": self._polls.polled,
+                        "waiting": sum(1 for s in self._bots.values() if s.queue.polling)},
         }
 
-    def _bot(self, name: str) -> BotState:
+    def _bot(self, name: str) -> BotAccount:
         try:
             return self._bots[name]
         except KeyError:

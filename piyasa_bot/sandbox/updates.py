@@ -7,6 +7,7 @@ fanned out to fifty bots is serialized once, not fifty times.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from itertools import islice
 
@@ -47,11 +48,38 @@ class ConfirmationWatch:
                 self._waiters.remove(waiter)
 
 
+class PollWatch:
+    """Counts the bots that have called getUpdates at least once; wakes waiters at a count."""
+
+    def __init__(self) -> None:
+        self.polled = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    def first_poll(self) -> None:
+        self.polled += 1
+        for count, waiter in self._waiters:
+            if count <= self.polled and not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self, count: int, timeout: float) -> None:
+        if self.polled >= count:
+            return
+        entry = (count, asyncio.get_running_loop().create_future())
+        self._waiters.append(entry)
+        try:
+            await asyncio.wait_for(entry[1], timeout)
+        finally:
+            self._waiters.remove(entry)
+
+
 class UpdateQueue:
-    def __init__(self, first_update_id: int, watch: ConfirmationWatch):
+    def __init__(self, first_update_id: int, watch: ConfirmationWatch, polls: PollWatch):
         self._items: deque[tuple[int, bytes]] = deque()
         self._next_id = first_update_id
         self._watch = watch
+        self._polls = polls
+        self.calls = 0  # getUpdates requests with this token, answered or not
+        self.last_call_at: float | None = None  # time.time() of the latest
         self._waiter: asyncio.Future[str | None] | None = None
         self._generation = 0  # bumped by every getUpdates; older pollers lose
         self._poll_watchers: list[asyncio.Future[None]] = []
@@ -60,9 +88,12 @@ class UpdateQueue:
     def __len__(self) -> int:
         return len(self._items)
 
-    @property
-    def last_update_id(self) -> int:
-        return self._next_id - 1
+    def note_call(self) -> None:
+        """A getUpdates request arrived (before any fault decides its answer)."""
+        self.calls += 1
+        self.last_call_at = time.time()
+        if self.calls == 1:
+            self._polls.first_poll()
 
     def push(self, body: bytes) -> int:
         update_id = self._next_id

@@ -9,6 +9,9 @@ bucket of one send a second and a log of its own sends that refuses the 21st
 in any window; the roster shares one global bucket. The windows are a second
 longer than Telegram's, for the jitter between taking a slot and Telegram
 receiving the request.
+
+A 429 pauses the bot for its `retry_after` (Telegram's flood wait is per
+token), capped: see `RetryAfterPauses`.
 """
 
 from __future__ import annotations
@@ -18,13 +21,17 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+import structlog
 from aiolimiter import AsyncLimiter
 
 from piyasa_bot.roster import Limits
 
+log = structlog.get_logger(__name__)
+
 WINDOW = 60.0 + 1.0  # Telegram's minute, plus jitter margin
 PER_CHAT_SPACING = 1.05  # "about one message a second in one chat"
 GLOBAL_WINDOW = 1.0 + 0.25  # the second, plus room for a busy sender or receiver to shift a request
+RETRY_AFTER_CAP = 60.0  # seconds: the longest one 429 may hold a bot before it tries again
 
 
 def spaced(per_window: float, window: float, margin: float) -> AsyncLimiter:
@@ -65,6 +72,7 @@ class PairBuckets:
     pace: AsyncLimiter
     window: SendWindow
     chatter: SendWindow
+    _pace_free_at: float = field(default=0.0, init=False)  # when the pace bucket has room again, about
 
     def has_room(self, chatter: bool, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
@@ -72,21 +80,69 @@ class PairBuckets:
             return False
         return self.window.has_room(now) and self.pace.has_capacity()
 
+    def until_room(self, chatter: bool, now: float | None = None) -> float:
+        """Seconds until `has_room` holds (0 when it does): how long a queue may sleep instead of polling."""
+        now = time.monotonic() if now is None else now
+        if self.has_room(chatter, now):
+            return 0.0
+        waits = [self._pace_free_at - now, self.window.until_room(now)]
+        if chatter:
+            waits.append(self.chatter.until_room(now))
+        # The pace estimate can be a hair early against aiolimiter's own clock: never 0 here.
+        return max(*waits, 0.01)
+
     async def take(self, chatter: bool) -> None:
         await self.pace.acquire()
         now = time.monotonic()
+        self._pace_free_at = now + self.pace.time_period / self.pace.max_rate
         self.window.record(now)
         if chatter:
             self.chatter.record(now)
 
 
+class RetryAfterPauses:
+    """Bots that Telegram asked to wait (429 + retry_after), and until when (monotonic).
+
+    Obeyed, but capped: one bad value (a 120 s flood wait, or a proxy's
+    nonsense) must not silence a bot for longer than the cap; if Telegram
+    meant it, the next attempt gets another 429 and waits again.
+    """
+
+    def __init__(self, cap: float = RETRY_AFTER_CAP) -> None:
+        self.cap = cap
+        self._until: dict[str, float] = {}
+
+    def pause(self, bot: str, retry_after: float) -> float:
+        """Hold the bot for `retry_after` seconds, at most the cap; returns the pause applied."""
+        seconds = min(max(float(retry_after), 0.0), self.cap)
+        if retry_after > self.cap:
+            log.warning("send.retry_after_capped", bot=bot, retry_after=retry_after, capped_to=self.cap)
+        self._until[bot] = max(self._until.get(bot, 0.0), time.monotonic() + seconds)
+        return seconds
+
+    def remaining(self, bot: str, now: float | None = None) -> float:
+        """Seconds the bot is still paused (0: not paused)."""
+        until = self._until.get(bot)
+        if until is None:
+            return 0.0
+        left = until - (time.monotonic() if now is None else now)
+        if left <= 0:
+            del self._until[bot]  # over: nothing kept per bot that is not paused
+            return 0.0
+        return left
+
+    def forget(self, bot: str) -> None:
+        self._until.pop(bot, None)
+
+
 @dataclass
 class SendLimits:
-    """The roster's global bucket and the buckets of every (bot, chat) pair."""
+    """The roster's global bucket, the buckets of every (bot, chat) pair, and the bots paused by a 429."""
 
     limits: Limits
     global_bucket: AsyncLimiter = field(init=False)
     global_window: SendWindow = field(init=False)
+    pauses: RetryAfterPauses = field(default_factory=RetryAfterPauses, init=False)
     _pairs: dict[tuple[str, int], PairBuckets] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -103,6 +159,16 @@ class SendLimits:
         while not self.global_window.has_room(time.monotonic()):
             await asyncio.sleep(self.global_window.until_room(time.monotonic()))
         self.global_window.record(time.monotonic())
+
+    def until_room(self, bot: str, chat_id: int, chatter: bool) -> float:
+        """Seconds until this bot may send (chatter, or an answer) into this chat: 0 when it may now."""
+        return max(self.pauses.remaining(bot), self.pair(bot, chat_id).until_room(chatter))
+
+    def holding(self, bot: str, chat_id: int, chatter: bool) -> str | None:
+        """Which limit holds this bot's next message in this chat now: "retry_after", "chat", or None."""
+        if self.pauses.remaining(bot):
+            return "retry_after"
+        return None if self.pair(bot, chat_id).has_room(chatter) else "chat"
 
     def pair(self, bot: str, chat_id: int) -> PairBuckets:
         buckets = self._pairs.get((bot, chat_id))

@@ -1,89 +1,65 @@
-"""The outbox: durable rows, a priority queue per chat, limits, and the send itself.
+"""The outbox: every outgoing message is a row before it is a request.
 
-Every outgoing message is a row before it is a request: pending, then sent,
-failed or expired with the reason, so nothing is dropped silently and pending
-answers survive a restart. Each chat has one loop that takes a slot of the
-chat's bucket and only then picks what to send, so an answer that arrived
-meanwhile goes ahead of chatter that was waiting.
+A row is pending, then sent, failed or expired with the reason, so nothing
+is dropped silently and pending messages survive a restart. Each chat has a
+`ChatQueue` and one loop that picks the most urgent message whose limits
+have room now (answers before chatter), takes the global bucket, marks the
+row's send as started, takes the chat's slot and hands it to the send step;
+its `SendOutcome` decides what becomes of the row, recorded at once.
+
+No one is answered twice: a row is held (queued or on the wire) at most once
+per process, and a send whose outcome is unknown — the process stopped
+between marking and recording, or the connection broke after the request
+was written — is never sent again (the rule is in `resume`).
+
+Its pieces are the other modules of this package: `chat_queue`, `limits`,
+`send`/`outcomes`, `retry`, `store`, `resume`, `migration`, `typing_action`,
+`status`, `work`; each says what it does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import IntEnum
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import structlog
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramMigrateToChat,
-    TelegramRetryAfter,
-    TelegramUnauthorizedError,
-)
-from aiogram.types import Message, ReplyParameters
+from aiogram.types import Message
 
 from piyasa_bot.conversation.guard import guard
-from piyasa_bot.db import queries
-from piyasa_bot.db.retry import retrying
 from piyasa_bot.ingest.pipeline import BotHandle, Recorder
+from piyasa_bot.sending.chat_queue import ChatQueue, LaneWait
 from piyasa_bot.sending.limits import SendLimits
+from piyasa_bot.sending.migration import follow_migration
+from piyasa_bot.sending.outcomes import SendOutcome, SendResult
+from piyasa_bot.sending.outgoing import Outgoing, Priority
+from piyasa_bot.sending.resume import plan_resume, unknown_outcome
+from piyasa_bot.sending.retry import RetryBackoff, default_expiry, stale_reason
+from piyasa_bot.sending.send import send_once
+from piyasa_bot.sending.status import LimitHolds, OutboxCounts, OutboxStatus
+from piyasa_bot.sending.store import OutboxStore
+from piyasa_bot.sending.typing_action import show_typing
+from piyasa_bot.sending.work import BackgroundWork
 from piyasa_bot.telegram import error_kind
+
+__all__ = ["Outbox", "OutboxCounts", "OutboxStatus", "Outgoing", "Priority"]
 
 log = structlog.get_logger(__name__)
 
-MAX_ATTEMPTS = 6
-BUCKET_POLL = 0.05  # seconds between looks at a full bucket
-
-
-class Priority(IntEnum):
-    ANSWER = 0
-    CHATTER = 1
-
-
-@dataclass
-class Outgoing:
-    bot: str
-    chat_id: int
-    text: str
-    priority: Priority
-    reply_to: int | None = None
-    answers: int | None = None  # the person's message id this answers
-    not_before: float = 0.0  # wall clock
-    expires_at: float | None = None  # wall clock; chatter only
-    attempts: int = 0
-    id: int = 0
-    created: float = field(default_factory=time.time)
-
-    def sort_key(self, seq: int) -> tuple[int, float, int]:
-        return (self.priority, self.not_before, seq)
-
+MAX_IDLE_WAIT = 1.0  # seconds: a queue looks again at least this often (limits may change on a reload)
 
 SentListener = Callable[[Outgoing, Message], None]
 InactiveListener = Callable[[str, int, str], None]
 
 
-@dataclass
-class OutboxCounts:
-    sent: int = 0
-    failed: int = 0
-    expired: int = 0
-    rate_limited: int = 0
-    retried: int = 0
-    max_queue: int = 0
-
-
 class Outbox:
     def __init__(
         self,
-        pool,
-        handles: dict[str, BotHandle],
+        pool: Any,
+        handles: Mapping[str, BotHandle],
         limits: SendLimits,
         recorder: Recorder,
         *,
@@ -91,238 +67,232 @@ class Outbox:
         on_inactive: InactiveListener,
     ) -> None:
         self.pool = pool
-        self.handles = handles
+        self.handles = handles  # read only, through mapping operations: the runner owns it
         self.limits = limits
         self.recorder = recorder
         self.on_sent = on_sent
         self.on_inactive = on_inactive
         self.counts = OutboxCounts()
-        self._queues: dict[int, list[tuple[tuple[int, float, int], Outgoing]]] = {}
+        self.retry = RetryBackoff()
+        self._store = OutboxStore(pool)
+        self._queues: dict[int, ChatQueue] = {}
         self._wake: dict[int, asyncio.Event] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._in_flight: set[asyncio.Task[None]] = set()
-        self._paused_until: dict[str, float] = {}
-        self._seq = itertools.count()
-        self._changed = asyncio.Event()
-        self._taken = 0  # off the queue, waiting for the global bucket
+        self._work = BackgroundWork()
+        self._held: set[int] = set()  # row ids queued or on the wire in this process, until their row is closed
+        self._dispatching = 0  # off its queue, not yet handed to a send task
+        self._waiting_global = 0  # of those, waiting for the roster-wide bucket
 
     # --- putting in -----------------------------------------------------------------------
 
     async def put(self, item: Outgoing) -> int | None:
         """Store the row, then queue it; returns the outbox id (None: that message was answered already)."""
         handle = self.handles[item.bot]
-        outbox_id = await retrying(lambda: queries.insert_outgoing(
-            self.pool, bot_id=handle.db_id, chat_id=item.chat_id, text=item.text, reply_to_message_id=item.reply_to,
-            answers_message_id=item.answers, priority=int(item.priority), not_before=_at(item.not_before),
-            expires_at=_at(item.expires_at) if item.expires_at else None))
+        if item.expires_at is None:
+            item.expires_at = default_expiry(item, self.limits.limits)  # every message tries until it is stale
+        outbox_id = await self._store.insert(item, handle.db_id)
         if outbox_id is None:
             return None
+        if outbox_id in self._held:
+            return outbox_id  # a resume that ran meanwhile found the row and queued it
         item.id = outbox_id
+        self._held.add(outbox_id)
         verdict = guard(item.text)
         if not verdict.ok:
             # Whatever wrote it (templates, a model, an admin reply), this never reaches the chat.
-            await self._finish(item, "failed", f"guard: {verdict.reason}")
+            await self._finish(item, OutboxStatus.FAILED, f"guard: {verdict.reason}")
             return outbox_id
         self._queue(item)
         if item.priority is Priority.ANSWER and item.not_before > time.time():
-            self._spawn(self._typing(handle, item.chat_id))
+            self._work.spawn(show_typing(handle, item.chat_id))
         return item.id
 
-    async def _typing(self, handle: BotHandle, chat_id: int) -> None:
-        # Shows "typing..." while the answer waits out its deliberate delay.
-        try:
-            await handle.bot.send_chat_action(chat_id, "typing")
-        except Exception as error:  # cosmetic: never worth more than a log line
-            log.debug("send.typing_failed", bot=handle.name, error=error_kind(error))
-
     async def load_pending(self) -> int:
-        """Queue what a previous run left pending; returns how many."""
-        rows = await queries.pending_outgoing(self.pool)
-        by_db_id = {handle.db_id: name for name, handle in self.handles.items()}
-        for row in rows:
-            name = by_db_id.get(row.bot_id)
-            if name is None:
-                await self._finish(Outgoing(bot="?", chat_id=row.chat_id, text=row.text, priority=Priority(row.priority),
-                                            id=row.id, attempts=row.attempts), "failed", "the bot is no longer in bots.yaml")
-                continue
-            self._queue(Outgoing(
-                bot=name, chat_id=row.chat_id, text=row.text, priority=Priority(row.priority),
-                reply_to=row.reply_to_message_id, answers=row.answers_message_id,
-                not_before=row.not_before.timestamp(), attempts=row.attempts, id=row.id,
-                expires_at=row.expires_at.timestamp() if row.expires_at else None))
-        return len(rows)
+        """Queue what a previous run left pending, except rows this run holds already; returns how many."""
+        names = {handle.db_id: name for name, handle in self.handles.items()}
+        plan = plan_resume(await self._store.pending(), names, self._held)
+        for item, _, _ in plan.close:
+            self._held.add(item.id)  # being closed: a second resume must not pick it up meanwhile
+        for item in plan.queue:
+            self._queue(item)
+        for item, status, reason in plan.close:
+            await self._finish(item, status, reason)
+        return len(plan.queue)
 
     def _queue(self, item: Outgoing) -> None:
-        queue = self._queues.setdefault(item.chat_id, [])
-        heapq.heappush(queue, (item.sort_key(next(self._seq)), item))
+        self._held.add(item.id)
+        if item.expires_at is None:  # a row an older version stored without one
+            item.expires_at = default_expiry(item, self.limits.limits)
+        queue = self._queues.get(item.chat_id)
+        if queue is None:
+            queue = self._queues[item.chat_id] = ChatQueue()
+            self._wake[item.chat_id] = asyncio.Event()
+        queue.push(item)
         self.counts.max_queue = max(self.counts.max_queue, self.backlog)
-        self._changed.set()
-        self._wake.setdefault(item.chat_id, asyncio.Event()).set()
+        self._work.changed()
+        self._wake[item.chat_id].set()
         if item.chat_id not in self._tasks:
             self._tasks[item.chat_id] = asyncio.create_task(self._serve(item.chat_id), name=f"outbox:{item.chat_id}")
 
     async def drop_bot(self, bot: str, reason: str) -> None:
         """The bot is gone: what it had queued ends failed, with the reason."""
-        dropped = []
-        for queue in self._queues.values():
-            mine = [entry for entry in queue if entry[1].bot == bot]
-            for entry in mine:
-                queue.remove(entry)
-                dropped.append(entry[1])
-            heapq.heapify(queue)
-        self._paused_until.pop(bot, None)
+        dropped = [item for queue in self._queues.values() for item in queue.remove_bot(bot)]
+        self.limits.pauses.forget(bot)
         for item in dropped:
-            await self._finish(item, "failed", reason)
+            await self._finish(item, OutboxStatus.FAILED, reason)
+
+    # --- what others may ask ------------------------------------------------------------------
 
     @property
     def backlog(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
 
     def backlog_of(self, chat_id: int, priority: Priority | None = None) -> int:
-        return sum(1 for _, item in self._queues.get(chat_id, []) if priority is None or item.priority == priority)
+        queue = self._queues.get(chat_id)
+        return queue.count(priority) if queue is not None else 0
+
+    def holds(self) -> LimitHolds:
+        """What is held by which limit right now: messages whose time has come, waiting for room."""
+        now = time.time()
+        held = Counter(self.limits.holding(item.bot, item.chat_id, item.is_chatter)
+                       for queue in self._queues.values() for item in queue
+                       if item.not_before <= now)  # a later one waits out a deliberate delay, not a limit
+        return LimitHolds(chat=held["chat"], retry_after=held["retry_after"], global_bucket=self._waiting_global)
 
     # --- the per-chat loop ----------------------------------------------------------------
 
+    def _lane_wait(self, chat_id: int) -> LaneWait:
+        return lambda bot, priority: self.limits.until_room(bot, chat_id, chatter=priority is Priority.CHATTER)
+
     async def _serve(self, chat_id: int) -> None:
-        wake = self._wake[chat_id]
+        queue, wake, lane_wait = self._queues[chat_id], self._wake[chat_id], self._lane_wait(chat_id)
         while True:
-            item = self._take(chat_id)
+            now = time.time()
+            for stale in queue.pop_expired(now):
+                self._work.spawn(self._finish(stale, OutboxStatus.EXPIRED, stale_reason(stale)))
+            item = queue.pop_ready(now, lane_wait)
             if item is None:
                 wake.clear()
+                wait = queue.next_wait(now, lane_wait)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=self._until_ready(chat_id))
+                    await asyncio.wait_for(wake.wait(), timeout=None if wait is None else min(wait, MAX_IDLE_WAIT))
                 continue
-            self._taken += 1
             try:
-                # _take chose an item whose buckets have room: this returns at once.
-                await self.limits.pair(item.bot, chat_id).take(chatter=item.priority is Priority.CHATTER)
+                await self._dispatch(item)
+            except Exception as error:  # noqa: BLE001 - a database error retrying does not cover, or a bug
+                log.error("outbox.dispatch_failed", chat_id=chat_id, outbox_id=item.id, error=error_kind(error),
+                          detail=str(error))
+                item.not_before = time.time() + 1.0  # the chat's loop goes on; this message later
+                self._queue(item)
+
+    async def _dispatch(self, item: Outgoing) -> None:
+        """Global bucket, then the mark (committed before any request, and as late as can be: a crash in
+        between leaves an unsent message unknown), then the pair's slot, so a slow mark delays it too."""
+        self._dispatching += 1
+        try:
+            self._waiting_global += 1
+            try:
                 await self.limits.global_bucket.acquire()
-            except asyncio.CancelledError:
-                self._queue(item)  # stopped before sending: it stays pending for the next start
-                raise
             finally:
-                self._taken -= 1
-            self._spawn(self._send(item))
+                self._waiting_global -= 1
+            item.attempts += 1
+            # Its own task, so that a close() arriving meanwhile cannot leave the mark half done.
+            marking = self._work.spawn(self._store.mark_started(item))
+            try:
+                await asyncio.shield(marking)
+                await self.limits.pair(item.bot, item.chat_id).take(chatter=item.is_chatter)
+            except asyncio.CancelledError:
+                item.attempts -= 1
+                self._work.spawn(self._unmark(marking, item))
+                raise
+        except asyncio.CancelledError:
+            self._queue(item)  # stopped before sending: the row is plainly pending for the next start
+            raise
+        finally:
+            self._dispatching -= 1
+        self._work.spawn(self._send(item))
 
-    def _ready(self, item: Outgoing, now: float) -> bool:
-        if item.not_before > now or self._paused_until.get(item.bot, 0) > now:
-            return False
-        return self.limits.pair(item.bot, item.chat_id).has_room(chatter=item.priority is Priority.CHATTER)
+    async def _unmark(self, marking: asyncio.Task[None], item: Outgoing) -> None:
+        await asyncio.gather(marking, return_exceptions=True)
+        await self._store.not_started(item)
 
-    def _take(self, chat_id: int) -> Outgoing | None:
-        """The most urgent item that may go now (answers first), off the queue."""
-        now = time.time()
-        self._expire(chat_id, now)
-        queue = self._queues.get(chat_id, [])
-        ready = [entry for entry in queue if self._ready(entry[1], now)]
-        if not ready:
-            return None
-        best = min(ready)
-        queue.remove(best)
-        heapq.heapify(queue)
-        return best[1]
-
-    def _until_ready(self, chat_id: int) -> float | None:
-        """How long nothing in this chat can go: None (until woken) when the queue is empty."""
-        queue = self._queues.get(chat_id, [])
-        if not queue:
-            return None
-        now = time.time()
-        soonest = min(max(item.not_before, self._paused_until.get(item.bot, 0)) for _, item in queue) - now
-        if soonest <= 0:
-            return BUCKET_POLL  # held only by a full bucket: a slot is at most a few seconds away
-        return min(soonest, 1.0)  # at least once a second, so that stale chatter expires on time
-
-    def _expire(self, chat_id: int, now: float) -> None:
-        queue = self._queues.get(chat_id, [])
-        stale = [entry for entry in queue if entry[1].expires_at is not None and entry[1].expires_at <= now]
-        for entry in stale:
-            queue.remove(entry)
-            self._spawn_finish(entry[1], "expired", "still queued when it stopped being fresh")
-        if stale:
-            heapq.heapify(queue)
-
-    # --- sending --------------------------------------------------------------------------
+    # --- sending and what becomes of the row ------------------------------------------------
 
     async def _send(self, item: Outgoing) -> None:
-        handle = self.handles[item.bot]
-        item.attempts += 1
-        reply = ReplyParameters(message_id=item.reply_to, allow_sending_without_reply=True) if item.reply_to else None
-        await self.limits.enter_global_window()
-        try:
-            message = await handle.bot.send_message(item.chat_id, item.text, reply_parameters=reply)
-        except TelegramRetryAfter as error:
-            self.counts.rate_limited += 1
-            self._paused_until[item.bot] = time.time() + error.retry_after
-            log.warning("send.rate_limited", bot=item.bot, chat_id=item.chat_id, retry_after=error.retry_after)
-            self._queue(item)
+        handle = self.handles.get(item.bot)
+        if handle is None:
+            await self._finish(item, OutboxStatus.FAILED, "the bot was removed from bots.yaml")
             return
-        except TelegramForbiddenError as error:
-            await self._finish(item, "failed", f"forbidden: {error.message}")
-            self.on_inactive(item.bot, item.chat_id, error.message)
-            return
-        except TelegramMigrateToChat as error:
-            # The group became a supergroup: the message goes there, without a reply
-            # target (the new chat numbers its messages afresh).
-            log.info("send.chat_migrated", bot=item.bot, chat_id=item.chat_id, to=error.migrate_to_chat_id)
-            item.attempts -= 1
-            item.chat_id, item.reply_to = error.migrate_to_chat_id, None
-            await retrying(lambda: queries.move_outgoing(self.pool, item.id, item.chat_id))
-            self._queue(item)
-            return
-        except (TelegramBadRequest, TelegramUnauthorizedError) as error:
-            await self._finish(item, "failed", f"{error_kind(error)}: {error.message}")
-            return
-        except Exception as error:  # network, 5xx, timeouts: try again, within reason
-            if item.attempts >= MAX_ATTEMPTS:
-                await self._finish(item, "failed", f"{error_kind(error)} after {item.attempts} attempts")
-                return
-            self.counts.retried += 1
-            item.not_before = time.time() + min(2 ** item.attempts * 0.25, 15)
-            log.warning("send.retry", bot=item.bot, chat_id=item.chat_id, error=error_kind(error), attempt=item.attempts)
-            self._queue(item)
-            return
-        committed = self.recorder.record_sent(message, handle)
-        await self._finish(item, "sent", None, message.message_id)
-        await committed
-        self.on_sent(item, message)
+        result = await send_once(handle, item, self.limits)
+        await self._settle(item, handle, result)
 
-    async def _finish(self, item: Outgoing, status: str, reason: str | None, message_id: int | None = None) -> None:
-        setattr(self.counts, status, getattr(self.counts, status) + 1)
-        if status != "sent":
+    async def _settle(self, item: Outgoing, handle: BotHandle, result: SendResult) -> None:
+        match result.outcome:
+            case SendOutcome.SENT:
+                assert result.message is not None
+                committed = self.recorder.record_sent(result.message, handle)
+                await self._finish(item, OutboxStatus.SENT, None, result.message.message_id)
+                await committed
+                self.on_sent(item, result.message)
+            case SendOutcome.RATE_LIMITED:
+                self.counts.rate_limited += 1
+                paused = self.limits.pauses.pause(item.bot, result.retry_after)
+                item.last_error = result.reason
+                log.warning("send.rate_limited", bot=item.bot, chat_id=item.chat_id, retry_after=paused)
+                await self._store.not_started(item)  # committed before it can be marked again
+                self._queue(item)
+            case SendOutcome.MIGRATED:
+                assert result.migrate_to is not None
+                item.attempts -= 1  # not a failure of this message
+                await follow_migration(item, result.migrate_to, self._store)
+                self._queue(item)
+            case SendOutcome.FORBIDDEN:
+                await self._finish(item, OutboxStatus.FAILED, result.reason)
+                self.on_inactive(item.bot, item.chat_id, result.detail or result.reason)
+            case SendOutcome.FAILED:
+                await self._finish(item, OutboxStatus.FAILED, result.reason)
+            case SendOutcome.UNKNOWN:
+                log.warning("send.outcome_unknown", bot=item.bot, chat_id=item.chat_id, outbox_id=item.id,
+                            error=result.reason)
+                await self._finish(item, *unknown_outcome(item, f"{result.reason}, after the request was sent"))
+            case SendOutcome.RETRY:
+                await self._retry_later(item, result)
+
+    async def _retry_later(self, item: Outgoing, result: SendResult) -> None:
+        """Nothing reached Telegram: try again after a capped backoff, for as long as the message is fresh."""
+        item.last_error = result.reason
+        retry_at = self.retry.next_attempt_at(item, time.time())
+        if retry_at is None:
+            await self._finish(item, OutboxStatus.EXPIRED, stale_reason(item))
+            return
+        self.counts.retried += 1
+        item.not_before = retry_at
+        log.warning("send.retry", bot=item.bot, chat_id=item.chat_id, error=result.reason, attempt=item.attempts,
+                    retry_in=round(retry_at - time.time(), 2))
+        await self._store.not_started(item)  # committed before it can be marked again
+        self._queue(item)
+
+    async def _finish(self, item: Outgoing, status: OutboxStatus, reason: str | None,
+                      message_id: int | None = None) -> None:
+        self.counts.ended(status)
+        if status is not OutboxStatus.SENT:
             log.info(f"send.{status}", bot=item.bot, chat_id=item.chat_id, reason=reason, outbox_id=item.id)
-        await retrying(lambda: queries.finish_outgoing(
-            self.pool, item.id, status, reason=reason, telegram_message_id=message_id, attempts=item.attempts))
+        await self._store.finish(item, status, reason, message_id)
+        self._held.discard(item.id)  # only now: until the row is closed, a resume must not take it
 
-    def _spawn_finish(self, item: Outgoing, status: str, reason: str) -> None:
-        self._spawn(self._finish(item, status, reason))
-
-    def _spawn(self, work) -> None:
-        task = asyncio.create_task(work)
-        self._in_flight.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
-        self._changed.set()
+    # --- waiting ------------------------------------------------------------------------------
 
     async def drain_until_idle(self, timeout: float = 30.0) -> None:
         """Wait until nothing is queued or on the wire (tests, `simulate`'s end)."""
-        await self.wait_until(lambda: not (self.backlog or self._in_flight or self._taken), timeout)
+        await self.wait_until(lambda: not (self.backlog or self._work or self._dispatching), timeout)
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
         """Wait, without polling, until `condition` holds after some change in the outbox."""
-        async def reached() -> None:
-            while not condition():
-                self._changed.clear()
-                await self._changed.wait()
-
-        await asyncio.wait_for(reached(), timeout)
+        await self._work.wait_until(condition, timeout)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for sends already on the wire (and their rows)."""
-        if self._in_flight:
-            await asyncio.wait(set(self._in_flight), timeout=timeout)
+        await self._work.drain(timeout)
 
     async def close(self) -> None:
         """Stop taking new sends; what is still queued stays pending for the next start."""
@@ -330,7 +300,3 @@ class Outbox:
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         await self.drain()
-
-
-def _at(wall: float) -> datetime:
-    return datetime.fromtimestamp(wall, UTC)
