@@ -67,8 +67,13 @@ class BotStates:
             await queries.set_bot_state(self._pool, handle.db_id, state.value, detail)
         except _DB_ERRORS as error:
             if not self._failing:  # one line when writes start failing, one when they work again
-                log.warning("db.state_not_saved", bot=handle.name, state=state.value, error=type(error).__name__,
-                            action="retrying every second")
+                log.warning(
+                    "db.state_not_saved",
+                    bot=handle.name,
+                    state=state.value,
+                    error=type(error).__name__,
+                    action="retrying every second",
+                )
             self._failing = True
             return False
         if self._failing:

@@ -11,6 +11,7 @@ cannot be told before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 import time
@@ -194,8 +195,9 @@ class ChatRooms:
             line = dataclasses.replace(line, addressed_to=addressee.bot_name)
             self.counts.addressed += 1
             director.observe(line)
-            self._spawn(self._answer(director, line, addressee.bot_name, received_by, message.chat.type,
-                                     volunteer=False))
+            self._spawn(
+                self._answer(director, line, addressee.bot_name, received_by, message.chat.type, volunteer=False)
+            )
             return
         director.observe(line)
         volunteer = director.volunteer(line, self.clock())
@@ -209,8 +211,9 @@ class ChatRooms:
         director = self.director_of(message.chat.id)
         if director is None:
             return
-        director.observe(bot_line(message, director.chat.id, item.bot, self.bots),
-                         chatter=item.priority is Priority.CHATTER)
+        director.observe(
+            bot_line(message, director.chat.id, item.bot, self.bots), chatter=item.priority is Priority.CHATTER
+        )
 
     def deactivate(self, bot_name: str, chat_id: int) -> None:
         director = self.director_of(chat_id)
@@ -220,8 +223,9 @@ class ChatRooms:
 
     # --- answers ----------------------------------------------------------------------------
 
-    async def _answer(self, director: Director, line: ChatLine, bot_name: str, received_by: str, chat_type: str,
-                      *, volunteer: bool) -> None:
+    async def _answer(
+        self, director: Director, line: ChatLine, bot_name: str, received_by: str, chat_type: str, *, volunteer: bool
+    ) -> None:
         # People first: the hourly cap and active hours pace chatter, not answers.
         if director.paused or not director.is_active(bot_name):
             self.counts.skip("paused" if director.paused else "bot inactive in chat")
@@ -233,13 +237,18 @@ class ChatRooms:
             log.info("answer.skipped", bot=bot_name, chat_id=line.chat_id, message_id=line.message_id)
             return
         chat_id = self.aliases.current(line.chat_id)
-        outbox_id = await self.outbox.put(Outgoing(
-            bot=bot_name, chat_id=chat_id, text=draft.text, priority=Priority.ANSWER,
-            reply_to=reply_target(chat_type, line.message_id, received_by=received_by, answering_bot=bot_name),
-            answers=line.message_id,
-            not_before=time.time() + Composer.typing_delay(draft.text),
-            expires_at=time.time() + self.roster.limits.answer_ttl_seconds,
-        ))
+        outbox_id = await self.outbox.put(
+            Outgoing(
+                bot=bot_name,
+                chat_id=chat_id,
+                text=draft.text,
+                priority=Priority.ANSWER,
+                reply_to=reply_target(chat_type, line.message_id, received_by=received_by, answering_bot=bot_name),
+                answers=line.message_id,
+                not_before=time.time() + Composer.typing_delay(draft.text),
+                expires_at=time.time() + self.roster.limits.answer_ttl_seconds,
+            )
+        )
         if outbox_id is not None and not volunteer:
             self.counts.answered += 1
 
@@ -253,10 +262,8 @@ class ChatRooms:
             wait = None if turn is None else (turn.at - now).total_seconds()
             if wait is None or wait > 0:
                 wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):  # woken early or not, plan again
                     await asyncio.wait_for(wake.wait(), timeout=min(wait, 300) if wait is not None else 300)
-                except TimeoutError:
-                    pass
                 continue
             assert turn is not None
             await self._take_turn(director, turn, now)
@@ -270,11 +277,16 @@ class ChatRooms:
         draft = await self.source.chatter(self.roster.bot(turn.bot_name), chat, director.recent, now, turn.reply_to)
         if draft is None:
             return
-        await self.outbox.put(Outgoing(
-            bot=turn.bot_name, chat_id=chat_id, text=draft.text, priority=Priority.CHATTER,
-            reply_to=draft.reply_to_message_id,
-            expires_at=time.time() + self.roster.limits.chatter_ttl_seconds,
-        ))
+        await self.outbox.put(
+            Outgoing(
+                bot=turn.bot_name,
+                chat_id=chat_id,
+                text=draft.text,
+                priority=Priority.CHATTER,
+                reply_to=draft.reply_to_message_id,
+                expires_at=time.time() + self.roster.limits.chatter_ttl_seconds,
+            )
+        )
 
     # --- helpers ----------------------------------------------------------------------------
 

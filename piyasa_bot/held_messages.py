@@ -46,8 +46,9 @@ class HeldUntilIdentified:
             if not waiting_for:
                 return False
             held = self._held[chat_id] = []
-            self._tasks[chat_id] = asyncio.create_task(self._release_when_known(chat_id, waiting_for),
-                                                       name=f"held:{chat_id}")
+            self._tasks[chat_id] = asyncio.create_task(
+                self._release_when_known(chat_id, waiting_for), name=f"held:{chat_id}"
+            )
         held.append((message, received_by))
         return True
 
@@ -67,8 +68,13 @@ class HeldUntilIdentified:
             if not await self._bots.wait_known(waiting_for, self._wait):
                 unknown = sorted(waiting_for & self._bots.pending)
                 self._not_waited_for.update(unknown)
-                log.warning("conversation.bots_unidentified", chat_id=chat_id, bots=unknown, waited=self._wait,
-                            action="mentions of these bots go unanswered until their getMe answers")
+                log.warning(
+                    "conversation.bots_unidentified",
+                    chat_id=chat_id,
+                    bots=unknown,
+                    waited=self._wait,
+                    action="mentions of these bots go unanswered until their getMe answers",
+                )
         finally:
             del self._tasks[chat_id]
             held = self._held.pop(chat_id, [])

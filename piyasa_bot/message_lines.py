@@ -18,9 +18,13 @@ def person_line(message: Message, text: str, chat_id: int, bots: BotRegistry) ->
     """A person's message (`text` is its text or caption)."""
     reply = message.reply_to_message
     return ChatLine(
-        chat_id=chat_id, message_id=message.message_id, text=text, at=_aware(message.date),
+        chat_id=chat_id,
+        message_id=message.message_id,
+        text=text,
+        at=_aware(message.date),
         user_id=message.from_user.id if message.from_user else None,
-        reply_to_message_id=reply.message_id if reply else None, reply_to_bot=_replied_bot(message, bots),
+        reply_to_message_id=reply.message_id if reply else None,
+        reply_to_bot=_replied_bot(message, bots),
         entities=tuple(message.entities or message.caption_entities or ()),
     )
 
@@ -29,8 +33,12 @@ def bot_line(message: Message, chat_id: int, author: str, bots: BotRegistry) -> 
     """One of our bots' messages, as sendMessage returned it."""
     reply = message.reply_to_message
     return ChatLine(
-        chat_id=chat_id, message_id=message.message_id, text=message.text or "", at=_aware(message.date),
-        author_bot=author, reply_to_message_id=reply.message_id if reply else None,
+        chat_id=chat_id,
+        message_id=message.message_id,
+        text=message.text or "",
+        at=_aware(message.date),
+        author_bot=author,
+        reply_to_message_id=reply.message_id if reply else None,
         reply_to_bot=_replied_bot(message, bots),
     )
 

@@ -48,11 +48,15 @@ class RosterChange:
     @classmethod
     def between(cls, old: LoadedRoster, new: LoadedRoster) -> RosterChange:
         before, after = old.tokens, new.tokens
-        return cls(added=[name for name in after if before.get(name) != after[name]],
-                   removed=[name for name in before if after.get(name) != before[name]])
+        return cls(
+            added=[name for name in after if before.get(name) != after[name]],
+            removed=[name for name in before if after.get(name) != before[name]],
+        )
 
 
-async def register(pool: asyncpg.Pool, cipher: TokenCipher, aliases: ChatAliases, loaded: LoadedRoster) -> dict[str, int]:
+async def register(
+    pool: asyncpg.Pool, cipher: TokenCipher, aliases: ChatAliases, loaded: LoadedRoster
+) -> dict[str, int]:
     """Upsert the roster's chats, bots and pairings in one transaction; bot name -> database id."""
     ids: dict[str, int] = {}
     async with pool.acquire() as conn, conn.transaction():
@@ -64,8 +68,9 @@ async def register(pool: asyncpg.Pool, cipher: TokenCipher, aliases: ChatAliases
     return ids
 
 
-async def apply_roster(services: Services, fleet: Fleet, cipher: TokenCipher, old: LoadedRoster,
-                       new: LoadedRoster) -> RosterChange:
+async def apply_roster(
+    services: Services, fleet: Fleet, cipher: TokenCipher, old: LoadedRoster, new: LoadedRoster
+) -> RosterChange:
     """Take the running system from `old` to `new`; a failure before any bot stops changes nothing."""
     change = RosterChange.between(old, new)
     register_secrets(new.tokens.values())
@@ -82,6 +87,7 @@ async def apply_roster(services: Services, fleet: Fleet, cipher: TokenCipher, ol
         fleet.start_bot(roster.bot(name), ids[name], new.tokens[name])
     if services.rooms is not None:
         services.rooms.apply(roster)
-    log.info("roster.applied", added=change.added, removed=change.removed, bots=len(roster.bots),
-             chats=len(roster.chats))
+    log.info(
+        "roster.applied", added=change.added, removed=change.removed, bots=len(roster.bots), chats=len(roster.chats)
+    )
     return change

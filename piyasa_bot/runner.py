@@ -67,9 +67,16 @@ class Runner:
         self.loaded = loaded
         self.cipher = cipher
         self.poll_timeout = poll_timeout
-        self.options = ServiceOptions(dsn=dsn, api_base=api_base, conversation=conversation, seed=seed,
-                                      pace_scale=pace_scale, llm=llm, metrics_port=metrics_port,
-                                      metrics_host=metrics_host)
+        self.options = ServiceOptions(
+            dsn=dsn,
+            api_base=api_base,
+            conversation=conversation,
+            seed=seed,
+            pace_scale=pace_scale,
+            llm=llm,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+        )
         self.pollers: dict[str, BotPoller] = {}
         self.poll_restarts: dict[str, int] = {}  # bot -> times its poll loop ended and was started again
         self._supervisors: dict[str, asyncio.Task[None]] = {}
@@ -130,7 +137,8 @@ class Runner:
 
     async def start(self) -> None:
         self._services = services = await self._stack.enter_async_context(
-            open_services(self.loaded, self.options, metrics_view=self))
+            open_services(self.loaded, self.options, metrics_view=self)
+        )
         roster = self.loaded.roster
         ids = await register(services.pool, self.cipher, services.aliases, self.loaded)
         for bot in roster.bots:
@@ -168,8 +176,9 @@ class Runner:
         handle = BotHandle(name=bot.name, db_id=db_id, bot=make_bot(token, services.session))
         services.bots.add(handle)
         services.listeners.join(bot.name, [services.aliases.current(chat) for chat in bot.chats])
-        poller = BotPoller(handle, services.ingest, self._on_state, poll_timeout=self.poll_timeout,
-                           listeners=services.listeners)
+        poller = BotPoller(
+            handle, services.ingest, self._on_state, poll_timeout=self.poll_timeout, listeners=services.listeners
+        )
         self.pollers[bot.name] = poller
         self.poll_restarts.setdefault(bot.name, 0)
         self._supervisors[bot.name] = asyncio.create_task(self._supervise(poller), name=f"poll:{bot.name}")
@@ -207,8 +216,13 @@ class Runner:
                 quick_failures = 1 if time.monotonic() - started > HEALTHY_RUN else quick_failures + 1
                 delay = min(RESTART_MAX, RESTART_MIN * 2 ** (quick_failures - 1)) * self._jitter.uniform(0.75, 1.0)
                 self.poll_restarts[name] += 1
-                log.error("bot.poll_loop_ended", bot=name, error=ended, restarts=self.poll_restarts[name],
-                          restart_in=round(delay, 2))
+                log.error(
+                    "bot.poll_loop_ended",
+                    bot=name,
+                    error=ended,
+                    restarts=self.poll_restarts[name],
+                    restart_in=round(delay, 2),
+                )
                 self._on_state(poller.handle, BotState.RETRYING, f"poll loop ended: {ended}")
                 await asyncio.sleep(delay)
         finally:

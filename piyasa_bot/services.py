@@ -37,7 +37,7 @@ from piyasa_bot.ingest.foreign import ForeignChats
 from piyasa_bot.ingest.pipeline import Ingest, Recorder
 from piyasa_bot.ingest.writer import MessageWriter
 from piyasa_bot.listeners import Listeners
-from piyasa_bot.llm import LlmSource, LlmConfig, TemplateSource, TextSource
+from piyasa_bot.llm import LlmConfig, LlmSource, TemplateSource, TextSource
 from piyasa_bot.logs import register_secrets
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.metrics_server import MetricsServer
@@ -63,9 +63,19 @@ class ServiceOptions:
 
 # Seconds each closing step may take; with the runner's second to stop polling they add up to
 # 8.5 s, under the 10 s in which a SIGTERM must end the process.
-CLOSE_TIMEOUTS = {"metrics": 0.5, "foreign chats": 0.2, "bot states": 0.8, "chat rooms": 0.5,
-                  "text source": 0.5, "outbox": 2.0, "bot chats": 0.3, "writer": 1.5, "session": 0.3,
-                  "instance lock": 0.3, "pool": 0.6}
+CLOSE_TIMEOUTS = {
+    "metrics": 0.5,
+    "foreign chats": 0.2,
+    "bot states": 0.8,
+    "chat rooms": 0.5,
+    "text source": 0.5,
+    "outbox": 2.0,
+    "bot chats": 0.3,
+    "writer": 1.5,
+    "session": 0.3,
+    "instance lock": 0.3,
+    "pool": 0.6,
+}
 
 
 @dataclass(frozen=True)
@@ -122,8 +132,9 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
             if rooms is not None:
                 rooms.said(item, message)
 
-        outbox = Outbox(pool, bots, SendLimits(roster.limits), recorder,
-                        on_sent=said, on_inactive=bot_chats.removed_soon)
+        outbox = Outbox(
+            pool, bots, SendLimits(roster.limits), recorder, on_sent=said, on_inactive=bot_chats.removed_soon
+        )
         closing("outbox", outbox.close)
         source: TextSource | None = None
         if options.conversation:
@@ -138,17 +149,42 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
         closing("bot states", states.close)
         foreign = ForeignChats()
         closing("foreign chats", foreign.close)  # leaves still waiting out their grace
-        deps = Deps(roster=roster, recorder=recorder, outbox=outbox, pool=pool, bots=bots, bot_chats=bot_chats,
-                    aliases=aliases, foreign=foreign, rooms=rooms)
+        deps = Deps(
+            roster=roster,
+            recorder=recorder,
+            outbox=outbox,
+            pool=pool,
+            bots=bots,
+            bot_chats=bot_chats,
+            aliases=aliases,
+            foreign=foreign,
+            rooms=rooms,
+        )
         ingest = TimedIngest(build_dispatcher(conversation_on=rooms is not None), recorder, deps)
         metrics = None
         if options.metrics_port is not None:
             metrics = MetricsServer(metrics_view, options.metrics_host, options.metrics_port)
             await metrics.start()
             closing("metrics", metrics.stop)
-        yield Services(pool=pool, lock=lock, aliases=aliases, session=session, bots=bots, writer=writer,
-                       recorder=recorder, listeners=listeners, bot_chats=bot_chats, states=states, outbox=outbox,
-                       foreign=foreign, deps=deps, ingest=ingest, source=source, rooms=rooms, metrics=metrics)
+        yield Services(
+            pool=pool,
+            lock=lock,
+            aliases=aliases,
+            session=session,
+            bots=bots,
+            writer=writer,
+            recorder=recorder,
+            listeners=listeners,
+            bot_chats=bot_chats,
+            states=states,
+            outbox=outbox,
+            foreign=foreign,
+            deps=deps,
+            ingest=ingest,
+            source=source,
+            rooms=rooms,
+            metrics=metrics,
+        )
 
 
 async def _bounded(step: str, close: Callable[[], Awaitable[object]], timeout: float) -> None:

@@ -69,12 +69,14 @@ async def incoming_rows(dsn: str) -> list[asyncpg.Record]:
 
 async def send_as(runner: Runner, bot: str, chat_id: int, text: str, reply_to: int | None = None) -> int:
     """Send through the outbox, as the runner's own answers go, and return Telegram's message id."""
-    outbox_id = await runner.outbox.put(Outgoing(bot=bot, chat_id=chat_id, text=text, priority=Priority.ANSWER,
-                                                 reply_to=reply_to))
+    outbox_id = await runner.outbox.put(
+        Outgoing(bot=bot, chat_id=chat_id, text=text, priority=Priority.ANSWER, reply_to=reply_to)
+    )
     assert outbox_id is not None
     await runner.outbox.drain_until_idle(timeout=20)
     status, message_id = await runner.pool.fetchrow(
-        "SELECT status, telegram_message_id FROM outbox WHERE id = $1", outbox_id)
+        "SELECT status, telegram_message_id FROM outbox WHERE id = $1", outbox_id
+    )
     assert status == "sent", f"the send ended {status}"
     return message_id
 
@@ -83,15 +85,27 @@ class RunnerProcess:
     """`python -m piyasa_bot run` as an operator starts it, its JSON log lines read from stderr."""
 
     def __init__(self, world: World, dsn: str, config: Path) -> None:
-        self.env = {**os.environ, **world.env, "DATABASE_URL": dsn, "PIYASA_CONFIG": str(config),
-                    "PIYASA_TELEGRAM_API": world.base_url, "PIYASA_SECRET_KEY": generate_key()}
+        self.env = {
+            **os.environ,
+            **world.env,
+            "DATABASE_URL": dsn,
+            "PIYASA_CONFIG": str(config),
+            "PIYASA_TELEGRAM_API": world.base_url,
+            "PIYASA_SECRET_KEY": generate_key(),
+        }
         self.process: asyncio.subprocess.Process | None = None
         self.lines: list[dict[str, Any]] = []
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "piyasa_bot", "run", env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "piyasa_bot",
+            "run",
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
 
     async def wait_for(self, event: str, count: int = 1, timeout: float = 30.0) -> None:
         """Read log lines until `event` has been logged `count` times."""

@@ -49,8 +49,11 @@ async def test_a_bot_added_to_a_group_outside_the_roster_records_it_and_leaves(d
     assert members == [] and len(leave_requests(world.emulator)) == 1
     [chat] = await fetch(dsn, "SELECT title, type, allowed FROM chats WHERE id = $1", FOREIGN_GROUP)
     assert tuple(chat) == ("Yabancı grup", "group", False)
-    [pair] = await fetch(dsn, "SELECT b.name, bc.active, bc.reason FROM bot_chats bc JOIN bots b ON b.id = bc.bot_id "
-                              "WHERE bc.chat_id = $1", FOREIGN_GROUP)
+    [pair] = await fetch(
+        dsn,
+        "SELECT b.name, bc.active, bc.reason FROM bot_chats bc JOIN bots b ON b.id = bc.bot_id WHERE bc.chat_id = $1",
+        FOREIGN_GROUP,
+    )
     assert tuple(pair) == ("bot001", False, LEFT_REASON)
 
 
@@ -106,9 +109,17 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_history_settings_and_b
             await world.emulator.wait_confirmed(timeout=30)
             await send_as(runner, "bot001", old, "Ben de buradayım.")
             # An answer still waiting when the upgrade comes.
-            await runner.outbox.put(Outgoing(bot="bot002", chat_id=old, text="bekleyen cevap", priority=Priority.ANSWER,
-                                             reply_to=before[0].copies["bot002"], answers=before[0].copies["bot002"],
-                                             not_before=time.time() + 3600))
+            await runner.outbox.put(
+                Outgoing(
+                    bot="bot002",
+                    chat_id=old,
+                    text="bekleyen cevap",
+                    priority=Priority.ANSWER,
+                    reply_to=before[0].copies["bot002"],
+                    answers=before[0].copies["bot002"],
+                    not_before=time.time() + 3600,
+                )
+            )
             world.emulator.migrate_chat(old, UPGRADED, by_user=42)
             await world.emulator.wait_confirmed(timeout=30)
             after = world.emulator.post(UPGRADED, user_id=42, text="yeni süper grup")
@@ -122,11 +133,18 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_history_settings_and_b
     messages = await fetch(dsn, "SELECT chat_id, kind, text, is_incoming FROM messages ORDER BY id")
     assert {m["chat_id"] for m in messages} == {UPGRADED}
     assert [m["text"] for m in messages if m["kind"] == "text"] == [
-        *(p.text for p in before), "Ben de buradayım.", after.text]
+        *(p.text for p in before),
+        "Ben de buradayım.",
+        after.text,
+    ]
     assert {"migrate_to_chat_id", "migrate_from_chat_id"} <= {m["kind"] for m in messages}
     chats = {r["id"]: r for r in await fetch(dsn, "SELECT * FROM chats")}
     assert chats[old]["migrated_to"] == UPGRADED
-    assert (chats[UPGRADED]["title"], chats[UPGRADED]["allowed"], chats[UPGRADED]["type"]) == ("Test", True, "supergroup")
+    assert (chats[UPGRADED]["title"], chats[UPGRADED]["allowed"], chats[UPGRADED]["type"]) == (
+        "Test",
+        True,
+        "supergroup",
+    )
     pairs = await fetch(dsn, "SELECT chat_id, active FROM bot_chats")
     assert sorted(tuple(p) for p in pairs) == [(UPGRADED, True)] * 3
     [pending] = await fetch(dsn, "SELECT chat_id, reply_to_message_id, status FROM outbox WHERE status <> 'sent'")

@@ -1,4 +1,7 @@
-"""LlmSource (a text source) against a local fake chat-completions endpoint: model text when it is good, templates otherwise."""
+"""LlmSource, a text source, against a local fake chat-completions endpoint.
+
+Model text when it is good, the templates otherwise.
+"""
 
 from __future__ import annotations
 
@@ -31,17 +34,32 @@ MODEL = "test-model"
 CHAT = ChatConfig(id=-1001, title="Piyasa Sohbet", topics=["bist", "usdtry", "gold"])
 NOW = datetime(2025, 3, 4, 11, 0, tzinfo=ISTANBUL)
 AYSE = BotConfig(
-    name="ayse", token="t", chats=[CHAT.id],
-    persona=Persona(tone="analytical", risk="low", watchlist=["XU100", "THYAO", "USDTRY"], emoji_rate=0,
-                    stances={"gold": "bullish"}, signature_phrases=["Sabır kazandırır."]),
+    name="ayse",
+    token="t",
+    chats=[CHAT.id],
+    persona=Persona(
+        tone="analytical",
+        risk="low",
+        watchlist=["XU100", "THYAO", "USDTRY"],
+        emoji_rate=0,
+        stances={"gold": "bullish"},
+        signature_phrases=["Sabır kazandırır."],
+    ),
 )
 CONTEXT = [
     ChatLine(CHAT.id, 101, "dolar bugün yine mi yükseldi", NOW - timedelta(minutes=4), user_id=7),
-    ChatLine(CHAT.id, 102, "Kur 38 bandında sakin, panik yok.", NOW - timedelta(minutes=3), author_bot="mert",
-             reply_to_message_id=101),
+    ChatLine(
+        CHAT.id,
+        102,
+        "Kur 38 bandında sakin, panik yok.",
+        NOW - timedelta(minutes=3),
+        author_bot="mert",
+        reply_to_message_id=101,
+    ),
 ]
-QUESTION = ChatLine(CHAT.id, 103, "ayse THYAO ne olur sence?", NOW - timedelta(minutes=1), user_id=8,
-                    addressed_to="ayse")
+QUESTION = ChatLine(
+    CHAT.id, 103, "ayse THYAO ne olur sence?", NOW - timedelta(minutes=1), user_id=8, addressed_to="ayse"
+)
 GOOD = "THYAO 305 desteğinin üzerinde tutunuyor, 315 direnci aşılırsa görünüm güçlenir."
 
 
@@ -130,11 +148,23 @@ async def test_an_answer_comes_from_the_endpoint_with_persona_context_market_and
     assert body["model"] == MODEL and body["max_tokens"] == 160 and body["temperature"] == 0.9
     system, user = body["messages"]
     assert system["role"] == "system" and user["role"] == "user"
-    for persona_bit in ("ayse", "analitik", "Risk iştahın düşük", "THYAO", "altın (gram ve ons) için yükseliş",
-                        "Sabır kazandırır.", "Emoji kullanmazsın", "Yatırım tavsiyesi", "Link"):
+    for persona_bit in (
+        "ayse",
+        "analitik",
+        "Risk iştahın düşük",
+        "THYAO",
+        "altın (gram ve ons) için yükseliş",
+        "Sabır kazandırır.",
+        "Emoji kullanmazsın",
+        "Yatırım tavsiyesi",
+        "Link",
+    ):
         assert persona_bit in system["content"], persona_bit
-    for context_bit in ("katılımcı#7: dolar bugün yine mi yükseldi", "mert (yanıt: katılımcı#7): Kur 38 bandında",
-                        "«ayse THYAO ne olur sence?»"):
+    for context_bit in (
+        "katılımcı#7: dolar bugün yine mi yükseldi",
+        "mert (yanıt: katılımcı#7): Kur 38 bandında",
+        "«ayse THYAO ne olur sence?»",
+    ):
         assert context_bit in user["content"], context_bit
     # The model is given the same level the template bots quote.
     quote = llm.fallback.composer.market.quote("THYAO", NOW)
@@ -195,13 +225,16 @@ async def test_the_timeout_is_the_configured_one(llm: LlmSource, fake: FakeEndpo
     assert 0.15 < loop.time() - started < 2.0
 
 
-@pytest.mark.parametrize("text", [
-    "Detaylar www.piyasaradar.com adresinde.",
-    "Grafik burada: https://t.me/kanal",
-    "THYAO kesin kazanç, kaçırmayın!",
-    "Bu bir yatırım tavsiyesidir: THYAO al.",
-    "Bilgi için 0532 123 45 67 arayın.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Detaylar www.piyasaradar.com adresinde.",
+        "Grafik burada: https://t.me/kanal",
+        "THYAO kesin kazanç, kaçırmayın!",
+        "Bu bir yatırım tavsiyesidir: THYAO al.",
+        "Bilgi için 0532 123 45 67 arayın.",
+    ],
+)
 async def test_a_reply_that_fails_guard_falls_back(llm: LlmSource, fake: FakeEndpoint, text: str) -> None:
     fake.reply = text
     draft = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
@@ -304,8 +337,15 @@ async def test_the_key_never_shows_in_repr_or_logs(
 
     assert {event["event"] for event in events} >= {"llm.failed", "llm.breaker_opened", "llm.rejected"}
     assert any(event.get("reason") == "http 401" for event in events)
-    for text in (repr(llm), repr(llm.config), str(llm.config), repr(ChatClient(llm.config)), repr(llm.breaker),
-                 repr(events), caplog.text):
+    for text in (
+        repr(llm),
+        repr(llm.config),
+        str(llm.config),
+        repr(ChatClient(llm.config)),
+        repr(llm.breaker),
+        repr(events),
+        caplog.text,
+    ):
         assert KEY not in text and "SECRET" not in text
 
 

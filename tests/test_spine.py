@@ -39,7 +39,9 @@ async def world50() -> AsyncIterator[World]:
 async def test_fifty_bots_store_each_message_of_a_burst_exactly_once(world50: World, dsn: str) -> None:
     async with make_runner(world50, dsn) as runner:
         await runner.wait_polling()
-        posted = [world50.emulator.post(world50.chat_id, user_id=500 + i % 7, text=f"BIST {i}. mesaj") for i in range(300)]
+        posted = [
+            world50.emulator.post(world50.chat_id, user_id=500 + i % 7, text=f"BIST {i}. mesaj") for i in range(300)
+        ]
         await world50.emulator.wait_confirmed(timeout=30)
         skipped = runner.ingest.recorder.skipped_copies
     rows = await incoming_rows(dsn)
@@ -72,10 +74,14 @@ async def test_what_a_bot_sends_is_recorded_from_the_send_result(world50: World,
         await runner.wait_polling()
         question = world50.emulator.post(world50.chat_id, user_id=42, text="@bot003_bot dolar ne olur?")
         await world50.emulator.wait_confirmed(timeout=30)
-        sent = await send_as(runner, "bot003", world50.chat_id, "Bence 40 civarı dengelenir.", reply_to=question.message_id)
+        sent = await send_as(
+            runner, "bot003", world50.chat_id, "Bence 40 civarı dengelenir.", reply_to=question.message_id
+        )
     conn = await asyncpg.connect(dsn)
     try:
-        row = await conn.fetchrow("SELECT m.*, b.name FROM messages m JOIN bots b ON b.id = m.bot_id WHERE NOT is_incoming")
+        row = await conn.fetchrow(
+            "SELECT m.*, b.name FROM messages m JOIN bots b ON b.id = m.bot_id WHERE NOT is_incoming"
+        )
     finally:
         await conn.close()
     assert row["name"] == "bot003"
@@ -154,8 +160,10 @@ async def test_mentions_waiting_at_start_are_answered_by_the_bot_they_name(dsn: 
     world = await make_world(6, faults=FaultPlan(rate_5xx=0.5), seed=11)
     names = [f"bot{i:03d}" for i in range(6)]
     try:
-        mentions = {name: world.emulator.post(world.chat_id, user_id=42, text=f"@{name}_bot dolar ne olur?").message_id
-                    for name in names}
+        mentions = {
+            name: world.emulator.post(world.chat_id, user_id=42, text=f"@{name}_bot dolar ne olur?").message_id
+            for name in names
+        }
         asyncio.get_running_loop().call_later(1.5, setattr, world.emulator.faults, "rate_5xx", 0.0)
         async with make_runner(world, dsn, conversation=True, seed=3, pace_scale=0.0) as runner:
             await runner.wait_polling()
@@ -185,14 +193,28 @@ class OneBadBatchApi:
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
         if method == "getme":
-            return web.json_response({"ok": True, "result": {"id": 77, "is_bot": True, "first_name": "Tek",
-                                                             "username": "tek_bot", "can_read_all_group_messages": True}})
+            return web.json_response(
+                {
+                    "ok": True,
+                    "result": {
+                        "id": 77,
+                        "is_bot": True,
+                        "first_name": "Tek",
+                        "username": "tek_bot",
+                        "can_read_all_group_messages": True,
+                    },
+                }
+            )
         if method != "getupdates":
             return web.json_response({"ok": True, "result": True})
         self.polls += 1
-        message = {"message_id": self.polls, "date": 1700000000, "text": f"mesaj {self.polls}",
-                   "chat": {"id": self.chat_id, "type": "supergroup", "title": "Test"},
-                   "from": {"id": 42, "is_bot": False, "first_name": "Ayşe"}}
+        message = {
+            "message_id": self.polls,
+            "date": 1700000000,
+            "text": f"mesaj {self.polls}",
+            "chat": {"id": self.chat_id, "type": "supergroup", "title": "Test"},
+            "from": {"id": 42, "is_bot": False, "first_name": "Ayşe"},
+        }
         if self.polls == 1:
             return web.json_response({"ok": True, "result": [{"message": message}]})
         if self.polls == 2:
@@ -210,8 +232,9 @@ async def test_a_poll_loop_that_ends_unexpectedly_is_noticed_and_polling_goes_on
     cipher = TokenCipher.from_setting(generate_key())
     assert cipher is not None
     try:
-        async with Runner(loaded, dsn=dsn, api_base=str(server.make_url("")), cipher=cipher, poll_timeout=1,
-                          conversation=False) as runner:
+        async with Runner(
+            loaded, dsn=dsn, api_base=str(server.make_url("")), cipher=cipher, poll_timeout=1, conversation=False
+        ) as runner:
             await runner.wait_polling()
             while api.polls < 3:
                 await asyncio.sleep(0.05)

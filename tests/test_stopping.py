@@ -28,8 +28,9 @@ def config_with(tmp_path: Path, world: World, names: list[str]) -> Path:
     return config
 
 
-async def test_a_sighup_during_start_up_is_kept_and_applied_once_running(world: World, dsn: str,
-                                                                        tmp_path: Path) -> None:
+async def test_a_sighup_during_start_up_is_kept_and_applied_once_running(
+    world: World, dsn: str, tmp_path: Path
+) -> None:
     config = config_with(tmp_path, world, NAMES[:2])
     runner = RunnerProcess(world, dsn, config)
     await runner.start()

@@ -64,13 +64,20 @@ def _exit_now(code: int) -> None:
 async def run(settings: Settings, prepared: Prepared) -> int:
     stop = asyncio.Event()
     stop_on_signals(stop, deadline=STOP_DEADLINE)
-    runner = Runner(prepared.loaded, dsn=database_dsn(settings), api_base=settings.telegram_api,
-                    cipher=prepared.cipher, llm=prepared.llm,
-                    metrics_port=settings.metrics_port, metrics_host=settings.metrics_host)
+    runner = Runner(
+        prepared.loaded,
+        dsn=database_dsn(settings),
+        api_base=settings.telegram_api,
+        cipher=prepared.cipher,
+        llm=prepared.llm,
+        metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host,
+    )
     # Built before the runner starts: it knows the file as it was loaded, and a SIGHUP
     # during start-up waits in it until it runs.
-    watcher = RosterWatcher(settings.config, lambda: load_roster(settings.config, environment(), prepared.cipher),
-                            runner.apply)
+    watcher = RosterWatcher(
+        settings.config, lambda: load_roster(settings.config, environment(), prepared.cipher), runner.apply
+    )
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.trigger)
     if not await _started(runner, stop):
         return 0

@@ -72,16 +72,21 @@ async def from_chat_admin(message: Message, roster_chat: ChatConfig) -> bool:
 
 
 async def refuse_command(message: Message, command: CommandObject) -> None:
-    log.info("command.ignored", command=command.command.lower(),
-             user_id=message.from_user.id if message.from_user else None, reason="not an admin of this chat")
+    log.info(
+        "command.ignored",
+        command=command.command.lower(),
+        user_id=message.from_user.id if message.from_user else None,
+        reason="not an admin of this chat",
+    )
 
 
 async def other_command(message: Message) -> None:
     """Not one of ours (another bot's /start, or a bot that is not in bots.yaml): nothing to do."""
 
 
-async def run_command(message: Message, command: CommandObject, roster_chat: ChatConfig, deps: Deps,
-                      arrival: Arrival) -> None:
+async def run_command(
+    message: Message, command: CommandObject, roster_chat: ChatConfig, deps: Deps, arrival: Arrival
+) -> None:
     name, args = command.command.lower(), (command.args or "").strip()
     chat_id = message.chat.id  # the id Telegram uses now; directors are keyed by bots.yaml's
     director = deps.rooms.directors.get(roster_chat.id) if deps.rooms is not None else None
@@ -92,22 +97,44 @@ async def run_command(message: Message, command: CommandObject, roster_chat: Cha
     text = await ACTIONS[name](args, Controls(chat=roster_chat, chat_id=chat_id, deps=deps, director=director))
     if deps.rooms is not None:
         deps.rooms.nudge(roster_chat.id)  # a new pace or a pause takes effect now, not at the planned turn
-    reply_to = reply_target(message.chat.type, message.message_id, received_by=arrival.handle.name,
-                            answering_bot=bot_name)
-    outbox_id = await deps.outbox.put(Outgoing(bot=bot_name, chat_id=chat_id, text=text, priority=Priority.ANSWER,
-                                               reply_to=reply_to, answers=message.message_id))
-    log.info("command.handled", command=name, args=args, user_id=message.from_user and message.from_user.id,
-             bot=bot_name, queued=outbox_id is not None)
+    reply_to = reply_target(
+        message.chat.type, message.message_id, received_by=arrival.handle.name, answering_bot=bot_name
+    )
+    outbox_id = await deps.outbox.put(
+        Outgoing(
+            bot=bot_name,
+            chat_id=chat_id,
+            text=text,
+            priority=Priority.ANSWER,
+            reply_to=reply_to,
+            answers=message.message_id,
+        )
+    )
+    log.info(
+        "command.handled",
+        command=name,
+        args=args,
+        user_id=message.from_user and message.from_user.id,
+        bot=bot_name,
+        queued=outbox_id is not None,
+    )
 
 
-async def _answering_bot(mention: str | None, chat: ChatConfig, chat_id: int, deps: Deps,
-                         director: Director | None) -> str | None:
-    paired = {name: active and state != "disabled"
-              for name, state, active in await queries.bot_chat_states(deps.pool, chat_id)}
+async def _answering_bot(
+    mention: str | None, chat: ChatConfig, chat_id: int, deps: Deps, director: Director | None
+) -> str | None:
+    paired = {
+        name: active and state != "disabled"
+        for name, state, active in await queries.bot_chat_states(deps.pool, chat_id)
+    }
     usable = [
-        bot.name for bot in deps.roster.bots
-        if chat.id in bot.chats and (handle := deps.bots.get(bot.name)) is not None and handle.telegram_id
-        and paired.get(bot.name, True) and (director is None or director.is_active(bot.name))
+        bot.name
+        for bot in deps.roster.bots
+        if chat.id in bot.chats
+        and (handle := deps.bots.get(bot.name)) is not None
+        and handle.telegram_id
+        and paired.get(bot.name, True)
+        and (director is None or director.is_active(bot.name))
     ]
     named = deps.bots.by_username(mention) if mention else None
     if named is not None and named.name in usable:

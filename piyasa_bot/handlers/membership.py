@@ -55,8 +55,13 @@ async def member_changed(update: ChatMemberUpdated, deps: Deps, arrival: Arrival
         return
     bot = next((listed for listed in deps.roster.bots if listed.name == handle.name), None)
     if bot is None or roster_chat.id not in bot.chats:
-        log.info("bot.membership_not_in_roster", bot=handle.name, chat_id=chat.id, status=status,
-                 note="bots.yaml does not pair this bot with this chat")
+        log.info(
+            "bot.membership_not_in_roster",
+            bot=handle.name,
+            chat_id=chat.id,
+            status=status,
+            note="bots.yaml does not pair this bot with this chat",
+        )
         return
     how = f"{status} by user {by}" if by else status
     if present:

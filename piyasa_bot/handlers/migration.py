@@ -37,8 +37,12 @@ def migration_of(message: Message) -> tuple[int, int] | None:
 
 
 class FollowMigration(BaseMiddleware):
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                       event: TelegramObject, data: dict[str, Any]) -> Any:
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         assert isinstance(event, Message)
         migration = migration_of(event)
         if migration is not None:
@@ -57,9 +61,15 @@ async def follow_migration(old: int, new: int, deps: Deps) -> None:
     await deps.recorder.writer.flush()
     moved = await retrying(lambda: _move(deps, old, new))
     index = next(i for i, listed in enumerate(deps.roster.chats) if listed.id == chat.id)
-    log.warning("chat.migrated", old_chat_id=old, new_chat_id=new, title=chat.title,
-                messages_moved=moved.messages, pending_sends_moved=moved.pending_sends,
-                action=f"update bots.yaml: chats[{index}].id and every bot's chats list, {old} -> {new}")
+    log.warning(
+        "chat.migrated",
+        old_chat_id=old,
+        new_chat_id=new,
+        title=chat.title,
+        messages_moved=moved.messages,
+        pending_sends_moved=moved.pending_sends,
+        action=f"update bots.yaml: chats[{index}].id and every bot's chats list, {old} -> {new}",
+    )
 
 
 async def _move(deps: Deps, old: int, new: int) -> queries.ChatMove:

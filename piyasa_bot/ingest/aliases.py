@@ -32,8 +32,12 @@ class ChatAliases:
         """Migrations stored by an earlier run (chats.migrated_to)."""
         for old, new in migrations:
             self._link(old, new)
-            log.warning("chat.migrated_earlier", old_chat_id=old, new_chat_id=new,
-                        action=f"bots.yaml still names {old}: replace it with {new}")
+            log.warning(
+                "chat.migrated_earlier",
+                old_chat_id=old,
+                new_chat_id=new,
+                action=f"bots.yaml still names {old}: replace it with {new}",
+            )
 
     def add(self, old: int, new: int) -> bool:
         """Record a migration seen now; True the first time (the caller moves the chat's rows then)."""

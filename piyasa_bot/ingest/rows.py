@@ -15,7 +15,7 @@ UNPARSED_KIND = "unparsed"
 
 
 def content_kind(message: Message) -> str:
-    """"text", "photo", "sticker", "new_chat_members", ... (aiogram's ContentType, as a plain string)."""
+    """ "text", "photo", "sticker", "new_chat_members", ... (aiogram's ContentType, as a plain string)."""
     kind = message.content_type
     return str(getattr(kind, "value", kind))
 
@@ -75,8 +75,9 @@ def edit_row(message: Message, *, bot_id: int, bot_telegram_id: int, copy_key: s
     )
 
 
-def raw_incoming_row(message: dict[str, Any], *, bot_id: int, bot_telegram_id: int,
-                     copy_key: str | None) -> MessageRow | None:
+def raw_incoming_row(
+    message: dict[str, Any], *, bot_id: int, bot_telegram_id: int, copy_key: str | None
+) -> MessageRow | None:
     """A row from the raw dict of a message aiogram refused (a malformed field somewhere).
 
     The message was delivered, so it is stored if its identity is sound:
@@ -84,8 +85,12 @@ def raw_incoming_row(message: dict[str, Any], *, bot_id: int, bot_telegram_id: i
     """
     chat = message.get("chat")
     message_id, date = message.get("message_id"), message.get("date")
-    if not (isinstance(chat, dict) and isinstance(chat.get("id"), int)
-            and isinstance(message_id, int) and isinstance(date, int)):
+    if not (
+        isinstance(chat, dict)
+        and isinstance(chat.get("id"), int)
+        and isinstance(message_id, int)
+        and isinstance(date, int)
+    ):
         return None
     sender = message.get("from") or message.get("sender_chat")
     sender_id = sender.get("id") if isinstance(sender, dict) else None

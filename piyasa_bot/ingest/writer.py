@@ -101,8 +101,12 @@ class MessageWriter:
                     await self._write([row])
                 return
             self.rows_rejected += 1
-            log.error("db.row_rejected", chat_id=rows[0].chat_id, telegram_message_id=rows[0].telegram_message_id,
-                      error=f"{type(error).__name__}: {error}")
+            log.error(
+                "db.row_rejected",
+                chat_id=rows[0].chat_id,
+                telegram_message_id=rows[0].telegram_message_id,
+                error=f"{type(error).__name__}: {error}",
+            )
 
     async def _insert(self, rows: list[Row]) -> None:
         """Insert, retrying through a database outage (or anything unforeseen) until it lands."""
@@ -128,6 +132,10 @@ class MessageWriter:
                 continue
             self.rows_written += inserted
             self.batches_written += 1
-            log.debug("db.batch_written", rows=len(rows), inserted=inserted,
-                      ms=round((time.perf_counter() - started) * 1000, 2))
+            log.debug(
+                "db.batch_written",
+                rows=len(rows),
+                inserted=inserted,
+                ms=round((time.perf_counter() - started) * 1000, 2),
+            )
             return

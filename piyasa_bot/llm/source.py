@@ -125,8 +125,15 @@ class LlmSource:
     # -- one model call -------------------------------------------------------------------
 
     async def _ask(
-        self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime, task: str,
-        asked: Sequence[str], target: ChatLine | None, kind: str,
+        self,
+        bot: BotConfig,
+        chat: ChatConfig,
+        context: Sequence[ChatLine],
+        now: datetime,
+        task: str,
+        asked: Sequence[str],
+        target: ChatLine | None,
+        kind: str,
     ) -> Draft | None:
         market = self.fallback.composer.market
         request = prompt.messages(bot, chat, context, now, market, task, asked)  # before admit: a trial must end
@@ -166,8 +173,11 @@ class LlmSource:
             opened = self.breaker.failed(ticket)
             log.warning("llm.failed", bot=bot.name, kind=kind, reason=error.reason, breaker=self.breaker.state)
             if opened:
-                log.warning("llm.breaker_opened", cooldown_s=self.breaker.cooldown,
-                            note="using templates until the cool-down ends")
+                log.warning(
+                    "llm.breaker_opened",
+                    cooldown_s=self.breaker.cooldown,
+                    note="using templates until the cool-down ends",
+                )
             return None
         finally:
             if not settled:  # cancelled, or an unexpected error: neither a success nor a failure
