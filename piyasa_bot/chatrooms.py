@@ -3,12 +3,15 @@
 This is the one place where the pure conversation core meets the outbox and
 the clock. Handlers call `heard` (it never sends, it schedules); the outbox
 calls `said` once Telegram has a bot's message, so every director sees every
-line of its chat.
+line of its chat. A message heard while some of the chat's bots are still
+being identified waits for them (held_messages.py): who it is addressed to
+cannot be told before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 import time
@@ -20,10 +23,20 @@ from typing import Any
 import structlog
 from aiogram.types import Message
 
-from piyasa_bot.conversation import BotIdentity, ChatLine, Composer, Director, SpeakerUsage, classify
+from piyasa_bot.bots import BotRegistry
+from piyasa_bot.chat_kinds import reply_target
+from piyasa_bot.conversation import (
+    BotIdentity,
+    ChatLine,
+    Composer,
+    Director,
+    SpeakerUsage,
+    classify,
+)
+from piyasa_bot.held_messages import HeldUntilIdentified
 from piyasa_bot.ingest.aliases import ChatAliases
-from piyasa_bot.ingest.pipeline import BotHandle
 from piyasa_bot.llm import TextSource
+from piyasa_bot.message_lines import bot_line, person_line
 from piyasa_bot.roster import ChatConfig, Roster
 from piyasa_bot.sending.outbox import Outbox, Outgoing, Priority
 
@@ -53,7 +66,7 @@ class ChatRooms:
     def __init__(
         self,
         roster: Roster,
-        handles: dict[str, BotHandle],
+        bots: BotRegistry,
         outbox: Outbox,
         source: TextSource,
         *,
@@ -65,7 +78,7 @@ class ChatRooms:
         self.roster = roster
         # Directors stay keyed by bots.yaml's ids; Telegram's ids are translated at the edges.
         self.aliases = aliases if aliases is not None else ChatAliases()
-        self.handles = handles
+        self.bots = bots
         self.outbox = outbox
         self.source = source
         self.clock = clock
@@ -77,9 +90,9 @@ class ChatRooms:
         self._wake = {chat.id: asyncio.Event() for chat in roster.chats}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._answers: set[asyncio.Task[None]] = set()
-        self._identity_list: list[BotIdentity] = []
-        self._name_by_id: dict[int, str] = {}
-        self._identities_at = float("-inf")
+        self._identities: list[BotIdentity] = []
+        self._identities_version = -1
+        self._held = HeldUntilIdentified(bots, self._hear)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -96,6 +109,7 @@ class ChatRooms:
 
     async def stop(self) -> None:
         await self.stop_chatter()
+        await self._held.close()
         for task in self._answers:
             task.cancel()
         await asyncio.gather(*self._answers, return_exceptions=True)
@@ -132,10 +146,17 @@ class ChatRooms:
             else:
                 self._start_talking(chat_id)
 
+    @property
+    def composing(self) -> int:
+        """Answers being composed now (not yet in the outbox)."""
+        return len(self._answers)
+
     async def settle_answers(self, timeout: float = 30.0) -> None:
-        """Wait until every answer being composed is in the outbox."""
+        """Wait until every answer being composed (or waiting for its bot's identity) is in the outbox."""
+        deadline = time.monotonic() + timeout
+        await self._held.settle(timeout)
         if self._answers:
-            await asyncio.wait(set(self._answers), timeout=timeout)
+            await asyncio.wait(set(self._answers), timeout=max(deadline - time.monotonic(), 0.0))
 
     def nudge(self, chat_id: int) -> None:
         """Replan this chat's next turn now (its director was paused, resumed or re-paced)."""
@@ -153,31 +174,36 @@ class ChatRooms:
 
     def director_of(self, chat_id: int) -> Director | None:
         """The director of a chat under any of its ids (a group upgraded to a supergroup has two)."""
-        for candidate in (chat_id, self.aliases.resolve(chat_id), self.aliases.current(chat_id)):
-            director = self.directors.get(candidate)
-            if director is not None:
-                return director
-        return None
+        return self.aliases.lookup(self.directors, chat_id)
 
     def heard(self, message: Message, received_by: str) -> None:
         """A person's message (recorded once, whichever bot got it first)."""
         director = self.director_of(message.chat.id)
+        if director is None or not (message.text or message.caption):
+            return
+        if not self._held.hold(director.chat.id, director.members, message, received_by):
+            self._hear(message, received_by)
+
+    def _hear(self, message: Message, received_by: str) -> None:
+        director = self.director_of(message.chat.id)
         text = message.text or message.caption
         if director is None or not text:
-            return
-        line = self._line(message, text, director.chat.id)
-        addressee = classify(line, self._identities())
+            return  # the chat left bots.yaml while the message was held
+        line = person_line(message, text, director.chat.id, self.bots)
+        addressee = classify(line, self._identified())
         if addressee is not None and addressee.bot_name in director.members:
             line = dataclasses.replace(line, addressed_to=addressee.bot_name)
             self.counts.addressed += 1
             director.observe(line)
-            self._spawn(self._answer(director, line, addressee.bot_name, received_by, volunteer=False))
+            self._spawn(
+                self._answer(director, line, addressee.bot_name, received_by, message.chat.type, volunteer=False)
+            )
             return
         director.observe(line)
         volunteer = director.volunteer(line, self.clock())
         if volunteer is not None:
             self.counts.volunteered += 1
-            self._spawn(self._answer(director, line, volunteer, received_by, volunteer=True))
+            self._spawn(self._answer(director, line, volunteer, received_by, message.chat.type, volunteer=True))
         self._wake[line.chat_id].set()
 
     def said(self, item: Outgoing, message: Message) -> None:
@@ -185,13 +211,9 @@ class ChatRooms:
         director = self.director_of(message.chat.id)
         if director is None:
             return
-        reply = message.reply_to_message
-        director.observe(ChatLine(
-            chat_id=director.chat.id, message_id=message.message_id, text=message.text or "",
-            at=message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC),
-            author_bot=item.bot, reply_to_message_id=reply.message_id if reply else None,
-            reply_to_bot=self._bot_name(reply.from_user.id) if reply and reply.from_user else None,
-        ), chatter=item.priority is Priority.CHATTER)
+        director.observe(
+            bot_line(message, director.chat.id, item.bot, self.bots), chatter=item.priority is Priority.CHATTER
+        )
 
     def deactivate(self, bot_name: str, chat_id: int) -> None:
         director = self.director_of(chat_id)
@@ -201,8 +223,9 @@ class ChatRooms:
 
     # --- answers ----------------------------------------------------------------------------
 
-    async def _answer(self, director: Director, line: ChatLine, bot_name: str, received_by: str, *,
-                      volunteer: bool) -> None:
+    async def _answer(
+        self, director: Director, line: ChatLine, bot_name: str, received_by: str, chat_type: str, *, volunteer: bool
+    ) -> None:
         # People first: the hourly cap and active hours pace chatter, not answers.
         if director.paused or not director.is_active(bot_name):
             self.counts.skip("paused" if director.paused else "bot inactive in chat")
@@ -214,14 +237,18 @@ class ChatRooms:
             log.info("answer.skipped", bot=bot_name, chat_id=line.chat_id, message_id=line.message_id)
             return
         chat_id = self.aliases.current(line.chat_id)
-        # In a basic group the id is the receiving bot's own numbering: only that bot can reply to it.
-        numbering_shared = str(chat_id).startswith("-100") or received_by == bot_name
-        outbox_id = await self.outbox.put(Outgoing(
-            bot=bot_name, chat_id=chat_id, text=draft.text, priority=Priority.ANSWER,
-            reply_to=line.message_id if numbering_shared else None, answers=line.message_id,
-            not_before=time.time() + Composer.typing_delay(draft.text),
-            expires_at=time.time() + self.roster.limits.answer_ttl_seconds,
-        ))
+        outbox_id = await self.outbox.put(
+            Outgoing(
+                bot=bot_name,
+                chat_id=chat_id,
+                text=draft.text,
+                priority=Priority.ANSWER,
+                reply_to=reply_target(chat_type, line.message_id, received_by=received_by, answering_bot=bot_name),
+                answers=line.message_id,
+                not_before=time.time() + Composer.typing_delay(draft.text),
+                expires_at=time.time() + self.roster.limits.answer_ttl_seconds,
+            )
+        )
         if outbox_id is not None and not volunteer:
             self.counts.answered += 1
 
@@ -235,10 +262,8 @@ class ChatRooms:
             wait = None if turn is None else (turn.at - now).total_seconds()
             if wait is None or wait > 0:
                 wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):  # woken early or not, plan again
                     await asyncio.wait_for(wake.wait(), timeout=min(wait, 300) if wait is not None else 300)
-                except TimeoutError:
-                    pass
                 continue
             assert turn is not None
             await self._take_turn(director, turn, now)
@@ -252,39 +277,25 @@ class ChatRooms:
         draft = await self.source.chatter(self.roster.bot(turn.bot_name), chat, director.recent, now, turn.reply_to)
         if draft is None:
             return
-        await self.outbox.put(Outgoing(
-            bot=turn.bot_name, chat_id=chat_id, text=draft.text, priority=Priority.CHATTER,
-            reply_to=draft.reply_to_message_id,
-            expires_at=time.time() + self.roster.limits.chatter_ttl_seconds,
-        ))
+        await self.outbox.put(
+            Outgoing(
+                bot=turn.bot_name,
+                chat_id=chat_id,
+                text=draft.text,
+                priority=Priority.CHATTER,
+                reply_to=draft.reply_to_message_id,
+                expires_at=time.time() + self.roster.limits.chatter_ttl_seconds,
+            )
+        )
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _identities(self) -> list[BotIdentity]:
-        # Rebuilt at most once a second: bots are identified (or added) rarely, messages come often.
-        now = time.monotonic()
-        if now - self._identities_at > 1.0:
-            self._identity_list = [BotIdentity(h.name, h.username, h.telegram_id)
-                                   for h in self.handles.values() if h.telegram_id]
-            self._name_by_id = {identity.user_id: identity.name for identity in self._identity_list}
-            self._identities_at = now
-        return self._identity_list
-
-    def _bot_name(self, user_id: int) -> str | None:
-        # A replied-to bot has spoken, so it was identified long before: the cache knows it.
-        self._identities()
-        return self._name_by_id.get(user_id)
-
-    def _line(self, message: Message, text: str, chat_id: int) -> ChatLine:
-        reply = message.reply_to_message
-        replied_bot = self._bot_name(reply.from_user.id) if reply and reply.from_user else None
-        return ChatLine(
-            chat_id=chat_id, message_id=message.message_id, text=text,
-            at=message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC),
-            user_id=message.from_user.id if message.from_user else None,
-            reply_to_message_id=reply.message_id if reply else None, reply_to_bot=replied_bot,
-            entities=tuple(message.entities or message.caption_entities or ()),
-        )
+    def _identified(self) -> list[BotIdentity]:
+        # Rebuilt only when the registry changed: bots are identified (or added) rarely, messages come often.
+        if self._identities_version != self.bots.version:
+            self._identities = [BotIdentity(h.name, h.username, h.telegram_id) for h in self.bots.identified_handles()]
+            self._identities_version = self.bots.version
+        return self._identities
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

@@ -2,41 +2,54 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from piyasa_bot.ingest.aliases import ChatAliases
-from piyasa_bot.ingest.foreign import ForeignChats
-from piyasa_bot.ingest.pipeline import Recorder
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import asyncpg
+
+    from piyasa_bot.bot_chats import BotChats
+    from piyasa_bot.bots import BotRegistry
     from piyasa_bot.chatrooms import ChatRooms
+    from piyasa_bot.ingest.aliases import ChatAliases
+    from piyasa_bot.ingest.foreign import ForeignChats
+    from piyasa_bot.ingest.pipeline import Recorder
     from piyasa_bot.roster import ChatConfig, Roster
     from piyasa_bot.sending.outbox import Outbox
 
 
-@dataclass
 class Deps:
-    recorder: Recorder
-    roster: Roster
-    outbox: Outbox
-    pool: Any  # asyncpg.Pool, for handlers that read (admin /status)
-    rooms: ChatRooms | None = None  # None when the runner only records
-    foreign: ForeignChats = field(default_factory=ForeignChats)
+    def __init__(
+        self,
+        *,
+        roster: Roster,
+        recorder: Recorder,
+        outbox: Outbox,
+        pool: asyncpg.Pool,
+        bots: BotRegistry,
+        bot_chats: BotChats,
+        aliases: ChatAliases,
+        foreign: ForeignChats,
+        rooms: ChatRooms | None,
+    ) -> None:
+        self.recorder = recorder
+        self.outbox = outbox
+        self.pool = pool  # for handlers that read (admin /status)
+        self.bots = bots
+        self.bot_chats = bot_chats
+        self.aliases = aliases  # the recorder's too: rows and lookups follow a renumbered chat alike
+        self.foreign = foreign
+        self.rooms = rooms  # None when the runner only records
+        self.use_roster(roster)
 
     @property
-    def aliases(self) -> ChatAliases:
-        """Renumbered chats; the recorder's, so that rows follow them too."""
-        return self.recorder.aliases
+    def roster(self) -> Roster:
+        return self._roster
+
+    def use_roster(self, roster: Roster) -> None:
+        """bots.yaml was edited: handlers see the new one from the next update on."""
+        self._roster = roster
+        self._chats = {chat.id: chat for chat in roster.chats}
 
     def roster_chat(self, chat_id: int) -> ChatConfig | None:
-        """The bots.yaml entry of this chat, under any of its ids (None: not a roster chat).
-
-        bots.yaml may name the id before a supergroup upgrade or, once edited, the one after.
-        """
-        aliases = self.aliases
-        for candidate in (chat_id, aliases.resolve(chat_id), aliases.current(chat_id)):
-            for chat in self.roster.chats:
-                if chat.id == candidate:
-                    return chat
-        return None
+        """The bots.yaml entry of this chat, under any of its ids (None: not a roster chat)."""
+        return self.aliases.lookup(self._chats, chat_id)

@@ -36,8 +36,11 @@ class Listeners:
         if bot not in self._reads_all:
             return True  # it only gets messages addressed to it; listeners get those too
         for chat in self._chats.get(bot, ()):
-            others = (name for name in self._reads_all
-                      if name != bot and name not in self._resting and chat in self._chats.get(name, ()))
+            others = (
+                name
+                for name in self._reads_all
+                if name != bot and name not in self._resting and chat in self._chats.get(name, ())
+            )
             if next(others, None) is None:
                 return False
         return True

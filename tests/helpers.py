@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -10,6 +16,7 @@ from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.roster_loader import LoadedRoster, parse_roster
 from piyasa_bot.runner import Runner
 from piyasa_bot.sandbox import Emulator
+from piyasa_bot.sending.outbox import Outgoing, Priority
 
 SUPERGROUP = -1001000000001
 BASIC_GROUP = -4000000001
@@ -58,3 +65,70 @@ async def incoming_rows(dsn: str) -> list[asyncpg.Record]:
         return await conn.fetch("SELECT * FROM messages WHERE is_incoming ORDER BY id")
     finally:
         await conn.close()
+
+
+async def send_as(runner: Runner, bot: str, chat_id: int, text: str, reply_to: int | None = None) -> int:
+    """Send through the outbox, as the runner's own answers go, and return Telegram's message id."""
+    outbox_id = await runner.outbox.put(
+        Outgoing(bot=bot, chat_id=chat_id, text=text, priority=Priority.ANSWER, reply_to=reply_to)
+    )
+    assert outbox_id is not None
+    await runner.outbox.drain_until_idle(timeout=20)
+    status, message_id = await runner.pool.fetchrow(
+        "SELECT status, telegram_message_id FROM outbox WHERE id = $1", outbox_id
+    )
+    assert status == "sent", f"the send ended {status}"
+    return message_id
+
+
+class RunnerProcess:
+    """`python -m piyasa_bot run` as an operator starts it, its JSON log lines read from stderr."""
+
+    def __init__(self, world: World, dsn: str, config: Path) -> None:
+        self.env = {
+            **os.environ,
+            **world.env,
+            "DATABASE_URL": dsn,
+            "PIYASA_CONFIG": str(config),
+            "PIYASA_TELEGRAM_API": world.base_url,
+            "PIYASA_SECRET_KEY": generate_key(),
+        }
+        self.process: asyncio.subprocess.Process | None = None
+        self.lines: list[dict[str, Any]] = []
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "piyasa_bot",
+            "run",
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    async def wait_for(self, event: str, count: int = 1, timeout: float = 30.0) -> None:
+        """Read log lines until `event` has been logged `count` times."""
+        assert self.process is not None and self.process.stderr is not None
+
+        async def seen() -> None:
+            while sum(line.get("event") == event for line in self.lines) < count:
+                line = await self.process.stderr.readline()
+                assert line, f"the runner exited before {event!r}: {self.lines[-5:]}"
+                self.lines.append(json.loads(line))
+
+        await asyncio.wait_for(seen(), timeout)
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    async def finish(self, timeout: float = 30.0) -> int:
+        """Wait for the process to end; its exit code."""
+        assert self.process is not None and self.process.stderr is not None
+        rest = await asyncio.wait_for(self.process.stderr.read(), timeout)
+        self.lines += [json.loads(line) for line in rest.splitlines() if line.strip()]
+        return await self.process.wait()
+
+    def events(self, event: str) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line.get("event") == event]

@@ -1,4 +1,7 @@
-"""LlmComposer against a local fake chat-completions endpoint: model text when it is good, templates otherwise."""
+"""LlmSource, a text source, against a local fake chat-completions endpoint.
+
+Model text when it is good, the templates otherwise.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from piyasa_bot.conversation.lines import ChatLine, Draft
 from piyasa_bot.conversation.market import Market
 from piyasa_bot.conversation.symbols import SYMBOLS
 from piyasa_bot.conversation.turkish import compare_key, format_number
-from piyasa_bot.llm import Breaker, LlmComposer, LlmConfig, TemplateSource
+from piyasa_bot.llm import Breaker, LlmConfig, LlmSource, TemplateSource
+from piyasa_bot.llm.client import ChatClient
 from piyasa_bot.llm.reply import clean, cut
 from piyasa_bot.roster import BotConfig, ChatConfig, Persona
 
@@ -30,17 +34,32 @@ MODEL = "test-model"
 CHAT = ChatConfig(id=-1001, title="Piyasa Sohbet", topics=["bist", "usdtry", "gold"])
 NOW = datetime(2025, 3, 4, 11, 0, tzinfo=ISTANBUL)
 AYSE = BotConfig(
-    name="ayse", token="t", chats=[CHAT.id],
-    persona=Persona(tone="analytical", risk="low", watchlist=["XU100", "THYAO", "USDTRY"], emoji_rate=0,
-                    stances={"gold": "bullish"}, signature_phrases=["Sabır kazandırır."]),
+    name="ayse",
+    token="t",
+    chats=[CHAT.id],
+    persona=Persona(
+        tone="analytical",
+        risk="low",
+        watchlist=["XU100", "THYAO", "USDTRY"],
+        emoji_rate=0,
+        stances={"gold": "bullish"},
+        signature_phrases=["Sabır kazandırır."],
+    ),
 )
 CONTEXT = [
     ChatLine(CHAT.id, 101, "dolar bugün yine mi yükseldi", NOW - timedelta(minutes=4), user_id=7),
-    ChatLine(CHAT.id, 102, "Kur 38 bandında sakin, panik yok.", NOW - timedelta(minutes=3), author_bot="mert",
-             reply_to_message_id=101),
+    ChatLine(
+        CHAT.id,
+        102,
+        "Kur 38 bandında sakin, panik yok.",
+        NOW - timedelta(minutes=3),
+        author_bot="mert",
+        reply_to_message_id=101,
+    ),
 ]
-QUESTION = ChatLine(CHAT.id, 103, "ayse THYAO ne olur sence?", NOW - timedelta(minutes=1), user_id=8,
-                    addressed_to="ayse")
+QUESTION = ChatLine(
+    CHAT.id, 103, "ayse THYAO ne olur sence?", NOW - timedelta(minutes=1), user_id=8, addressed_to="ayse"
+)
 GOOD = "THYAO 305 desteğinin üzerinde tutunuyor, 315 direnci aşılırsa görünüm güçlenir."
 
 
@@ -109,8 +128,8 @@ def template() -> TemplateSource:
 
 
 @pytest.fixture
-async def llm(fake: FakeEndpoint, clock: Clock) -> AsyncIterator[LlmComposer]:
-    composer = LlmComposer(LlmConfig(fake.base_url, MODEL, KEY, timeout=0.2), template(), clock=clock)
+async def llm(fake: FakeEndpoint, clock: Clock) -> AsyncIterator[LlmSource]:
+    composer = LlmSource(LlmConfig(fake.base_url, MODEL, KEY, timeout=0.2), template(), clock=clock)
     try:
         yield composer
     finally:
@@ -118,7 +137,7 @@ async def llm(fake: FakeEndpoint, clock: Clock) -> AsyncIterator[LlmComposer]:
 
 
 async def test_an_answer_comes_from_the_endpoint_with_persona_context_market_and_key(
-    llm: LlmComposer, fake: FakeEndpoint
+    llm: LlmSource, fake: FakeEndpoint
 ) -> None:
     draft = await llm.answer(AYSE, CHAT, QUESTION, [*CONTEXT, QUESTION], NOW)
 
@@ -129,18 +148,30 @@ async def test_an_answer_comes_from_the_endpoint_with_persona_context_market_and
     assert body["model"] == MODEL and body["max_tokens"] == 160 and body["temperature"] == 0.9
     system, user = body["messages"]
     assert system["role"] == "system" and user["role"] == "user"
-    for persona_bit in ("ayse", "analitik", "Risk iştahın düşük", "THYAO", "altın (gram ve ons) için yükseliş",
-                        "Sabır kazandırır.", "Emoji kullanmazsın", "Yatırım tavsiyesi", "Link"):
+    for persona_bit in (
+        "ayse",
+        "analitik",
+        "Risk iştahın düşük",
+        "THYAO",
+        "altın (gram ve ons) için yükseliş",
+        "Sabır kazandırır.",
+        "Emoji kullanmazsın",
+        "Yatırım tavsiyesi",
+        "Link",
+    ):
         assert persona_bit in system["content"], persona_bit
-    for context_bit in ("katılımcı#7: dolar bugün yine mi yükseldi", "mert (yanıt: katılımcı#7): Kur 38 bandında",
-                        "«ayse THYAO ne olur sence?»"):
+    for context_bit in (
+        "katılımcı#7: dolar bugün yine mi yükseldi",
+        "mert (yanıt: katılımcı#7): Kur 38 bandında",
+        "«ayse THYAO ne olur sence?»",
+    ):
         assert context_bit in user["content"], context_bit
     # The model is given the same level the template bots quote.
     quote = llm.fallback.composer.market.quote("THYAO", NOW)
     assert format_number(quote.price, SYMBOLS["THYAO"].decimals) + " TL" in user["content"]
 
 
-async def test_chatter_replies_to_the_given_message_or_to_nobody(llm: LlmComposer, fake: FakeEndpoint) -> None:
+async def test_chatter_replies_to_the_given_message_or_to_nobody(llm: LlmSource, fake: FakeEndpoint) -> None:
     reply = await llm.chatter(AYSE, CHAT, CONTEXT, NOW, CONTEXT[1])
     fake.reply = "Altında 3.600 desteği korundukça acele yok."
     fresh = await llm.chatter(AYSE, CHAT, CONTEXT, NOW, None)
@@ -151,7 +182,7 @@ async def test_chatter_replies_to_the_given_message_or_to_nobody(llm: LlmCompose
     assert "kendiliğinden yeni bir mesaj" in fake.requests[1]["json"]["messages"][1]["content"]
 
 
-async def test_the_reply_is_cleaned_to_one_plain_message(llm: LlmComposer, fake: FakeEndpoint) -> None:
+async def test_the_reply_is_cleaned_to_one_plain_message(llm: LlmSource, fake: FakeEndpoint) -> None:
     fake.reply = '<think>hmm</think>\n"ayse: **Dolar**  38 bandında\n yatay gidiyor."\nmert: bence de'
     draft = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
 
@@ -177,7 +208,7 @@ def twin_answer() -> Draft | None:
 
 
 @pytest.mark.parametrize("behaviour", ["slow", "error", "unauthorized", "bad_json", "no_choices", "empty"])
-async def test_a_failed_call_falls_back_to_the_template(llm: LlmComposer, fake: FakeEndpoint, behaviour: str) -> None:
+async def test_a_failed_call_falls_back_to_the_template(llm: LlmSource, fake: FakeEndpoint, behaviour: str) -> None:
     fake.behaviour = behaviour
     draft = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
 
@@ -186,7 +217,7 @@ async def test_a_failed_call_falls_back_to_the_template(llm: LlmComposer, fake: 
     assert draft.reply_to_message_id == 103
 
 
-async def test_the_timeout_is_the_configured_one(llm: LlmComposer, fake: FakeEndpoint) -> None:
+async def test_the_timeout_is_the_configured_one(llm: LlmSource, fake: FakeEndpoint) -> None:
     fake.behaviour = "slow"
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -194,21 +225,24 @@ async def test_the_timeout_is_the_configured_one(llm: LlmComposer, fake: FakeEnd
     assert 0.15 < loop.time() - started < 2.0
 
 
-@pytest.mark.parametrize("text", [
-    "Detaylar www.piyasaradar.com adresinde.",
-    "Grafik burada: https://t.me/kanal",
-    "THYAO kesin kazanç, kaçırmayın!",
-    "Bu bir yatırım tavsiyesidir: THYAO al.",
-    "Bilgi için 0532 123 45 67 arayın.",
-])
-async def test_a_reply_that_fails_guard_falls_back(llm: LlmComposer, fake: FakeEndpoint, text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Detaylar www.piyasaradar.com adresinde.",
+        "Grafik burada: https://t.me/kanal",
+        "THYAO kesin kazanç, kaçırmayın!",
+        "Bu bir yatırım tavsiyesidir: THYAO al.",
+        "Bilgi için 0532 123 45 67 arayın.",
+    ],
+)
+async def test_a_reply_that_fails_guard_falls_back(llm: LlmSource, fake: FakeEndpoint, text: str) -> None:
     fake.reply = text
     draft = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
 
     assert draft == twin_answer()
 
 
-async def test_the_bot_never_repeats_itself(llm: LlmComposer, fake: FakeEndpoint) -> None:
+async def test_the_bot_never_repeats_itself(llm: LlmSource, fake: FakeEndpoint) -> None:
     first = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
     fake.reply = GOOD.replace("305", "310")  # the same sentence with another number is still a repeat
     second = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
@@ -217,21 +251,25 @@ async def test_the_bot_never_repeats_itself(llm: LlmComposer, fake: FakeEndpoint
     assert second is not None and second.text != first.text and second == twin_answer()
 
 
-async def test_what_was_said_before_start_up_counts_as_said(llm: LlmComposer) -> None:
+async def test_what_was_said_before_start_up_counts_as_said(llm: LlmSource) -> None:
     llm.remember("ayse", GOOD)
     draft = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
     assert draft is not None and draft.text != GOOD
 
 
-async def test_a_model_draft_is_not_repeated_by_the_templates(llm: LlmComposer) -> None:
-    draft = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
-    assert draft is not None
-    # Composer has no public "already said?" question; its memory is what its _finish checks.
-    assert compare_key(draft.text) in llm.fallback.composer._recent["ayse"]
+async def test_a_model_draft_is_not_repeated_by_the_templates(llm: LlmSource, fake: FakeEndpoint) -> None:
+    twin = twin_answer()
+    assert twin is not None
+    fake.reply = twin.text  # the model happens to say what the templates would say first
+    said = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
+    assert said is not None and said.text == twin.text
+    fake.behaviour = "error"  # the same question again, now answered by the templates
+    fallback = await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
+    assert fallback is None or compare_key(fallback.text) != compare_key(twin.text)
 
 
 async def test_the_breaker_opens_after_three_failures_and_tries_once_after_the_cool_down(
-    llm: LlmComposer, fake: FakeEndpoint, clock: Clock
+    llm: LlmSource, fake: FakeEndpoint, clock: Clock
 ) -> None:
     fake.behaviour = "error"
     for _ in range(3):
@@ -261,7 +299,7 @@ async def test_the_breaker_opens_after_three_failures_and_tries_once_after_the_c
     assert len(fake.requests) == 6 and llm.breaker.state == "closed" and llm.breaker.cooldown == 60
 
 
-async def test_half_open_lets_a_single_trial_through(llm: LlmComposer, fake: FakeEndpoint, clock: Clock) -> None:
+async def test_half_open_lets_a_single_trial_through(llm: LlmSource, fake: FakeEndpoint, clock: Clock) -> None:
     fake.behaviour = "error"
     for _ in range(3):
         await llm.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
@@ -288,7 +326,7 @@ def test_a_cancelled_trial_frees_the_half_open_slot() -> None:
 
 
 async def test_the_key_never_shows_in_repr_or_logs(
-    llm: LlmComposer, fake: FakeEndpoint, caplog: pytest.LogCaptureFixture
+    llm: LlmSource, fake: FakeEndpoint, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with structlog.testing.capture_logs() as events:
@@ -299,13 +337,20 @@ async def test_the_key_never_shows_in_repr_or_logs(
 
     assert {event["event"] for event in events} >= {"llm.failed", "llm.breaker_opened", "llm.rejected"}
     assert any(event.get("reason") == "http 401" for event in events)
-    for text in (repr(llm), repr(llm.config), str(llm.config), repr(llm._client), repr(llm.breaker),
-                 repr(events), caplog.text):
+    for text in (
+        repr(llm),
+        repr(llm.config),
+        str(llm.config),
+        repr(ChatClient(llm.config)),
+        repr(llm.breaker),
+        repr(events),
+        caplog.text,
+    ):
         assert KEY not in text and "SECRET" not in text
 
 
 async def test_no_key_means_no_authorization_header(fake: FakeEndpoint) -> None:
-    composer = LlmComposer(LlmConfig(fake.base_url, MODEL, None), template())
+    composer = LlmSource(LlmConfig(fake.base_url, MODEL, None), template())
     try:
         assert await composer.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW) is not None
     finally:
@@ -315,7 +360,7 @@ async def test_no_key_means_no_authorization_header(fake: FakeEndpoint) -> None:
 
 async def test_an_injected_session_is_used_and_left_open(fake: FakeEndpoint) -> None:
     async with aiohttp.ClientSession() as session:
-        composer = LlmComposer(LlmConfig(fake.base_url, MODEL, KEY), template(), session=session)
+        composer = LlmSource(LlmConfig(fake.base_url, MODEL, KEY), template(), session=session)
         draft = await composer.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW)
         await composer.close()
         assert draft is not None and draft.text == GOOD
@@ -323,7 +368,7 @@ async def test_an_injected_session_is_used_and_left_open(fake: FakeEndpoint) -> 
 
 
 async def test_an_unreachable_endpoint_falls_back(clock: Clock) -> None:
-    composer = LlmComposer(LlmConfig("http://127.0.0.1:9/v1", MODEL, KEY, timeout=2), template(), clock=clock)
+    composer = LlmSource(LlmConfig("http://127.0.0.1:9/v1", MODEL, KEY, timeout=2), template(), clock=clock)
     try:
         assert await composer.answer(AYSE, CHAT, QUESTION, CONTEXT, NOW) == twin_answer()
     finally:

@@ -39,7 +39,9 @@ async def test_live_edits_apply_and_a_bad_edit_leaves_the_roster_running(dsn: st
             assert watcher.problems and "line" in str(watcher.problems[0])
             assert sorted(runner.pollers) == ["bot000", "bot001", "bot002"]
 
-            await edit(roster_yaml(["bot000", "bot002"], world.chat_id).replace("title: Test", "title: Test\n    pace: 90"))
+            await edit(
+                roster_yaml(["bot000", "bot002"], world.chat_id).replace("title: Test", "title: Test\n    pace: 90")
+            )
             assert sorted(runner.pollers) == ["bot000", "bot002"]
             assert runner.rooms.directors[world.chat_id].chat.pace == 90
             assert watcher.applied == 2

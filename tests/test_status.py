@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from piyasa_bot.commands.status import NO_RUNS, UNREACHABLE, status
 from piyasa_bot.sending.outbox import Outgoing, Priority
 from piyasa_bot.settings import Settings
-from tests.helpers import make_runner, make_world
+from tests.helpers import make_runner, make_world, send_as
 
 
 async def run_status(settings: Settings, *, as_json: bool) -> tuple[int, str]:
@@ -62,8 +62,8 @@ async def test_status_shows_each_bot_and_chat_with_counts_and_failure_reasons(ds
             for i in range(5):
                 world.emulator.post(chat, user_id=600 + i, text=f"altın {i}")
             await world.emulator.wait_confirmed(timeout=20)
-            await runner.send("bot000", chat, "dolar sakin")
-            await runner.send("bot000", chat, "BIST yükselişte")
+            await send_as(runner, "bot000", chat, "dolar sakin")
+            await send_as(runner, "bot000", chat, "BIST yükselişte")
             await runner.outbox.put(Outgoing(bot="bot001", chat_id=chat, text="cevap", priority=Priority.ANSWER))
             for i in range(2):  # stale before bot001's next slot a second later
                 await runner.outbox.put(Outgoing(bot="bot001", chat_id=chat, text=f"eski {i}",
@@ -72,7 +72,7 @@ async def test_status_shows_each_bot_and_chat_with_counts_and_failure_reasons(ds
             await runner.outbox.put(Outgoing(bot="bot000", chat_id=chat, text="yarın", priority=Priority.ANSWER,
                                              not_before=time.time() + 3600))
             counts = runner.outbox.counts
-            await runner.outbox.wait_until(lambda: counts.sent == 1 and counts.failed == 1 and counts.expired == 2)
+            await runner.outbox.wait_until(lambda: counts.sent == 3 and counts.failed == 1 and counts.expired == 2)
             code, live = await run_status(settings, as_json=True)
     finally:
         await world.emulator.stop()

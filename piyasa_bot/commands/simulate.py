@@ -18,6 +18,7 @@ from typing import TextIO
 import asyncpg
 
 from piyasa_bot.bootstrap import ConfigError, database_dsn, secret_cipher
+from piyasa_bot.chat_kinds import is_supergroup_id
 from piyasa_bot.commands.run import stop_on_signals
 from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.db.pool import fresh_database
@@ -40,8 +41,12 @@ def simulated_roster(settings: Settings, emulator: Emulator) -> LoadedRoster:
         tokens[bot.name] = emulator.add_bot(name=bot.name, username=f"{bot.name}_piyasa_bot", privacy=False).token
     for chat in loaded.roster.chats:
         members = [bot.name for bot in loaded.roster.bots if chat.id in bot.chats]
-        emulator.add_chat(chat_id=chat.id, title=chat.title, type="supergroup" if chat.is_supergroup else "group",
-                          members=members)
+        emulator.add_chat(
+            chat_id=chat.id,
+            title=chat.title,
+            type="supergroup" if is_supergroup_id(chat.id) else "group",
+            members=members,
+        )
     return dataclasses.replace(loaded, tokens=tokens, warnings=[])
 
 
@@ -81,13 +86,14 @@ class ChatView:
         posted = self.emulator.posted
         sent = self.emulator.sent_since(self._sent)
         if not self.quiet:
-            lines = [(p.available_at, f"{names.get(p.user_id, p.user_id)!s:>10} │ {p.text}") for p in posted[self._posted:]]
+            lines = [
+                (p.available_at, f"{names.get(p.user_id, p.user_id)!s:>10} │ {p.text}") for p in posted[self._posted :]
+            ]
             lines += [(s.at, f"{'@' + s.bot_name:>10} │ {s.text}") for s in sent]
             for at, line in sorted(lines):
                 print(f"{time.strftime('%H:%M:%S', time.localtime(at))} {line}", file=self.out)
         self._posted, self._sent = len(posted), self._sent + len(sent)
-        recorder = self.runner.ingest.recorder if self.runner.ingest else None
-        stored = recorder.stored if recorder else 0
+        stored = self.runner.ingest.recorder.stored
         print(f"          ── people posted {self._posted}, stored {stored}, bots sent {self._sent}", file=self.out)
 
 
@@ -103,15 +109,26 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
     base_url = await emulator.start()
     chat = loaded.roster.chats[0]
     people = max(args.people, 1)
-    spec = CrowdSpec(chat_id=chat.id, normal=people - 2 * (people // 5), mention=people // 5, reply=people // 5,
-                     duration=args.duration, rate_multiplier=args.rate, seed=args.seed)
+    spec = CrowdSpec(
+        chat_id=chat.id,
+        normal=people - 2 * (people // 5),
+        mention=people // 5,
+        reply=people // 5,
+        duration=args.duration,
+        rate_multiplier=args.rate,
+        seed=args.seed,
+    )
     crowd = Crowd(emulator, spec)
-    print(f"simulating {len(loaded.roster.bots)} bots and {people} people in '{chat.title}' "
-          f"for {args.duration:.0f} s (emulator at {base_url})", file=out)
+    print(
+        f"simulating {len(loaded.roster.bots)} bots and {people} people in '{chat.title}' "
+        f"for {args.duration:.0f} s (emulator at {base_url})",
+        file=out,
+    )
     dsn = await fresh_simulation_database(settings)
     try:
-        async with Runner(loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10,
-                          seed=args.seed, pace_scale=args.pace) as runner:
+        async with Runner(
+            loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10, seed=args.seed, pace_scale=args.pace
+        ) as runner:
             await runner.wait_polling()
             view = ChatView(emulator, runner, out, args.quiet)
             crowd_task = asyncio.create_task(crowd.run())
@@ -124,11 +141,9 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
             await crowd_task
             await emulator.wait_confirmed(timeout=30)
             # No new chatter; let the answers still on their way go out.
-            assert runner.rooms is not None
-            await runner.rooms.stop_chatter()
-            await runner.rooms.settle_answers(timeout=30)
-            await runner.outbox.drain_until_idle(timeout=60)
+            await runner.drain(timeout=90)
             view.show({})
+            assert runner.rooms is not None
             answered = (runner.rooms.counts.addressed, runner.rooms.counts.answered)
         return await report(dsn, emulator, answered, out)
     finally:
@@ -144,7 +159,10 @@ async def report(dsn: str, emulator: Emulator, answered: tuple[int, int], out: T
         await conn.close()
     lost = len(posted) - stored
     violations = sum(emulator.violations.values())
-    print(f"people posted {len(posted)}, stored {stored}, lost {max(lost, 0)}; "
-          f"addressed a bot {answered[0]}, answered {answered[1]}; "
-          f"bots sent {len(emulator.sent())}, limit violations {violations}", file=out)
+    print(
+        f"people posted {len(posted)}, stored {stored}, lost {max(lost, 0)}; "
+        f"addressed a bot {answered[0]}, answered {answered[1]}; "
+        f"bots sent {len(emulator.sent())}, limit violations {violations}",
+        file=out,
+    )
     return 0 if lost == 0 and violations == 0 and answered[0] == answered[1] else 1

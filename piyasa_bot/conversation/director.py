@@ -169,14 +169,6 @@ class Director:
         if self._pending is not None and self._pending.bot_name == turn.bot_name and self._pending.at == turn.at:
             self._pending = None
 
-    def may_answer(self, bot_name: str, now: datetime) -> bool:
-        """May this bot answer a person who addressed it? Active hours do not apply: people first."""
-        return (
-            not self._paused
-            and self.is_active(bot_name)
-            and self._usage.allows(bot_name, self._bots[bot_name].persona.hourly_cap, now)
-        )
-
     def volunteer(self, line: ChatLine, now: datetime) -> str | None:
         """A bot that may take an unaddressed question now (see addressee.pick_volunteer)."""
         # Most messages are not questions: answer that before looking at every member.

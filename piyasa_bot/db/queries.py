@@ -177,11 +177,6 @@ async def set_bot_chat_active(
     )
 
 
-async def inactive_bot_chats(conn: asyncpg.Connection | asyncpg.Pool) -> list[tuple[int, int]]:
-    rows = await conn.fetch("SELECT bot_id, chat_id FROM bot_chats WHERE NOT active")
-    return [(row["bot_id"], row["chat_id"]) for row in rows]
-
-
 # --- edits, foreign chats, migrations, admin status (0003) -------------------------------
 
 

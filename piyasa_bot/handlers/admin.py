@@ -3,20 +3,26 @@
 Only the chat's admins (bots.yaml `chats[].admins`, Telegram user ids) are
 obeyed; anyone else's command is stored like any message and otherwise
 ignored, without a word. Every bot in the chat receives a command, but the
-copy dedupe hands the dispatcher one, and one bot answers: the one named in
-`/cmd@username`, else the first active bot of the chat in bots.yaml order.
+recording middleware passes on one copy, and one bot answers: the one named
+in `/cmd@username`, else the first active bot of the chat in bots.yaml order.
 The answer is an Outgoing answer to the command: the outbox sends it.
+
+Any other command (another bot's /start, or one naming a bot that is not
+ours) ends here too: a command is for a bot's controls, never a question for
+the conversation.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from piyasa_bot.chat_kinds import reply_target
 from piyasa_bot.db import queries
 from piyasa_bot.deps import Deps
 from piyasa_bot.handlers.admin_actions import ACTIONS, Controls
@@ -29,67 +35,108 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,32}))?(?:\s+(.*))?$", re.DOTALL)
+# Mentions are not checked against the receiving bot (aiogram's default): the copy that
+# got through may be any bot's, so `for_our_bot` checks them against the whole roster.
+OUR_COMMANDS = Command(*ACTIONS, ignore_case=True, ignore_mention=True)
+ANY_COMMAND = Command(re.compile(r"[A-Za-z0-9_]{1,32}$"), ignore_mention=True)
+# Right after a start, a mentioned bot may still be waiting for its getMe.
+IDENTITY_WAIT = 10.0
+# The filters below are coroutines on purpose: aiogram runs a plain function in a thread.
 
 
-@dataclass(frozen=True)
-class Command:
-    name: str  # lower case, without the "/"
-    username: str | None  # the bot it names after "@", if any
-    args: str
+def build_router() -> Router:
+    router = Router(name="admin")
+    router.message.filter(looks_like_a_command)
+    router.message.register(run_command, OUR_COMMANDS, for_our_bot, from_chat_admin)
+    router.message.register(refuse_command, OUR_COMMANDS, for_our_bot)
+    router.message.register(other_command, ANY_COMMAND)
+    return router
 
 
-def parse_command(text: str | None) -> Command | None:
-    match = _COMMAND.match(text.strip()) if text else None
-    if match is None:
-        return None
-    name, username, args = match.groups()
-    return Command(name.lower(), username, (args or "").strip())
+async def looks_like_a_command(message: Message) -> bool:
+    """Text that starts with "/" (a caption does not make a command): the rest of the chat skips this router."""
+    return message.text is not None and message.text.startswith("/")
 
 
-async def handle_command(command: Command, message: Message, chat: ChatConfig, deps: Deps, arrival: Arrival) -> None:
-    handles = deps.outbox.handles
-    if command.username and not any(h.username.casefold() == command.username.casefold() for h in handles.values()):
-        return  # addressed to a bot that is not ours
-    action = ACTIONS.get(command.name)
-    if action is None:
-        return  # another bot's command (/start, /help, ...)
-    user_id = message.from_user.id if message.from_user else None
-    if user_id is None or user_id not in chat.admins:
-        log.info("command.ignored", command=command.name, user_id=user_id, reason="not an admin of this chat")
-        return
+async def for_our_bot(message: Message, command: CommandObject, deps: Deps) -> bool:
+    """No bot named, or one of ours."""
+    if command.mention is None or deps.bots.by_username(command.mention) is not None:
+        return True
+    if deps.bots.pending and await deps.bots.wait_known(deps.bots, IDENTITY_WAIT):
+        return deps.bots.by_username(command.mention) is not None
+    return False
+
+
+async def from_chat_admin(message: Message, roster_chat: ChatConfig) -> bool:
+    return message.from_user is not None and message.from_user.id in roster_chat.admins
+
+
+async def refuse_command(message: Message, command: CommandObject) -> None:
+    log.info(
+        "command.ignored",
+        command=command.command.lower(),
+        user_id=message.from_user.id if message.from_user else None,
+        reason="not an admin of this chat",
+    )
+
+
+async def other_command(message: Message) -> None:
+    """Not one of ours (another bot's /start, or a bot that is not in bots.yaml): nothing to do."""
+
+
+async def run_command(
+    message: Message, command: CommandObject, roster_chat: ChatConfig, deps: Deps, arrival: Arrival
+) -> None:
+    name, args = command.command.lower(), (command.args or "").strip()
     chat_id = message.chat.id  # the id Telegram uses now; directors are keyed by bots.yaml's
-    director = deps.rooms.directors.get(chat.id) if deps.rooms is not None else None
-    bot_name = await _answering_bot(command, chat, chat_id, deps, director)
+    director = deps.rooms.directors.get(roster_chat.id) if deps.rooms is not None else None
+    bot_name = await _answering_bot(command.mention, roster_chat, chat_id, deps, director)
     if bot_name is None:
-        log.warning("command.unanswered", command=command.name, reason="no active bot in this chat")
+        log.warning("command.unanswered", command=name, reason="no active bot in this chat")
         return
-    text = await action(command.args, Controls(chat=chat, chat_id=chat_id, deps=deps, director=director))
+    text = await ACTIONS[name](args, Controls(chat=roster_chat, chat_id=chat_id, deps=deps, director=director))
     if deps.rooms is not None:
-        deps.rooms.nudge(chat.id)  # a new pace or a pause takes effect now, not at the planned turn
-    # In a basic group the id is the receiving bot's own numbering: only that bot can reply to it.
-    numbering_shared = message.chat.type != "group" or bot_name == arrival.handle.name
-    outbox_id = await deps.outbox.put(Outgoing(
-        bot=bot_name, chat_id=chat_id, text=text, priority=Priority.ANSWER,
-        reply_to=message.message_id if numbering_shared else None, answers=message.message_id,
-    ))
-    log.info("command.handled", command=command.name, args=command.args, user_id=user_id, bot=bot_name,
-             queued=outbox_id is not None)
+        deps.rooms.nudge(roster_chat.id)  # a new pace or a pause takes effect now, not at the planned turn
+    reply_to = reply_target(
+        message.chat.type, message.message_id, received_by=arrival.handle.name, answering_bot=bot_name
+    )
+    outbox_id = await deps.outbox.put(
+        Outgoing(
+            bot=bot_name,
+            chat_id=chat_id,
+            text=text,
+            priority=Priority.ANSWER,
+            reply_to=reply_to,
+            answers=message.message_id,
+        )
+    )
+    log.info(
+        "command.handled",
+        command=name,
+        args=args,
+        user_id=message.from_user and message.from_user.id,
+        bot=bot_name,
+        queued=outbox_id is not None,
+    )
 
 
-async def _answering_bot(command: Command, chat: ChatConfig, chat_id: int, deps: Deps,
-                         director: Director | None) -> str | None:
-    handles = deps.outbox.handles
-    paired = {name: active and state != "disabled"
-              for name, state, active in await queries.bot_chat_states(deps.pool, chat_id)}
+async def _answering_bot(
+    mention: str | None, chat: ChatConfig, chat_id: int, deps: Deps, director: Director | None
+) -> str | None:
+    paired = {
+        name: active and state != "disabled"
+        for name, state, active in await queries.bot_chat_states(deps.pool, chat_id)
+    }
     usable = [
-        bot.name for bot in deps.roster.bots
-        if chat.id in bot.chats and bot.name in handles and handles[bot.name].telegram_id
-        and paired.get(bot.name, True) and (director is None or director.is_active(bot.name))
+        bot.name
+        for bot in deps.roster.bots
+        if chat.id in bot.chats
+        and (handle := deps.bots.get(bot.name)) is not None
+        and handle.telegram_id
+        and paired.get(bot.name, True)
+        and (director is None or director.is_active(bot.name))
     ]
-    if command.username:
-        wanted = command.username.casefold()
-        named = next((name for name in usable if handles[name].username.casefold() == wanted), None)
-        if named is not None:
-            return named
+    named = deps.bots.by_username(mention) if mention else None
+    if named is not None and named.name in usable:
+        return named.name
     return usable[0] if usable else None

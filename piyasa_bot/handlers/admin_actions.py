@@ -29,16 +29,21 @@ class Controls:
 
 async def status(args: str, ctx: Controls) -> str:
     pairs = await queries.bot_chat_states(ctx.deps.pool, ctx.chat_id)
-    active = sum(1 for name, state, paired in pairs if paired and state != "disabled"
-                 and (ctx.director is None or ctx.director.is_active(name)))
+    active = sum(
+        1
+        for name, state, paired in pairs
+        if paired and state != "disabled" and (ctx.director is None or ctx.director.is_active(name))
+    )
     people, bots = await queries.chat_activity(ctx.deps.pool, ctx.chat_id)
-    return "\n".join([
-        f"Durum: {ctx.chat.title or ctx.chat_id}",
-        f"Etkin bot: {active}/{len(pairs)}",
-        f"Son 1 saatte mesaj: {people + bots} (insan {people}, bot {bots})",
-        f"Gönderim kuyruğu: {ctx.deps.outbox.backlog_of(ctx.chat_id)}",
-        _conversation(ctx),
-    ])
+    return "\n".join(
+        [
+            f"Durum: {ctx.chat.title or ctx.chat_id}",
+            f"Etkin bot: {active}/{len(pairs)}",
+            f"Son 1 saatte mesaj: {people + bots} (insan {people}, bot {bots})",
+            f"Gönderim kuyruğu: {ctx.deps.outbox.backlog_of(ctx.chat_id)}",
+            _conversation(ctx),
+        ]
+    )
 
 
 def _conversation(ctx: Controls) -> str:

@@ -1,9 +1,10 @@
 """my_chat_member: a bot added to a chat, promoted, removed or banned.
 
-In a roster chat, removal marks the bot-chat pair inactive (bot_chats) and
-takes the bot out of the chat's conversation; being added back marks it active
-again. Outside the roster the bot records the chat and leaves (see
-ingest/foreign.py). A person starting or blocking a bot in private is ignored.
+In a roster chat, removal marks the bot-chat pair inactive and takes the bot
+out of the chat's conversation (bot_chats.py, as a 403 on a send does); being
+added back marks it active again. Outside the roster the bot records the chat
+and leaves (see ingest/foreign.py). A person starting or blocking a bot in
+private is ignored.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import structlog
 from aiogram import Router
 from aiogram.types import ChatMemberUpdated
 
-from piyasa_bot.db import queries
-from piyasa_bot.db.retry import retrying
 from piyasa_bot.deps import Deps
 from piyasa_bot.ingest.pipeline import Arrival
 
@@ -41,8 +40,9 @@ def is_present(update: ChatMemberUpdated) -> bool:
 
 async def member_changed(update: ChatMemberUpdated, deps: Deps, arrival: Arrival) -> None:
     chat, handle = update.chat, arrival.handle
+    status = status_of(update)
     if chat.type == "private":
-        log.debug("membership.private_ignored", bot=handle.name, user_id=chat.id, status=status_of(update))
+        log.debug("membership.private_ignored", bot=handle.name, user_id=chat.id, status=status)
         return
     present = is_present(update)
     by = update.from_user.id if update.from_user else None
@@ -53,19 +53,18 @@ async def member_changed(update: ChatMemberUpdated, deps: Deps, arrival: Arrival
             await deps.foreign.note(chat, deps.pool, bot=handle.name)
             await deps.foreign.leave(handle, chat, deps.pool, deps.aliases)
         return
-    status = status_of(update)
     bot = next((listed for listed in deps.roster.bots if listed.name == handle.name), None)
     if bot is None or roster_chat.id not in bot.chats:
-        log.info("bot.membership_not_in_roster", bot=handle.name, chat_id=chat.id, status=status,
-                 note="bots.yaml does not pair this bot with this chat")
+        log.info(
+            "bot.membership_not_in_roster",
+            bot=handle.name,
+            chat_id=chat.id,
+            status=status,
+            note="bots.yaml does not pair this bot with this chat",
+        )
         return
+    how = f"{status} by user {by}" if by else status
     if present:
-        await retrying(lambda: queries.set_bot_chat_active(deps.pool, handle.db_id, chat.id, True, None))
-        # The conversation takes the bot back at the next start (ChatRooms has no way back yet).
-        log.info("bot.added_to_chat", bot=handle.name, chat_id=chat.id, status=status, by_user=by)
-        return
-    reason = f"{status} by user {by}" if by else status
-    await retrying(lambda: queries.set_bot_chat_active(deps.pool, handle.db_id, chat.id, False, reason))
-    if deps.rooms is not None:
-        deps.rooms.deactivate(handle.name, roster_chat.id)  # directors are keyed by bots.yaml's id
-    log.warning("bot.removed_from_chat", bot=handle.name, chat_id=chat.id, status=status, by_user=by)
+        await deps.bot_chats.added(handle.name, chat.id, how)
+    else:
+        await deps.bot_chats.removed(handle.name, chat.id, how)

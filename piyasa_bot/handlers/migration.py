@@ -5,12 +5,20 @@ one in the new supergroup (`migrate_from_chat_id`); either one is enough, and
 both (and every bot's copy) are harmless. From the first one on, the aliases
 make the new id count as the roster chat, rows are stored under it, and the
 history and settings move over in one transaction.
+
+An outer middleware, placed before the recording one: the supergroup's
+message must find its chat already known as the roster chat, or it would be
+taken for a message of a foreign chat and not stored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import structlog
-from aiogram.types import Message
+from aiogram import BaseMiddleware
+from aiogram.types import Message, TelegramObject
 
 from piyasa_bot.db import queries
 from piyasa_bot.db.retry import retrying
@@ -28,6 +36,20 @@ def migration_of(message: Message) -> tuple[int, int] | None:
     return None
 
 
+class FollowMigration(BaseMiddleware):
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(event, Message)
+        migration = migration_of(event)
+        if migration is not None:
+            await follow_migration(*migration, data["deps"])
+        return await handler(event, data)
+
+
 async def follow_migration(old: int, new: int, deps: Deps) -> None:
     chat = deps.roster_chat(old) or deps.roster_chat(new)
     if chat is None:
@@ -39,9 +61,15 @@ async def follow_migration(old: int, new: int, deps: Deps) -> None:
     await deps.recorder.writer.flush()
     moved = await retrying(lambda: _move(deps, old, new))
     index = next(i for i, listed in enumerate(deps.roster.chats) if listed.id == chat.id)
-    log.warning("chat.migrated", old_chat_id=old, new_chat_id=new, title=chat.title,
-                messages_moved=moved.messages, pending_sends_moved=moved.pending_sends,
-                action=f"update bots.yaml: chats[{index}].id and every bot's chats list, {old} -> {new}")
+    log.warning(
+        "chat.migrated",
+        old_chat_id=old,
+        new_chat_id=new,
+        title=chat.title,
+        messages_moved=moved.messages,
+        pending_sends_moved=moved.pending_sends,
+        action=f"update bots.yaml: chats[{index}].id and every bot's chats list, {old} -> {new}",
+    )
 
 
 async def _move(deps: Deps, old: int, new: int) -> queries.ChatMove:

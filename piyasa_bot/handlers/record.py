@@ -6,56 +6,62 @@ a service message (new members, a pin, a migration...) under its content type
 as `kind`. Edits are stored beside the original (message_edits). A chat
 outside bots.yaml is recorded once in `chats` (allowed = false), and its
 messages are neither stored nor answered: the bots have no business there.
+
+These are outer middlewares, so the feature routers behind them see a
+message only when it is new and from a roster chat, with its bots.yaml entry
+as `roster_chat`. A message handled this way counts as handled whether or not
+a feature router took it: recording it was the job.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import structlog
-from aiogram import Router
-from aiogram.types import Message
+from aiogram import BaseMiddleware
+from aiogram.types import Message, TelegramObject
 
 from piyasa_bot.deps import Deps
-from piyasa_bot.handlers.admin import handle_command, parse_command
-from piyasa_bot.handlers.migration import follow_migration, migration_of
 from piyasa_bot.ingest.pipeline import Arrival
+from piyasa_bot.roster import ChatConfig
 
 log = structlog.get_logger(__name__)
 
-
-def build_router() -> Router:
-    router = Router(name="record")
-    router.message.register(record_message)
-    router.channel_post.register(record_message)
-    router.edited_message.register(record_edit)
-    router.edited_channel_post.register(record_edit)
-    return router
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-async def record_message(message: Message, deps: Deps, arrival: Arrival) -> None:
-    migration = migration_of(message)
-    if migration is not None:
-        # Before the roster check: from here on the supergroup's id is the roster chat's.
-        await follow_migration(*migration, deps)
+async def _roster_chat(message: Message, deps: Deps, arrival: Arrival) -> ChatConfig | None:
     chat = deps.roster_chat(message.chat.id)
     if chat is None:
         await deps.foreign.note(message.chat, deps.pool, bot=arrival.handle.name)
-        return
-    if not deps.recorder.record_incoming(message, arrival):
-        return
-    log.debug("message.recorded", message_id=message.message_id, kind=message.content_type)
-    command = parse_command(message.text)
-    if command is not None:
-        # A command is for the operator's controls, never a question for the bots to answer.
-        await handle_command(command, message, chat, deps, arrival)
-        return
-    if deps.rooms is not None and message.from_user is not None and not message.from_user.is_bot:
-        deps.rooms.heard(message, received_by=arrival.handle.name)
+    return chat
 
 
-async def record_edit(message: Message, deps: Deps, arrival: Arrival) -> None:
-    # An edit is recorded, not answered again, and an edited command is not run again.
-    if deps.roster_chat(message.chat.id) is None:
-        await deps.foreign.note(message.chat, deps.pool, bot=arrival.handle.name)
-        return
-    if deps.recorder.record_edit(message, arrival):
-        log.debug("message.edit_recorded", message_id=message.message_id, kind=message.content_type)
+class RecordIncoming(BaseMiddleware):
+    """A message or channel post: stored once; only the first copy goes on to the feature routers."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> None:
+        assert isinstance(event, Message)
+        deps: Deps = data["deps"]
+        arrival: Arrival = data["arrival"]
+        chat = await _roster_chat(event, deps, arrival)
+        if chat is None or not deps.recorder.record_incoming(event, arrival):
+            return  # not ours, or another bot's copy of it was recorded first
+        log.debug("message.recorded", message_id=event.message_id, kind=event.content_type)
+        data["roster_chat"] = chat
+        await handler(event, data)
+
+
+class RecordEdits(BaseMiddleware):
+    """An edit: stored beside the original, once across bots, and not passed on.
+
+    An edit is not a new message: it is not answered again, and an edited command is not run again.
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> None:
+        assert isinstance(event, Message)
+        deps: Deps = data["deps"]
+        arrival: Arrival = data["arrival"]
+        if await _roster_chat(event, deps, arrival) is not None and deps.recorder.record_edit(event, arrival):
+            log.debug("message.edit_recorded", message_id=event.message_id, kind=event.content_type)

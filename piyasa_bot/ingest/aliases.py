@@ -8,13 +8,14 @@ the chat's settings), `current` the id Telegram uses now (to send and store).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 import structlog
 
 log = structlog.get_logger(__name__)
 
-MigrationListener = Callable[[int, int], None]
+T = TypeVar("T")
 _MAX_HOPS = 8  # a chat migrates once; this only stops a corrupt cycle
 
 
@@ -22,37 +23,31 @@ class ChatAliases:
     def __init__(self) -> None:
         self._newer: dict[int, int] = {}  # old id -> new id
         self._older: dict[int, int] = {}  # new id -> old id
-        self._listeners: list[MigrationListener] = []
         self._waiters: dict[int, list[asyncio.Future[None]]] = {}
 
     def __len__(self) -> int:
         return len(self._newer)
 
     def load(self, migrations: Iterable[tuple[int, int]]) -> None:
-        """Migrations stored by an earlier run (chats.migrated_to); listeners are not called."""
+        """Migrations stored by an earlier run (chats.migrated_to)."""
         for old, new in migrations:
             self._link(old, new)
-            log.warning("chat.migrated_earlier", old_chat_id=old, new_chat_id=new,
-                        action=f"bots.yaml still names {old}: replace it with {new}")
+            log.warning(
+                "chat.migrated_earlier",
+                old_chat_id=old,
+                new_chat_id=new,
+                action=f"bots.yaml still names {old}: replace it with {new}",
+            )
 
     def add(self, old: int, new: int) -> bool:
-        """Record a migration seen now; True the first time (listeners are told then)."""
+        """Record a migration seen now; True the first time (the caller moves the chat's rows then)."""
         if self._newer.get(old) == new:
             return False
         self._link(old, new)
-        for listener in list(self._listeners):
-            try:
-                listener(old, new)
-            except Exception as error:  # a listener's bug must not undo the migration
-                log.error("chat.migration_listener_failed", error=f"{type(error).__name__}: {error}")
         for waiter in self._waiters.pop(new, []):
             if not waiter.done():
                 waiter.set_result(None)
         return True
-
-    def subscribe(self, listener: MigrationListener) -> None:
-        """Call `listener(old_id, new_id)` on every migration seen from now on."""
-        self._listeners.append(listener)
 
     def resolve(self, chat_id: int) -> int:
         """The oldest id of this chat: the one bots.yaml was written with."""
@@ -61,6 +56,20 @@ class ChatAliases:
     def current(self, chat_id: int) -> int:
         """The newest id of this chat: the one Telegram accepts now."""
         return self._follow(self._newer, chat_id)
+
+    def lookup(self, table: Mapping[int, T], chat_id: int) -> T | None:
+        """This chat's entry in `table` (keyed by bots.yaml's ids) under any of its ids.
+
+        bots.yaml may name the id before a supergroup upgrade or, once edited, the one after.
+        """
+        entry = table.get(chat_id)
+        if entry is not None or not self._newer:
+            return entry
+        for candidate in (self.resolve(chat_id), self.current(chat_id)):
+            entry = table.get(candidate)
+            if entry is not None:
+                return entry
+        return None
 
     def pairs(self) -> list[tuple[int, int]]:
         """(oldest id, current id) for every renumbered chat."""

@@ -16,6 +16,8 @@ import hashlib
 from collections import OrderedDict
 from typing import Any
 
+from piyasa_bot.chat_kinds import numbered_per_bot
+
 # Update kinds that carry a message the runner stores.
 MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post")
 
@@ -59,7 +61,7 @@ class CopyKeys:
         """Return (dedupe key, copy_key for the database or None where ids suffice)."""
         chat = message.get("chat") or {}
         chat_id = int(chat.get("id", 0))
-        if chat.get("type") != "group":
+        if not numbered_per_bot(chat.get("type")):
             if kind.startswith("edited"):
                 return (chat_id, f"e{message.get('message_id')}:{message.get('edit_date', 0)}"), None
             return (chat_id, int(message["message_id"])), None

@@ -10,6 +10,7 @@ or one that fails, is reported in one log line and the bot polls on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Message, Update
 from pydantic import ValidationError
 
+from piyasa_bot.bots import BotHandle as BotHandle  # re-exported: its home was this module
 from piyasa_bot.db.queries import EditRow, MessageRow
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.ingest.identity import CopyKeys, MessageKey, SeenMessages, message_of
@@ -34,17 +36,6 @@ KNOWN_KINDS = frozenset(Update.model_fields) - {"update_id"}
 def update_kind(raw: dict[str, Any]) -> str | None:
     """The update's kind if aiogram knows it, else None."""
     return next((key for key, value in raw.items() if key in KNOWN_KINDS and value is not None), None)
-
-
-@dataclass
-class BotHandle:
-    """One bot of the roster as the running system knows it."""
-
-    name: str
-    db_id: int
-    bot: Bot
-    telegram_id: int = 0
-    username: str = ""
 
 
 @dataclass
@@ -69,12 +60,12 @@ class Batch:
 class Recorder:
     """Hands messages to the writer once each, however many bots received them."""
 
-    def __init__(self, writer: MessageWriter) -> None:
+    def __init__(self, writer: MessageWriter, aliases: ChatAliases | None = None) -> None:
         self.writer = writer
         self.seen = SeenMessages()
         self.copy_keys = CopyKeys()
         # Rows of a chat Telegram renumbered are stored under its new id, however late they come.
-        self.aliases = ChatAliases()
+        self.aliases = aliases if aliases is not None else ChatAliases()
         self.stored = 0
         self.skipped_copies = 0
 
@@ -92,8 +83,10 @@ class Recorder:
         if self._already(arrival):
             return False
         handle = arrival.handle
-        self._submit(edit_row(message, bot_id=handle.db_id, bot_telegram_id=handle.telegram_id,
-                              copy_key=arrival.copy_key), arrival)
+        self._submit(
+            edit_row(message, bot_id=handle.db_id, bot_telegram_id=handle.telegram_id, copy_key=arrival.copy_key),
+            arrival,
+        )
         return True
 
     def record_raw(self, message: dict[str, Any], arrival: Arrival) -> bool:
@@ -101,8 +94,9 @@ class Recorder:
         if self._already(arrival):
             return False
         handle = arrival.handle
-        row = raw_incoming_row(message, bot_id=handle.db_id, bot_telegram_id=handle.telegram_id,
-                               copy_key=arrival.copy_key)
+        row = raw_incoming_row(
+            message, bot_id=handle.db_id, bot_telegram_id=handle.telegram_id, copy_key=arrival.copy_key
+        )
         if row is None:
             return False
         self._submit(row, arrival)
@@ -157,10 +151,9 @@ class Ingest:
             found = message_of(raw)
             if found is not None:
                 kind, message = found
-                try:
+                # Malformed: no key, and aiogram will say what is wrong with it below.
+                with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
                     key, copy_key = copy_keys.key(handle.telegram_id, kind, message)
-                except (KeyError, TypeError, ValueError, AttributeError):
-                    pass  # malformed: aiogram will say what is wrong with it below
                 committed = seen.get(key) if key is not None else None
                 if committed is not None:
                     self.recorder.skipped_copies += 1
@@ -203,8 +196,13 @@ class Ingest:
             handled = await self.dispatcher.feed_update(bot, update, deps=self.deps, arrival=arrival)
         except Exception as error:  # one bad update must not stop the bot
             self.updates_failed += 1
-            log.error("update.failed", bot=arrival.handle.name, update_id=update_id, kind=kind,
-                      error=f"{type(error).__name__}: {error}")
+            log.error(
+                "update.failed",
+                bot=arrival.handle.name,
+                update_id=update_id,
+                kind=kind,
+                error=f"{type(error).__name__}: {error}",
+            )
             return
         if handled is UNHANDLED:
             self._skip(arrival, update_id, kind, None)
@@ -220,14 +218,31 @@ class Ingest:
             if isinstance(chat_id, int) and self.deps.roster_chat(chat_id) is not None:
                 stored = self.recorder.record_raw(message, arrival)
         fields = sorted({".".join(str(part) for part in problem["loc"]) for problem in error.errors()})[:5]
-        log.error("update.invalid", bot=arrival.handle.name, update_id=raw.get("update_id"), kind=kind,
-                  fields=fields, stored=stored)
+        log.error(
+            "update.invalid",
+            bot=arrival.handle.name,
+            update_id=raw.get("update_id"),
+            kind=kind,
+            fields=fields,
+            stored=stored,
+        )
 
     def _skip(self, arrival: Arrival, update_id: Any, kind: str, keys: list[str] | None) -> None:
         self.skipped[kind] = self.skipped.get(kind, 0) + 1
         if keys is None:
-            log.info("update.skipped", bot=arrival.handle.name, update_id=update_id, kind=kind,
-                     reason="no handler for this kind of update")
+            log.info(
+                "update.skipped",
+                bot=arrival.handle.name,
+                update_id=update_id,
+                kind=kind,
+                reason="no handler for this kind of update",
+            )
         else:
-            log.warning("update.skipped", bot=arrival.handle.name, update_id=update_id, kind="unknown", keys=keys,
-                        reason="a kind of update this aiogram version does not know")
+            log.warning(
+                "update.skipped",
+                bot=arrival.handle.name,
+                update_id=update_id,
+                kind="unknown",
+                keys=keys,
+                reason="a kind of update this aiogram version does not know",
+            )

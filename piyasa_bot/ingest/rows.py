@@ -7,6 +7,7 @@ from typing import Any
 
 from aiogram.types import Message
 
+from piyasa_bot.chat_kinds import id_scope
 from piyasa_bot.db.queries import EditRow, MessageRow
 
 # What a message that aiogram could not parse is stored as (see raw_incoming_row).
@@ -14,7 +15,7 @@ UNPARSED_KIND = "unparsed"
 
 
 def content_kind(message: Message) -> str:
-    """"text", "photo", "sticker", "new_chat_members", ... (aiogram's ContentType, as a plain string)."""
+    """ "text", "photo", "sticker", "new_chat_members", ... (aiogram's ContentType, as a plain string)."""
     kind = message.content_type
     return str(getattr(kind, "value", kind))
 
@@ -39,11 +40,6 @@ def _sender_id(message: Message) -> int | None:
 
 def _body(message: Message) -> str | None:
     return clean_text(message.text if message.text is not None else message.caption)
-
-
-def id_scope(chat_type: str, bot_telegram_id: int) -> int:
-    # Basic groups number messages per bot; supergroups and channels per chat.
-    return bot_telegram_id if chat_type == "group" else 0
 
 
 def incoming_row(message: Message, *, bot_id: int, bot_telegram_id: int, copy_key: str | None) -> MessageRow:
@@ -79,8 +75,9 @@ def edit_row(message: Message, *, bot_id: int, bot_telegram_id: int, copy_key: s
     )
 
 
-def raw_incoming_row(message: dict[str, Any], *, bot_id: int, bot_telegram_id: int,
-                     copy_key: str | None) -> MessageRow | None:
+def raw_incoming_row(
+    message: dict[str, Any], *, bot_id: int, bot_telegram_id: int, copy_key: str | None
+) -> MessageRow | None:
     """A row from the raw dict of a message aiogram refused (a malformed field somewhere).
 
     The message was delivered, so it is stored if its identity is sound:
@@ -88,7 +85,12 @@ def raw_incoming_row(message: dict[str, Any], *, bot_id: int, bot_telegram_id: i
     """
     chat = message.get("chat")
     message_id, date = message.get("message_id"), message.get("date")
-    if not isinstance(chat, dict) or not all(isinstance(v, int) for v in (chat.get("id"), message_id, date)):
+    if not (
+        isinstance(chat, dict)
+        and isinstance(chat.get("id"), int)
+        and isinstance(message_id, int)
+        and isinstance(date, int)
+    ):
         return None
     sender = message.get("from") or message.get("sender_chat")
     sender_id = sender.get("id") if isinstance(sender, dict) else None

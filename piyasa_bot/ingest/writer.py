@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import structlog
@@ -23,7 +22,6 @@ from piyasa_bot.db.retry import RETRYABLE
 
 log = structlog.get_logger(__name__)
 
-InsertRows = Callable[[Sequence[MessageRow]], Awaitable[int]]
 Row = MessageRow | EditRow
 # A value PostgreSQL (or its driver) will never accept: retrying cannot help, the row is refused.
 REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
@@ -103,8 +101,12 @@ class MessageWriter:
                     await self._write([row])
                 return
             self.rows_rejected += 1
-            log.error("db.row_rejected", chat_id=rows[0].chat_id, telegram_message_id=rows[0].telegram_message_id,
-                      error=f"{type(error).__name__}: {error}")
+            log.error(
+                "db.row_rejected",
+                chat_id=rows[0].chat_id,
+                telegram_message_id=rows[0].telegram_message_id,
+                error=f"{type(error).__name__}: {error}",
+            )
 
     async def _insert(self, rows: list[Row]) -> None:
         """Insert, retrying through a database outage (or anything unforeseen) until it lands."""
@@ -130,6 +132,10 @@ class MessageWriter:
                 continue
             self.rows_written += inserted
             self.batches_written += 1
-            log.debug("db.batch_written", rows=len(rows), inserted=inserted,
-                      ms=round((time.perf_counter() - started) * 1000, 2))
+            log.debug(
+                "db.batch_written",
+                rows=len(rows),
+                inserted=inserted,
+                ms=round((time.perf_counter() - started) * 1000, 2),
+            )
             return

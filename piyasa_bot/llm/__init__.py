@@ -4,7 +4,7 @@
     prompt   persona + rules (system), market facts + recent chat + task (user)
     reply    the model's text cleaned to one plain chat message
     breaker  stop calling a failing endpoint for a growing cool-down
-    source   TextSource, TemplateSource (the default), LlmComposer
+    source   TextSource, TemplateSource (the default), LlmSource
 
 Everything the model writes passes `guard` and the repeat memory; anything
 else falls back to the templates for that call.
@@ -12,6 +12,6 @@ else falls back to the templates for that call.
 
 from piyasa_bot.llm.breaker import Breaker
 from piyasa_bot.llm.client import LlmConfig, LlmError
-from piyasa_bot.llm.source import LlmComposer, TemplateSource, TextSource
+from piyasa_bot.llm.source import LlmSource, TemplateSource, TextSource
 
-__all__ = ["Breaker", "LlmComposer", "LlmConfig", "LlmError", "TemplateSource", "TextSource"]
+__all__ = ["Breaker", "LlmConfig", "LlmError", "LlmSource", "TemplateSource", "TextSource"]

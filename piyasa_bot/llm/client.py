@@ -56,8 +56,13 @@ class ChatClient:
 
     async def complete(self, messages: Sequence[dict[str, str]]) -> str:
         config = self._config
-        payload = {"model": config.model, "messages": list(messages), "max_tokens": config.max_tokens,
-                   "temperature": config.temperature, "stream": False}
+        payload = {
+            "model": config.model,
+            "messages": list(messages),
+            "max_tokens": config.max_tokens,
+            "temperature": config.temperature,
+            "stream": False,
+        }
         headers = {"Accept": "application/json"}
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"

@@ -25,13 +25,19 @@ MAX_FACTS = 6
 _LINE_CHARS = 300
 
 TOPIC_NAMES = {
-    "bist": "Borsa İstanbul (BIST 100 ve hisseler)", "usdtry": "dolar/TL ve döviz", "gold": "altın (gram ve ons)",
-    "crypto": "kripto paralar", "macro": "makro ekonomi (faiz, enflasyon, petrol)",
+    "bist": "Borsa İstanbul (BIST 100 ve hisseler)",
+    "usdtry": "dolar/TL ve döviz",
+    "gold": "altın (gram ve ons)",
+    "crypto": "kripto paralar",
+    "macro": "makro ekonomi (faiz, enflasyon, petrol)",
 }
 _TONES = {
-    "cautious": "temkinlisin; önce riskleri görürsün", "calm": "sakin ve ölçülüsün",
-    "energetic": "enerjik ve hızlısın", "analytical": "analitiksin; seviyeler ve verilerle konuşursun",
-    "sarcastic": "hafif iğneleyici ve esprilisin ama kaba değilsin", "enthusiastic": "coşkulu ve heyecanlısın",
+    "cautious": "temkinlisin; önce riskleri görürsün",
+    "calm": "sakin ve ölçülüsün",
+    "energetic": "enerjik ve hızlısın",
+    "analytical": "analitiksin; seviyeler ve verilerle konuşursun",
+    "sarcastic": "hafif iğneleyici ve esprilisin ama kaba değilsin",
+    "enthusiastic": "coşkulu ve heyecanlısın",
 }
 _RISKS = {
     "low": "Risk iştahın düşük: korumayı ve kademeli hareketi önemsersin.",
@@ -120,8 +126,7 @@ def _fact_line(market: Market, code: str, now: datetime) -> str:
     move = {"up": f"{change} yükselişte", "down": f"{change} düşüşte", "flat": f"yatay ({change})"}[quote.direction]
     price = format_number(quote.price, spec.decimals) + spec.unit
     session = "bugün" if quote.is_open else "seans kapalı, son kapanışta"
-    return (f"- {name}: {price}; {session} {move}; destek {facts.slots['support']}, "
-            f"direnç {facts.slots['resistance']}")
+    return f"- {name}: {price}; {session} {move}; destek {facts.slots['support']}, direnç {facts.slots['resistance']}"
 
 
 def who(line: ChatLine, me: str) -> str:
@@ -145,30 +150,48 @@ def transcript(context: Sequence[ChatLine], me: str) -> list[str]:
 
 
 def messages(
-    bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime, market: Market, task: str,
+    bot: BotConfig,
+    chat: ChatConfig,
+    context: Sequence[ChatLine],
+    now: datetime,
+    market: Market,
+    task: str,
     asked: Sequence[str] = (),
 ) -> list[dict[str, str]]:
     facts = market_facts(market, bot, chat, now, asked)
     chat_lines = transcript(context, bot.name) or ["(henüz mesaj yok)"]
-    user = "\n".join([
-        f"Piyasa verileri (İstanbul saatiyle {istanbul(now):%d.%m.%Y %H:%M}):", *facts, "",
-        "Sohbetin son mesajları (eskiden yeniye):", *chat_lines, "",
-        task, "Yalnızca göndereceğin mesajın metnini yaz.",
-    ])
+    user = "\n".join(
+        [
+            f"Piyasa verileri (İstanbul saatiyle {istanbul(now):%d.%m.%Y %H:%M}):",
+            *facts,
+            "",
+            "Sohbetin son mesajları (eskiden yeniye):",
+            *chat_lines,
+            "",
+            task,
+            "Yalnızca göndereceğin mesajın metnini yaz.",
+        ]
+    )
     return [{"role": "system", "content": system_prompt(bot, chat)}, {"role": "user", "content": user}]
 
 
 def chatter_task(bot: BotConfig, reply_to: ChatLine | None) -> str:
     if reply_to is None:
-        return ("Görev: sohbete kendiliğinden yeni bir mesaj yaz; verilerden birini ya da konuşulan konuyu kendi "
-                "bakışınla yorumla. Yukarıdaki mesajları, kendi eski mesajların dahil, tekrar etme.")
-    return (f"Görev: şu mesaja yanıt yaz ({who(reply_to, bot.name)}): «{_short(reply_to.text)}». "
-            "Yeni bir şey söyle, yukarıdaki mesajları tekrar etme.")
+        return (
+            "Görev: sohbete kendiliğinden yeni bir mesaj yaz; verilerden birini ya da konuşulan konuyu kendi "
+            "bakışınla yorumla. Yukarıdaki mesajları, kendi eski mesajların dahil, tekrar etme."
+        )
+    return (
+        f"Görev: şu mesaja yanıt yaz ({who(reply_to, bot.name)}): «{_short(reply_to.text)}». "
+        "Yeni bir şey söyle, yukarıdaki mesajları tekrar etme."
+    )
 
 
 def answer_task(bot: BotConfig, to: ChatLine) -> str:
-    return (f"Görev: {who(to, bot.name)} sana şunu yazdı: «{_short(to.text)}». Ona doğrudan, kendi üslubunla yanıt "
-            "ver; bir şey soruyorsa verilerle cevapla.")
+    return (
+        f"Görev: {who(to, bot.name)} sana şunu yazdı: «{_short(to.text)}». Ona doğrudan, kendi üslubunla yanıt "
+        "ver; bir şey soruyorsa verilerle cevapla."
+    )
 
 
 def _short(text: str) -> str:

@@ -17,7 +17,7 @@ _THINK_OPEN, _THINK_CLOSE = re.compile(r"<think>", re.I), re.compile(r"</think>"
 _MARKDOWN = re.compile(r"\*\*|__|`+|^\s*#+\s+|^\s*[-*•]\s+", re.M)
 _SPACES = re.compile(r"\s+")
 _PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“", "`": "`"}
-_STRAY_QUOTES = "\"“”«»„"
+_STRAY_QUOTES = '"“”«»„'
 _OPENING = "\"'“«„"
 _SENTENCE_END = re.compile(r"[.!?…]+(?=\s|$)")
 _ROLES = ("assistant", "asistan", "bot", "yanıt", "yanit", "cevap", "mesaj", "ben")

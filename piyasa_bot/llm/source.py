@@ -1,6 +1,6 @@
 """Text sources: the template composer as is, or a language model that falls back to it.
 
-`TemplateSource` wraps the pure `Composer` (the default). `LlmComposer` asks
+`TemplateSource` wraps the pure `Composer` (the default). `LlmSource` asks
 an OpenAI-compatible endpoint and uses the template source for any call
 where the model gives nothing usable: a timeout, an HTTP error, bad JSON,
 empty content, a reply that fails `guard`, or one the bot already said.
@@ -66,7 +66,7 @@ class TemplateSource:
         return None
 
 
-class LlmComposer:
+class LlmSource:
     """A TextSource backed by a chat-completions endpoint, with the templates as its fallback."""
 
     def __init__(
@@ -115,18 +115,25 @@ class LlmComposer:
         self.fallback.remember(bot_name, text)
 
     async def close(self) -> None:
-        """Close the HTTP session if this composer opened it (an injected one is the caller's)."""
+        """Close the HTTP session if this source opened it (an injected one is the caller's)."""
         await self._client.close()
 
     def __repr__(self) -> str:
         config = self.config
-        return f"LlmComposer(endpoint={config.endpoint!r}, model={config.model!r}, breaker={self.breaker.state!r})"
+        return f"LlmSource(endpoint={config.endpoint!r}, model={config.model!r}, breaker={self.breaker.state!r})"
 
     # -- one model call -------------------------------------------------------------------
 
     async def _ask(
-        self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime, task: str,
-        asked: Sequence[str], target: ChatLine | None, kind: str,
+        self,
+        bot: BotConfig,
+        chat: ChatConfig,
+        context: Sequence[ChatLine],
+        now: datetime,
+        task: str,
+        asked: Sequence[str],
+        target: ChatLine | None,
+        kind: str,
     ) -> Draft | None:
         market = self.fallback.composer.market
         request = prompt.messages(bot, chat, context, now, market, task, asked)  # before admit: a trial must end
@@ -166,8 +173,11 @@ class LlmComposer:
             opened = self.breaker.failed(ticket)
             log.warning("llm.failed", bot=bot.name, kind=kind, reason=error.reason, breaker=self.breaker.state)
             if opened:
-                log.warning("llm.breaker_opened", cooldown_s=self.breaker.cooldown,
-                            note="using templates until the cool-down ends")
+                log.warning(
+                    "llm.breaker_opened",
+                    cooldown_s=self.breaker.cooldown,
+                    note="using templates until the cool-down ends",
+                )
             return None
         finally:
             if not settled:  # cancelled, or an unexpected error: neither a success nor a failure

@@ -53,8 +53,9 @@ class PeakMemory:
         return max(self.peak, self.process.memory_info().rss) / 2**20
 
 
-async def run_loadtest(server_dsn: str, options: LoadtestOptions, out: TextIO,
-                       embedded: EmbeddedPostgres | None = None) -> RunFacts:
+async def run_loadtest(
+    server_dsn: str, options: LoadtestOptions, out: TextIO, embedded: EmbeddedPostgres | None = None
+) -> RunFacts:
     if options.db_outage and embedded is None:
         raise ValueError("--db-outage stops the embedded PostgreSQL; unset DATABASE_URL to use it")
     dsn = await fresh_database(server_dsn, DATABASE)
@@ -66,47 +67,71 @@ async def run_loadtest(server_dsn: str, options: LoadtestOptions, out: TextIO,
         await emulator.stop()
 
 
-async def _run(dsn: str, emulator: EmulatorProcess, base_url: str, options: LoadtestOptions, out: TextIO,
-               embedded: EmbeddedPostgres | None) -> RunFacts:
+async def _run(
+    dsn: str,
+    emulator: EmulatorProcess,
+    base_url: str,
+    options: LoadtestOptions,
+    out: TextIO,
+    embedded: EmbeddedPostgres | None,
+) -> RunFacts:
     tokens = {}
     for index, name in enumerate(bot_names(options.bots)):
-        bot = await emulator.call("POST", "/control/bots", name=name, username=f"{name}_bot",
-                                  privacy=options.privacy_of(index))
+        bot = await emulator.call(
+            "POST", "/control/bots", name=name, username=f"{name}_bot", privacy=options.privacy_of(index)
+        )
         tokens[name] = bot["token"]
-    await emulator.call("POST", "/control/chats", id=options.chat_id, title="Yük Testi", type="supergroup",
-                        members=list(tokens))
+    await emulator.call(
+        "POST", "/control/chats", id=options.chat_id, title="Yük Testi", type="supergroup", members=list(tokens)
+    )
     loaded = loadtest_roster(tokens, options.chat_id)
     limits = loaded.roster.limits
-    await emulator.call("POST", "/control/limits", global_per_second=limits.global_per_second,
-                        per_bot_chat_per_minute=limits.per_chat_per_minute)
+    await emulator.call(
+        "POST",
+        "/control/limits",
+        global_per_second=limits.global_per_second,
+        per_bot_chat_per_minute=limits.per_chat_per_minute,
+    )
     cipher = TokenCipher.from_setting(generate_key())
     assert cipher is not None
-    print(f"load test: {options.bots} bots, {options.users} people, {options.duration:.0f} s "
-          f"(emulator at {base_url})", file=out, flush=True)
+    print(
+        f"load test: {options.bots} bots, {options.users} people, {options.duration:.0f} s (emulator at {base_url})",
+        file=out,
+        flush=True,
+    )
 
     memory = PeakMemory()
     memory.start()
     async with Runner(loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10, seed=options.seed) as runner:
         await runner.wait_polling(timeout=120)
-        assert runner.rooms is not None and runner.outbox is not None and runner.writer is not None
-        assert runner.ingest is not None
-        await emulator.call("POST", "/control/faults", rate_429=options.fault_429, rate_5xx=options.fault_5xx,
-                            slow_ms=options.slow_api_ms)
+        await emulator.call(
+            "POST",
+            "/control/faults",
+            rate_429=options.fault_429,
+            rate_5xx=options.fault_5xx,
+            slow_ms=options.slow_api_ms,
+        )
         cpu_before = sum(psutil.Process().cpu_times()[:2])
         started = time.time()
         normal, mention, reply = options.crowd
-        await emulator.call("POST", "/control/crowd", chat_id=options.chat_id, normal=normal, mention=mention,
-                            reply=reply, duration=options.duration, rate_multiplier=options.rate_multiplier,
-                            seed=options.seed)
+        await emulator.call(
+            "POST",
+            "/control/crowd",
+            chat_id=options.chat_id,
+            normal=normal,
+            mention=mention,
+            reply=reply,
+            duration=options.duration,
+            rate_multiplier=options.rate_multiplier,
+            seed=options.seed,
+        )
         drill = asyncio.create_task(_db_outage(embedded, options)) if options.db_outage else None
         crowd = await _follow(emulator, runner, options, out)
         if drill is not None:
             await drill
         # Everything people posted reaches the table, every answer decided goes out.
         await emulator.call("POST", "/control/wait_confirmed", timeout=120)
-        await runner.rooms.stop_chatter()
-        await runner.rooms.settle_answers(timeout=60)
-        await runner.outbox.drain_until_idle(timeout=180)
+        await runner.drain(timeout=240)
         cpu_seconds = sum(psutil.Process().cpu_times()[:2]) - cpu_before
         outbox_counts = asdict(runner.outbox.counts)
         write_backlog, updates_failed = runner.writer.max_backlog, runner.ingest.updates_failed
@@ -116,9 +141,18 @@ async def _run(dsn: str, emulator: EmulatorProcess, base_url: str, options: Load
     posted = await emulator.all_of("/control/posted")
     stored, records = await _stored(dsn, options.chat_id)
     return RunFacts(
-        duration=float(crowd["elapsed"] or options.duration), posted=posted, crowd_posts=crowd["result"]["posts"],
-        sent=sent, stored=stored, emulator=stats, outbox=outbox_counts, max_write_backlog=write_backlog,
-        updates_failed=updates_failed, db_records=records, cpu_seconds=cpu_seconds, peak_rss_mib=peak_rss,
+        duration=float(crowd["elapsed"] or options.duration),
+        posted=posted,
+        crowd_posts=crowd["result"]["posts"],
+        sent=sent,
+        stored=stored,
+        emulator=stats,
+        outbox=outbox_counts,
+        max_write_backlog=write_backlog,
+        updates_failed=updates_failed,
+        db_records=records,
+        cpu_seconds=cpu_seconds,
+        peak_rss_mib=peak_rss,
         started_at=started,
     )
 
@@ -127,11 +161,15 @@ async def _follow(emulator: EmulatorProcess, runner: Runner, options: LoadtestOp
     """Print progress until the crowd is done; return its final state."""
     while True:
         status = await emulator.call("GET", "/control/crowd", wait=PROGRESS_EVERY)
-        assert runner.rooms is not None and runner.outbox is not None and runner.ingest is not None
+        assert runner.rooms is not None
         elapsed = status["elapsed"] or 0.0
-        print(f"[{elapsed:5.0f}/{options.duration:.0f} s] people posted {status['posted']:,}, "
-              f"stored {runner.ingest.recorder.stored:,}, bots sent {runner.outbox.counts.sent:,}, "
-              f"queue {runner.outbox.backlog}, addressed {runner.rooms.counts.addressed:,}", file=out, flush=True)
+        print(
+            f"[{elapsed:5.0f}/{options.duration:.0f} s] people posted {status['posted']:,}, "
+            f"stored {runner.ingest.recorder.stored:,}, bots sent {runner.outbox.counts.sent:,}, "
+            f"queue {runner.outbox.backlog}, addressed {runner.rooms.counts.addressed:,}",
+            file=out,
+            flush=True,
+        )
         if not status["running"]:
             return status
 
@@ -151,9 +189,13 @@ async def _stored(dsn: str, chat_id: int) -> tuple[dict[int, tuple[int, float]],
     try:
         rows = await conn.fetch(
             """SELECT telegram_message_id, count(*) AS copies, extract(epoch FROM min(created_at)) AS created
-               FROM messages WHERE is_incoming AND chat_id = $1 GROUP BY telegram_message_id""", chat_id)
-        records = {"messages": await conn.fetchval("SELECT count(*) FROM messages"),
-                   "outbox": await conn.fetchval("SELECT count(*) FROM outbox")}
+               FROM messages WHERE is_incoming AND chat_id = $1 GROUP BY telegram_message_id""",
+            chat_id,
+        )
+        records = {
+            "messages": await conn.fetchval("SELECT count(*) FROM messages"),
+            "outbox": await conn.fetchval("SELECT count(*) FROM outbox"),
+        }
     finally:
         await conn.close()
     return {row["telegram_message_id"]: (row["copies"], float(row["created"])) for row in rows}, records

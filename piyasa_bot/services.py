@@ -1,0 +1,204 @@
+"""Everything a runner needs, built by one function before anything runs, closed in reverse.
+
+`open_services` opens the pool (migrating), takes the single-instance lock,
+and builds the session, the writer, the recorder, the outbox, the text
+source and chat rooms, the handlers' dependencies, the ingest pipeline and
+the metrics server, in the order each needs the one before. It yields them
+as one frozen `Services`; leaving the context closes them in reverse, each
+step bounded in time so that stopping always ends (a row the writer could
+not land in time was never confirmed to Telegram: it comes again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.types import Message
+
+from piyasa_bot.bot_chats import BotChats
+from piyasa_bot.bot_states import BotStates
+from piyasa_bot.bots import BotRegistry
+from piyasa_bot.chatrooms import ChatRooms
+from piyasa_bot.conversation import Composer, Market
+from piyasa_bot.db import queries
+from piyasa_bot.db.pool import InstanceLock, open_pool
+from piyasa_bot.deps import Deps
+from piyasa_bot.handlers import build_dispatcher
+from piyasa_bot.ingest.aliases import ChatAliases
+from piyasa_bot.ingest.foreign import ForeignChats
+from piyasa_bot.ingest.pipeline import Ingest, Recorder
+from piyasa_bot.ingest.writer import MessageWriter
+from piyasa_bot.listeners import Listeners
+from piyasa_bot.llm import LlmConfig, LlmSource, TemplateSource, TextSource
+from piyasa_bot.logs import register_secrets
+from piyasa_bot.metrics import TimedIngest
+from piyasa_bot.metrics_server import MetricsServer
+from piyasa_bot.roster_loader import LoadedRoster
+from piyasa_bot.sending.limits import SendLimits
+from piyasa_bot.sending.outbox import Outbox, Outgoing
+from piyasa_bot.telegram import shared_session
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    dsn: str
+    api_base: str
+    conversation: bool = True  # False: record only, no chatter and no answers
+    seed: int | None = None
+    pace_scale: float = 1.0
+    llm: LlmConfig | None = None
+    metrics_port: int | None = None  # None: no /metrics and /healthz
+    metrics_host: str = "127.0.0.1"
+
+
+# Seconds each closing step may take; with the runner's second to stop polling they add up to
+# 8.5 s, under the 10 s in which a SIGTERM must end the process.
+CLOSE_TIMEOUTS = {
+    "metrics": 0.5,
+    "foreign chats": 0.2,
+    "bot states": 0.8,
+    "chat rooms": 0.5,
+    "text source": 0.5,
+    "outbox": 2.0,
+    "bot chats": 0.3,
+    "writer": 1.5,
+    "session": 0.3,
+    "instance lock": 0.3,
+    "pool": 0.6,
+}
+
+
+@dataclass(frozen=True)
+class Services:
+    pool: asyncpg.Pool
+    lock: InstanceLock
+    aliases: ChatAliases  # chats Telegram renumbered: one mapping for rows, lookups and sends
+    session: AiohttpSession
+    bots: BotRegistry
+    writer: MessageWriter
+    recorder: Recorder
+    listeners: Listeners
+    bot_chats: BotChats
+    states: BotStates
+    outbox: Outbox
+    foreign: ForeignChats
+    deps: Deps
+    ingest: Ingest
+    source: TextSource | None  # None when the conversation is off
+    rooms: ChatRooms | None  # None when the conversation is off
+    metrics: MetricsServer | None  # None without a metrics port
+
+
+@contextlib.asynccontextmanager
+async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_view: Any) -> AsyncIterator[Services]:
+    """Build every service for `loaded`; `metrics_view` is what /metrics reads (the runner)."""
+    roster = loaded.roster
+    register_secrets(loaded.tokens.values())
+    async with contextlib.AsyncExitStack() as stack:
+
+        def closing(step: str, close: Callable[[], Awaitable[object]]) -> None:
+            stack.push_async_callback(_bounded, step, close, CLOSE_TIMEOUTS[step])
+
+        pool = await open_pool(options.dsn)
+        closing("pool", lambda: _close_pool(pool))
+        lock = InstanceLock(options.dsn)
+        await lock.acquire()
+        closing("instance lock", lock.release)
+        aliases = ChatAliases()
+        aliases.load(await queries.chat_migrations(pool))  # chats Telegram renumbered in an earlier run
+        session = shared_session(options.api_base, len(roster.bots))
+        closing("session", session.close)
+        bots = BotRegistry()
+        writer = MessageWriter(pool)
+        writer.start()
+        closing("writer", writer.close)
+        recorder = Recorder(writer, aliases)
+        listeners = Listeners()
+        bot_chats = BotChats(pool, bots)
+        closing("bot chats", bot_chats.close)
+        rooms: ChatRooms | None = None  # built after the outbox it sends through; told of every send
+
+        def said(item: Outgoing, message: Message) -> None:
+            if rooms is not None:
+                rooms.said(item, message)
+
+        outbox = Outbox(
+            pool, bots, SendLimits(roster.limits), recorder, on_sent=said, on_inactive=bot_chats.removed_soon
+        )
+        closing("outbox", outbox.close)
+        source: TextSource | None = None
+        if options.conversation:
+            rng = random.Random(options.seed)
+            templates = TemplateSource(Composer(Market(random.Random(rng.random())), random.Random(rng.random())))
+            source = LlmSource(options.llm, templates) if options.llm else templates
+            closing("text source", source.close)
+            rooms = ChatRooms(roster, bots, outbox, source, rng=rng, scale=options.pace_scale, aliases=aliases)
+            bot_chats.on_removed(rooms.deactivate)
+            closing("chat rooms", rooms.stop)
+        states = BotStates(pool)
+        closing("bot states", states.close)
+        foreign = ForeignChats()
+        closing("foreign chats", foreign.close)  # leaves still waiting out their grace
+        deps = Deps(
+            roster=roster,
+            recorder=recorder,
+            outbox=outbox,
+            pool=pool,
+            bots=bots,
+            bot_chats=bot_chats,
+            aliases=aliases,
+            foreign=foreign,
+            rooms=rooms,
+        )
+        ingest = TimedIngest(build_dispatcher(conversation_on=rooms is not None), recorder, deps)
+        metrics = None
+        if options.metrics_port is not None:
+            metrics = MetricsServer(metrics_view, options.metrics_host, options.metrics_port)
+            await metrics.start()
+            closing("metrics", metrics.stop)
+        yield Services(
+            pool=pool,
+            lock=lock,
+            aliases=aliases,
+            session=session,
+            bots=bots,
+            writer=writer,
+            recorder=recorder,
+            listeners=listeners,
+            bot_chats=bot_chats,
+            states=states,
+            outbox=outbox,
+            foreign=foreign,
+            deps=deps,
+            ingest=ingest,
+            source=source,
+            rooms=rooms,
+            metrics=metrics,
+        )
+
+
+async def _bounded(step: str, close: Callable[[], Awaitable[object]], timeout: float) -> None:
+    """One closing step: within `timeout`, and never stopping the steps after it."""
+    try:
+        await asyncio.wait_for(close(), timeout)
+    except TimeoutError:
+        log.warning("runner.close_timed_out", step=step, seconds=timeout)
+    except Exception as error:
+        log.warning("runner.close_failed", step=step, error=f"{type(error).__name__}: {error}")
+
+
+async def _close_pool(pool: asyncpg.Pool) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), CLOSE_TIMEOUTS["pool"] * 0.8)
+    except TimeoutError:
+        pool.terminate()  # a connection stuck in a query: do not wait for it
