@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any
 
@@ -88,6 +88,7 @@ class BotPoller:
         listeners: Listeners | None = None,
         recovery: Recovery | None = None,
         disabled_recheck: float | None = None,
+        ready_to_poll: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.handle = handle
         self.ingest = ingest
@@ -100,6 +101,9 @@ class BotPoller:
         self.recovery = recovery or Recovery()
         # None: a rejected token ends run() (the caller decides); seconds: run() asks getMe again that often.
         self.disabled_recheck = disabled_recheck
+        # Awaited once, after getMe and before the first getUpdates: e.g. until every bot of the
+        # roster is identified, so that no update is handled before the bots it may address are known.
+        self._ready_to_poll = ready_to_poll
         self._jitter = random.Random()
         self._last_batch_at = time.monotonic()
         self._recheck = asyncio.Event()
@@ -128,6 +132,9 @@ class BotPoller:
             try:
                 if not self.identified.is_set():
                     await self._identify()
+                if self._ready_to_poll is not None:
+                    await self._ready_to_poll()
+                    self._ready_to_poll = None
                 if self._webhook_in_the_way:
                     await self.handle.bot.delete_webhook(drop_pending_updates=False)  # pending updates are kept
                     self._webhook_in_the_way = False

@@ -285,3 +285,21 @@ async def test_over_tls_a_batch_larger_than_the_read_buffer_arrives_whole(
         assert base_url.startswith("https://") and polling.poller.errors == {}
     finally:
         await emulator.stop()
+
+
+async def test_no_bot_polls_before_every_bot_it_may_hear_about_is_identified(api: ScriptedApi, start) -> None:
+    async def slow_me(_: dict[str, Any]) -> web.Response:
+        await asyncio.sleep(0.4)  # getMe over the internet, slower for one bot
+        return ok({**ME, "id": 7000000002, "username": "ali_bot"})
+
+    api.script("getMe", answer(lambda: ok(ME)), slow_me)
+    pollers: list[BotPoller] = []
+
+    async def everyone_identified() -> None:
+        await asyncio.gather(*(poller.settled.wait() for poller in pollers))
+
+    for name in ("ayse", "ali"):
+        pollers.append((await start(api.base_url, name=name, ready_to_poll=everyone_identified)).poller)
+    await until(lambda: len(api.of("getUpdates")) >= 2)
+    slow_answered = api.of("getMe")[1].at + 0.4
+    assert min(call.at for call in api.of("getUpdates")) >= slow_answered - 0.05
