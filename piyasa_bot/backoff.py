@@ -9,7 +9,6 @@ Here the jitter is relative and every delay is clamped to [min_delay, max_delay]
 
 from __future__ import annotations
 
-import asyncio
 import random
 from dataclasses import dataclass
 
@@ -53,36 +52,3 @@ class Backoff:
 
     def reset(self) -> None:
         self._failures = 0
-
-
-class Recovery:
-    """Shared by the pollers of one Bot API: those backing off wake once any call succeeds again.
-
-    After an outage every bot would otherwise wait out its own backoff (up to
-    its maximum) although the API answers again.
-    """
-
-    def __init__(self, spread: float = 1.0, rng: random.Random | None = None) -> None:
-        self.spread = spread  # woken bots retry within this many seconds, not all in one instant
-        self._rng = rng or random.Random()
-        self._answered = asyncio.Event()
-        self._waiting = 0
-
-    def answered(self) -> None:
-        """A call succeeded: wake whoever is backing off."""
-        if self._waiting:
-            self._answered.set()
-            self._answered = asyncio.Event()
-
-    async def sleep(self, delay: float) -> bool:
-        """Sleep `delay` seconds, or less if the API answers meanwhile; True when woken early."""
-        answered = self._answered
-        self._waiting += 1
-        try:
-            await asyncio.wait_for(answered.wait(), delay)
-        except TimeoutError:
-            return False
-        finally:
-            self._waiting -= 1
-        await asyncio.sleep(self._rng.uniform(0, self.spread))
-        return True

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -29,9 +29,10 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 
-from piyasa_bot.backoff import Backoff, BackoffPolicy, Recovery
+from piyasa_bot.backoff import Backoff, BackoffPolicy
 from piyasa_bot.ingest.pipeline import BotHandle, Ingest
 from piyasa_bot.listeners import Listeners
+from piyasa_bot.polling_shared import IdentityGate, Recovery
 from piyasa_bot.telegram import GetRawUpdates, error_kind
 
 log = structlog.get_logger(__name__)
@@ -88,7 +89,7 @@ class BotPoller:
         listeners: Listeners | None = None,
         recovery: Recovery | None = None,
         disabled_recheck: float | None = None,
-        ready_to_poll: Callable[[], Awaitable[object]] | None = None,
+        gate: IdentityGate | None = None,
     ) -> None:
         self.handle = handle
         self.ingest = ingest
@@ -101,9 +102,10 @@ class BotPoller:
         self.recovery = recovery or Recovery()
         # None: a rejected token ends run() (the caller decides); seconds: run() asks getMe again that often.
         self.disabled_recheck = disabled_recheck
-        # Awaited once, after getMe and before the first getUpdates: e.g. until every bot of the
-        # roster is identified, so that no update is handled before the bots it may address are known.
-        self._ready_to_poll = ready_to_poll
+        # Shared by the roster's pollers: none polls before every bot is identified (or given up on).
+        self._gate = gate
+        if gate is not None:
+            gate.expect(handle.name)
         self._jitter = random.Random()
         self._last_batch_at = time.monotonic()
         self._recheck = asyncio.Event()
@@ -132,9 +134,9 @@ class BotPoller:
             try:
                 if not self.identified.is_set():
                     await self._identify()
-                if self._ready_to_poll is not None:
-                    await self._ready_to_poll()
-                    self._ready_to_poll = None
+                if self._gate is not None:
+                    await self._gate.wait()
+                    self._gate = None
                 if self._webhook_in_the_way:
                     await self.handle.bot.delete_webhook(drop_pending_updates=False)  # pending updates are kept
                     self._webhook_in_the_way = False
@@ -144,7 +146,7 @@ class BotPoller:
                 self._failed(error, BotState.DISABLED, "the token was rejected (revoked or wrong): bot disabled",
                              retry_in=self.disabled_recheck)
                 self.identified.clear()
-                self.settled.set()
+                self._settle()
                 if self.disabled_recheck is None:
                     return
                 await self._wait_recheck(self.disabled_recheck)
@@ -200,7 +202,7 @@ class BotPoller:
         self.handle.telegram_id, self.handle.username = me.id, me.username or ""
         self.listeners.identified(self.handle.name, bool(me.can_read_all_group_messages))
         self.identified.set()
-        self.settled.set()
+        self._settle()
         log.info("bot.identified", bot=self.handle.name, username=self.handle.username, telegram_id=me.id)
 
     async def _poll_once(self) -> None:
@@ -239,6 +241,11 @@ class BotPoller:
             self.errors["malformed_update"] = self.errors.get("malformed_update", 0) + dropped
             log.warning("bot.malformed_updates", bot=self.handle.name, dropped=dropped, kept=len(kept))
         return kept
+
+    def _settle(self) -> None:
+        self.settled.set()
+        if self._gate is not None:
+            self._gate.settled(self.handle.name)
 
     def _copies_pause(self, copies: int, over: float) -> float:
         # Jittered so that the copy-only bots do not all wake in the same moment.
