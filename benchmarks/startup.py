@@ -25,6 +25,7 @@ import contextlib
 import datetime
 import json
 import os
+import shutil
 import signal
 import ssl
 import statistics
@@ -211,25 +212,34 @@ async def one_run(args: argparse.Namespace, bots: int, dsn: str) -> dict[str, An
             result["startup_cpu_s"] = round(sum(psutil.Process(runner.pid).cpu_times()[:2]), 2)
             result["requests"] = ready["stats"]
             if args.idle:
-                result.update(await idle(runner.pid, args.idle, args.settle))
+                result.update(await idle(runner.pid, args.idle, args.settle, http, world["ready_url"]))
         return result
     finally:
         stop(runner)
         stop(emulator)
         await drop_database(dsn, db_name)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def idle(pid: int, window: float, settle: float) -> dict[str, Any]:
+async def answered_polls(http: aiohttp.ClientSession, ready_url: str) -> int:
+    async with http.get(ready_url) as response:
+        return int((await response.json())["stats"].get("getUpdates", {}).get("200", 0))
+
+
+async def idle(pid: int, window: float, settle: float, http: aiohttp.ClientSession, ready_url: str) -> dict[str, Any]:
     """RSS every second and CPU over `window` seconds, once the start-up's work has settled."""
     process = psutil.Process(pid)
     await asyncio.sleep(settle)
+    polls0 = await answered_polls(http, ready_url)
     cpu0, t0 = sum(process.cpu_times()[:2]), time.monotonic()
     rss = []
     while time.monotonic() - t0 < window:
         rss.append(process.memory_info().rss)
         await asyncio.sleep(1.0)
     cpu = sum(process.cpu_times()[:2]) - cpu0
+    polls = await answered_polls(http, ready_url) - polls0
     return {"idle_s": round(time.monotonic() - t0, 1), "idle_cpu_pct": round(100 * cpu / (time.monotonic() - t0), 2),
+            "idle_polls": polls, "cpu_ms_per_poll": round(1000 * cpu / polls, 2) if polls else None,
             "rss_mib_max": round(max(rss) / MIB, 1), "rss_mib_end": round(rss[-1] / MIB, 1)}
 
 
@@ -242,7 +252,7 @@ async def ready_runs(args: argparse.Namespace) -> int:
             run = await one_run(args, bots, dsn)
             print(json.dumps(run), flush=True)
             runs.append(run)
-        keys = [key for key in ("startup_s", "startup_cpu_s", "idle_cpu_pct", "rss_mib_max", "rss_mib_end")
+        keys = [key for key in ("startup_s", "startup_cpu_s", "idle_cpu_pct", "idle_polls", "rss_mib_max", "rss_mib_end")
                 if key in runs[0]]
         summary.append({"bots": bots, "tls": args.tls, "runs": len(runs),
                         **{key: statistics.median(run[key] for run in runs) for key in keys},
@@ -260,7 +270,7 @@ def cli_times(args: argparse.Namespace) -> int:
     """Wall time of the commands that poll nothing, median of --repeat runs each."""
     from piyasa_bot.crypto import generate_key
 
-    folder = Path(tempfile.mkdtemp(prefix="piyasa-cli-"))
+    folder = Path(tempfile.mkdtemp(prefix="piyasa-cli-"))  # removed at the end
     invalid = folder / "bots.yaml"
     invalid.write_text(f"chats:\n  - id: {CHAT_ID}\nbots:\n  - name: ayse\n    token: ${{AYSE_TOKEN}}\n"
                        f"    chats: [{CHAT_ID}]\n")
@@ -282,6 +292,7 @@ def cli_times(args: argparse.Namespace) -> int:
                            check=False, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
             times.append(time.perf_counter() - start)
         print(f"{name}: median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f})")
+    shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
