@@ -254,8 +254,8 @@ async def ready_runs(args: argparse.Namespace) -> int:
             runs.append(run)
         keys = [key for key in ("startup_s", "startup_cpu_s", "idle_cpu_pct", "idle_polls", "rss_mib_max", "rss_mib_end")
                 if key in runs[0]]
-        summary.append({"bots": bots, "tls": args.tls, "runs": len(runs),
-                        **{key: statistics.median(run[key] for run in runs) for key in keys},
+        medians: dict[str, Any] = {key: statistics.median(run[key] for run in runs) for key in keys}
+        summary.append({"bots": bots, "tls": args.tls, "runs": len(runs), **medians,
                         "startup_s_all": [run["startup_s"] for run in runs]})
     print("medians:")
     for line in summary:

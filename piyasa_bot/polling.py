@@ -207,10 +207,10 @@ class BotPoller:
 
     async def _poll_once(self) -> None:
         request = GetRawUpdates(offset=self.offset, limit=self.batch_limit, timeout=self.poll_timeout)
-        updates = await self.handle.bot(request, request_timeout=self.poll_timeout + 10)
+        answer: list[Any] = await self.handle.bot(request, request_timeout=self.poll_timeout + 10)
         self.last_polled_at = time.monotonic()
         self._set_state(BotState.RUNNING, None)
-        updates = self._well_formed(updates)
+        updates = self._well_formed(answer)
         if not updates:
             return
         now = time.monotonic()

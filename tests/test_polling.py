@@ -87,7 +87,7 @@ class ScriptedApi:
         if method == "getMe":
             return ok(ME)
         if method == "getUpdates":  # an empty long poll, short
-            await asyncio.sleep(min(float(params.get("timeout", 0)), 0.2))
+            await asyncio.sleep(min(float(str(params.get("timeout", 0))), 0.2))
             return ok([])
         return ok(True)
 
