@@ -9,14 +9,19 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
 
 from piyasa_bot.crypto import SecretKeyError, TokenCipher
 from piyasa_bot.db.embedded import start_embedded
-from piyasa_bot.llm import LlmConfig
 from piyasa_bot.roster_loader import LoadedRoster, Problem, RosterError, load_roster
 from piyasa_bot.settings import Settings
+
+if TYPE_CHECKING:
+    # piyasa_bot.llm brings aiohttp and the conversation package: imported only
+    # when a model is configured, so that `status` and `encrypt-token` stay fast.
+    from piyasa_bot.llm import LlmConfig
 
 
 class ConfigError(Exception):
@@ -36,6 +41,8 @@ def llm_config(settings: Settings) -> LlmConfig | None:
     """The model endpoint when both its URL and model are set; None means templates."""
     if not (settings.llm_base_url and settings.llm_model):
         return None
+    from piyasa_bot.llm import LlmConfig
+
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     return LlmConfig(settings.llm_base_url, settings.llm_model, key, timeout=settings.llm_timeout)
 

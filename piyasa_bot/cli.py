@@ -9,14 +9,23 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from piyasa_bot.bootstrap import ConfigError, prepare
-from piyasa_bot.crypto import SecretKeyError
-from piyasa_bot.db.pool import AlreadyRunning
-from piyasa_bot.logs import configure_logging, redact
-from piyasa_bot.settings import Settings
+from piyasa_bot.commands.loadtest import add_arguments as add_loadtest_arguments
+
+if TYPE_CHECKING:
+    from piyasa_bot.settings import Settings
+
+# Every module is imported by the command that needs it, so that a command
+# answers in the time its own work takes: `--help` and `keygen` import neither
+# pydantic nor asyncpg, and only the commands that talk to Telegram import
+# aiogram (whose types alone take seconds to import).
 
 CONFIG_INVALID = 2
+# Commands whose own output is the point: logging says only what went wrong.
+QUIET_COMMANDS = ("simulate", "loadtest")
+# Commands that write no log line: no logging to configure.
+SILENT_COMMANDS = ("keygen", "encrypt-token")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,49 +49,90 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--pace", type=float, default=10.0, help="speed-up of the bots' pace (default 10)")
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--quiet", action="store_true", help="counts only, not the chat itself")
-    from piyasa_bot.commands.loadtest import add_arguments
-
-    add_arguments(commands.add_parser("loadtest", help="the reference load test: 50 bots, 100 people, 5 minutes"))
+    add_loadtest_arguments(commands.add_parser("loadtest", help="the reference load test: 50 bots, 100 people, 5 minutes"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level or ("WARNING" if args.command in ("simulate", "loadtest") else "INFO"))
-    settings = Settings()
+    if args.command == "keygen":  # needs neither the settings nor logging
+        from piyasa_bot.commands.keys import keygen
+
+        return keygen()
+    if args.command not in SILENT_COMMANDS:
+        from piyasa_bot.logs import configure_logging
+
+        configure_logging(args.log_level or ("WARNING" if args.command in QUIET_COMMANDS else "INFO"))
+    from piyasa_bot.crypto import SecretKeyError
+    from piyasa_bot.settings import SettingsError, read_settings
+
+    try:
+        settings = read_settings()
+    except SettingsError as error:
+        _print_problems("the environment", error.problems)
+        return CONFIG_INVALID
+    from piyasa_bot.bootstrap import ConfigError
+
     try:
         return dispatch(args, settings)
     except ConfigError as error:
-        print(f"{settings.config}: {len(error.problems)} problem(s), nothing started:", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+        _print_problems(str(settings.config), [str(problem) for problem in error.problems])
         return CONFIG_INVALID
-    except (SecretKeyError, AlreadyRunning) as error:
-        print(f"error: {redact(str(error))}", file=sys.stderr)
-        return CONFIG_INVALID if isinstance(error, SecretKeyError) else 1
+    except SecretKeyError as error:
+        print(f"error: {_redact(str(error))}", file=sys.stderr)
+        return CONFIG_INVALID
+    except RuntimeError as error:
+        # Raised only by commands that imported the pool already: free to import here.
+        from piyasa_bot.db.pool import AlreadyRunning
+
+        if not isinstance(error, AlreadyRunning):
+            raise
+        print(f"error: {_redact(str(error))}", file=sys.stderr)
+        return 1
     except OSError as error:  # e.g. PIYASA_METRICS_PORT taken, the database refusing connections
-        print(f"error: {redact(str(error))}", file=sys.stderr)
+        print(f"error: {_redact(str(error))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
 
 
+def _print_problems(source: str, problems: Sequence[str]) -> None:
+    print(f"{source}: {len(problems)} problem(s), nothing started:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def _redact(text: str) -> str:
+    from piyasa_bot.logs import redact
+
+    return redact(text)
+
+
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    # Imported here so that `keygen` and `--help` stay fast.
-    from piyasa_bot.commands import check, keys, run
+    from piyasa_bot.bootstrap import prepare
 
     match args.command:
         case "run":
-            return asyncio.run(run.run(settings, prepare(settings)))
+            prepared = prepare(settings)
+            from piyasa_bot.commands import run
+
+            return asyncio.run(run.run(settings, prepared))
         case "check":
-            return asyncio.run(check.reach_bots(settings, prepare(settings)))
+            prepared = prepare(settings)  # the validation half: no aiogram until it passes
+            from piyasa_bot.commands import check
+
+            return asyncio.run(check.reach_bots(settings, prepared))
         case "migrate":
+            from piyasa_bot.commands import run
+
             return asyncio.run(run.migrate(settings))
-        case "keygen":
-            return keys.keygen()
         case "encrypt-token":
+            from piyasa_bot.commands import keys
+
             return keys.encrypt_token(settings)
         case "rotate-key":
+            from piyasa_bot.commands import keys
+
             return asyncio.run(keys.rotate_key(settings))
         case "simulate":
             from piyasa_bot.commands import simulate

@@ -28,7 +28,7 @@ def generate_key() -> str:
 
 
 def _split(value: str) -> str:
-    return value[len(PREFIX) :] if value.startswith(PREFIX) else value
+    return value.removeprefix(PREFIX)
 
 
 class TokenCipher:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TELEGRAM_API = "https://api.telegram.org"
@@ -27,3 +27,24 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(default=None, validation_alias=AliasChoices("PIYASA_LLM_MODEL"))
     llm_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("PIYASA_LLM_API_KEY"))
     llm_timeout: float = Field(default=8.0, gt=0, validation_alias=AliasChoices("PIYASA_LLM_TIMEOUT"))
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used: one line per variable, never the value (it may be a secret)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def read_settings() -> Settings:
+    """The settings from the environment and `.env`; SettingsError names every malformed variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = [
+            f"{'.'.join(str(part) for part in detail['loc']) or 'settings'}: {detail['msg']}"
+            for detail in error.errors(include_url=False, include_input=False, include_context=False)
+        ]
+        # `from None`: pydantic's own message echoes each input, and a traceback would carry it.
+        raise SettingsError(problems) from None

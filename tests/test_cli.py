@@ -114,7 +114,53 @@ def test_tokens_in_exception_urls_never_reach_the_log() -> None:
         raise OSError(f"Cannot connect to host for url http://127.0.0.1:9/bot{token}/getUpdates")
     except OSError as error:
         structlog.get_logger("test").exception("poll failed", error=error, url=f"/bot{token}/getMe")
-        logging.getLogger("aiohttp.client").error("request to /bot%s/sendMessage failed", token, exc_info=True)
+        logging.getLogger("aiohttp.client").error("request to /bot%s/sendMessage failed", token, exc_info=True)  # noqa: G201
     output = stream.getvalue()
     assert "poll failed" in output and "sendMessage failed" in output
     assert token not in output and "x" * 32 not in output
+
+
+async def imported_modules(*args: str, env: dict[str, str], stdin: bytes | None = None) -> tuple[int, set[str]]:
+    """The exit code of a command and every module it imported (from `python -X importtime`)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-X", "importtime", "-m", "piyasa_bot", *args, env={**os.environ, **env},
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    _, errors = await asyncio.wait_for(process.communicate(stdin), 60)
+    modules = {line.rsplit("|", 1)[-1].strip() for line in errors.decode().splitlines()
+               if line.startswith("import time:")}
+    assert process.returncode is not None
+    return process.returncode, modules
+
+
+async def test_commands_that_poll_nothing_never_import_aiogram(tmp_path: Path) -> None:
+    # aiogram's types take seconds to import: `keygen` and friends answer at once without them.
+    invalid = tmp_path / "bots.yaml"
+    invalid.write_text(roster_yaml(["ayse"], -1001234567890))  # AYSE_TOKEN unset: check stops at validation
+    key = generate_key()
+    runs = {
+        "keygen": await imported_modules("keygen", env={}),
+        "--help": await imported_modules("--help", env={}),
+        "encrypt-token": await imported_modules("encrypt-token", env={"PIYASA_SECRET_KEY": key},
+                                                stdin=b"123456:" + b"E" * 35 + b"\n"),
+        "check": await imported_modules("check", env={"PIYASA_CONFIG": str(invalid), "PIYASA_SECRET_KEY": key}),
+        "status": await imported_modules("status", env={"PIYASA_DATA_DIR": str(tmp_path / "none")}),
+    }
+    assert {name: code for name, (code, _) in runs.items()} == {
+        "keygen": 0, "--help": 0, "encrypt-token": 0, "check": 2, "status": 3}
+    for name, (_, modules) in runs.items():
+        assert "piyasa_bot.cli" in modules, name  # the measure itself works
+        assert not {m for m in modules if m.split(".")[0] == "aiogram"}, f"{name} imported aiogram"
+    # keygen needs only the key generator: not even the settings, the database driver or logging.
+    assert not runs["keygen"][1] & {"pydantic", "asyncpg", "structlog", "aiohttp"}
+
+
+async def test_a_malformed_setting_names_the_variable_never_its_value_and_exits_2() -> None:
+    secret_looking = "123456:" + "F" * 35
+    code, output = await piyasa("status", env={"PIYASA_METRICS_PORT": secret_looking, "PIYASA_LLM_TIMEOUT": "-1"})
+    assert code == 2
+    assert output.splitlines() == [
+        "the environment: 2 problem(s), nothing started:",
+        "  PIYASA_METRICS_PORT: Input should be a valid integer, unable to parse string as an integer",
+        "  PIYASA_LLM_TIMEOUT: Input should be greater than 0",
+    ]
+    assert secret_looking not in output and "F" * 35 not in output

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import asyncpg
-
-from piyasa_bot.bootstrap import database_dsn, secret_cipher
 from piyasa_bot.crypto import SecretKeyError, generate_key
-from piyasa_bot.db import queries
-from piyasa_bot.db.migrate import apply_migrations
-from piyasa_bot.settings import Settings
+
+if TYPE_CHECKING:
+    from piyasa_bot.settings import Settings
 
 
 def keygen(out: TextIO = sys.stdout) -> int:
@@ -20,6 +17,8 @@ def keygen(out: TextIO = sys.stdout) -> int:
 
 
 def encrypt_token(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    from piyasa_bot.bootstrap import secret_cipher
+
     cipher = secret_cipher(settings)
     if cipher is None:
         raise SecretKeyError("PIYASA_SECRET_KEY is not set; create one with `python -m piyasa_bot keygen`")
@@ -32,6 +31,13 @@ def encrypt_token(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = s
 
 async def rotate_key(settings: Settings, out: TextIO = sys.stdout) -> int:
     """Re-encrypt every stored token with the newest key, all or nothing."""
+    # Imported here: `keygen` and `encrypt-token` answer at once without the database's modules.
+    import asyncpg
+
+    from piyasa_bot.bootstrap import database_dsn, secret_cipher
+    from piyasa_bot.db import queries
+    from piyasa_bot.db.migrate import apply_migrations
+
     cipher = secret_cipher(settings)
     if cipher is None:
         raise SecretKeyError("PIYASA_SECRET_KEY is not set: put the new key first, then the old ones")

@@ -6,14 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from piyasa_bot.db.embedded import EmbeddedPostgres
-from piyasa_bot.loadtest.harness import run_loadtest
-from piyasa_bot.loadtest.measure import measure
 from piyasa_bot.loadtest.options import LoadtestOptions
-from piyasa_bot.loadtest.report import passed, write_report
-from piyasa_bot.settings import Settings
+
+if TYPE_CHECKING:
+    from piyasa_bot.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +40,12 @@ def options_from(args: argparse.Namespace) -> LoadtestOptions:
 
 
 async def loadtest(settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    # Imported here: the CLI builds its parser from `add_arguments` and must not pay for the runner.
+    from piyasa_bot.db.embedded import EmbeddedPostgres
+    from piyasa_bot.loadtest.harness import run_loadtest
+    from piyasa_bot.loadtest.measure import measure
+    from piyasa_bot.loadtest.report import passed, write_report
+
     options = options_from(args)
     embedded = None
     if settings.database_url is not None:

@@ -21,7 +21,12 @@ import asyncpg
 
 from piyasa_bot.bootstrap import database_dsn
 from piyasa_bot.db import status_queries as queries
-from piyasa_bot.db.status_queries import BotStatus, ChatStatus, FailureGroup, InactiveMembership
+from piyasa_bot.db.status_queries import (
+    BotStatus,
+    ChatStatus,
+    FailureGroup,
+    InactiveMembership,
+)
 from piyasa_bot.logs import redact
 from piyasa_bot.settings import Settings
 
@@ -69,7 +74,7 @@ async def status(settings: Settings, args: argparse.Namespace, out: TextIO = sys
         return _problem(out, as_json, "no_runs", NO_RUNS_MESSAGE, NO_RUNS)
     try:
         dsn = database_dsn(settings)
-    except Exception as error:  # pgserver failing to start: report it, no traceback
+    except Exception as error:  # noqa: BLE001 - pgserver failing to start: report it, no traceback
         return _problem(out, as_json, "unreachable",
                         f"cannot start the embedded PostgreSQL under {settings.data_dir}: {_describe(error)}",
                         UNREACHABLE)

@@ -1,8 +1,15 @@
-"""Retrying a database call through an outage: nothing the runner decided is lost."""
+"""Retrying a database call through an outage: nothing the runner decided is lost.
+
+During an outage every caller retries on its own, and a line per retry made
+about eight a second. What is logged is the database's state instead: one
+line when it becomes unreachable, a summary every `summary_every` seconds
+while it stays so, one line when it answers again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -16,12 +23,54 @@ RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, a
              asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CrashShutdownError, asyncio.TimeoutError)
 
 
-async def retrying(call: Callable[[], Awaitable[T]], *, max_backoff: float = 2.0) -> T:
+class Outage:
+    """The reachability of one database as its callers see it, logged on change and periodically."""
+
+    def __init__(self, summary_every: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.summary_every = summary_every
+        self._clock = clock
+        self.since: float | None = None  # when the first failed call of this outage failed
+        self.failures = 0  # failed calls in this outage
+        self.outages = 0
+        self._summarised_at = 0.0
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, error: BaseException) -> None:
+        now, kind = self._clock(), type(error).__name__
+        self.failures += 1
+        if self.since is None:
+            self.since, self._summarised_at, self.failures = now, now, 1
+            self.outages += 1
+            log.warning("db.unavailable", error=kind)
+        elif now - self._summarised_at >= self.summary_every:
+            self._summarised_at = now
+            log.warning("db.still_unavailable", error=kind, down_s=round(now - self.since, 1),
+                        failed_calls=self.failures)
+
+    def succeeded(self) -> None:
+        if self.since is None:
+            return
+        log.info("db.available", down_s=round(self._clock() - self.since, 1), failed_calls=self.failures)
+        self.since, self.failures = None, 0
+
+
+# The one database of this process: every caller of `retrying` reports to it unless given another.
+DATABASE = Outage()
+
+
+async def retrying(call: Callable[[], Awaitable[T]], *, max_backoff: float = 2.0, outage: Outage | None = None) -> T:
+    outage = DATABASE if outage is None else outage
     delay = 0.05
     while True:
         try:
-            return await call()
+            result = await call()
         except RETRYABLE as error:
-            log.warning("db.retry", error=type(error).__name__, retry_in=round(delay, 2))
+            outage.failed(error)
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_backoff)
+        else:
+            outage.succeeded()
+            return result

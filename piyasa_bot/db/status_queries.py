@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import asyncpg
 
-from piyasa_bot.db.pool import _INSTANCE_LOCK
+from piyasa_bot.db.pool import INSTANCE_LOCK_KEY
 
 Conn = asyncpg.Connection | asyncpg.Pool
 
@@ -96,8 +96,8 @@ async def runner_holds_lock(conn: Conn) -> bool:
                WHERE locktype = 'advisory' AND granted
                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
                  AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)""",
-        _INSTANCE_LOCK >> 32,
-        _INSTANCE_LOCK & 0xFFFF_FFFF,
+        INSTANCE_LOCK_KEY >> 32,
+        INSTANCE_LOCK_KEY & 0xFFFF_FFFF,
     )
     return held
 

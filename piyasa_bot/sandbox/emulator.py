@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Self
 
 from aiohttp import web
@@ -28,17 +29,17 @@ class Emulator(SandboxState):
         add_control_routes(app)
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on host:port (0 picks a free port); returns "http://host:port"."""
+    async def start(self, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None) -> str:
+        """Serve on host:port (0 picks a free port); returns "http://host:port" ("https://" with ssl_context)."""
         if self._runner is not None:
             raise RuntimeError("emulator already started")
         self.closing = False
         runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
         self._runner = runner
         bound_host, bound_port = runner.addresses[0][:2]
-        self.base_url = f"http://{bound_host}:{bound_port}"
+        self.base_url = f"{'https' if ssl_context else 'http'}://{bound_host}:{bound_port}"
         return self.base_url
 
     async def stop(self) -> None:

@@ -1,0 +1,97 @@
+"""The database going away: the single-instance lock is a fence, and an outage is logged as states, not retries."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from collections.abc import Callable
+
+import asyncpg
+
+from piyasa_bot.db.embedded import EmbeddedPostgres
+from piyasa_bot.db.pool import INSTANCE_LOCK_KEY, AlreadyRunning, InstanceLock
+from piyasa_bot.db.retry import Outage, retrying
+from piyasa_bot.logs import configure_logging
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_lost_instance_lock_says_so_and_is_not_taken_back_while_another_holds_it(dsn: str) -> None:
+    lost: list[str] = []
+    regained: list[bool] = []
+    first = InstanceLock(dsn, on_lost=lost.append, on_regained=lambda: regained.append(True), retry_every=0.5)
+    second = InstanceLock(dsn)
+    await first.acquire()
+    admin = await asyncpg.connect(dsn)
+    try:
+        holder = await admin.fetchval(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
+            INSTANCE_LOCK_KEY & 0xFFFF_FFFF)
+        await admin.execute("SELECT pg_terminate_backend($1)", holder)  # its connection dies
+        await until(lambda: bool(lost))
+        assert not first.held and len(lost) == 1
+        await second.acquire()  # another runner starts meanwhile and takes the lock
+        await asyncio.sleep(1.2)  # the first asks again twice in this time
+        assert not first.held and regained == []
+        try:
+            await first.acquire()
+        except AlreadyRunning:
+            pass
+        else:
+            raise AssertionError("the lock was taken twice")
+        await second.release()  # the other runner stops: the first may carry on
+        await until(lambda: bool(regained))
+        assert first.held and len(lost) == 1
+    finally:
+        await first.release()
+        await second.release()
+        await admin.close()
+
+
+async def test_an_outage_is_logged_when_it_starts_and_ends_not_at_every_retry(
+    spare_postgres: EmbeddedPostgres,
+) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    dsn = spare_postgres.dsn()
+    outage = Outage(summary_every=30.0)
+
+    async def ask() -> int:
+        conn = await asyncpg.connect(dsn, timeout=2)
+        try:
+            return int(await conn.fetchval("SELECT 1"))
+        finally:
+            await conn.close()
+
+    spare_postgres.stop()
+    callers = [asyncio.create_task(retrying(ask, max_backoff=0.2, outage=outage)) for _ in range(5)]
+    await until(lambda: outage.failures >= 25)  # five callers, five retries each at least
+    failed = outage.failures
+    await asyncio.to_thread(spare_postgres.start)
+    assert await asyncio.gather(*callers) == [1] * 5
+    events = [json.loads(line)["event"] for line in stream.getvalue().splitlines() if '"db.' in line]
+    assert events == ["db.unavailable", "db.available"]
+    back = json.loads(next(line for line in stream.getvalue().splitlines() if '"db.available"' in line))
+    assert back["failed_calls"] >= failed and not outage.down
+
+
+def test_a_long_outage_gets_a_summary_line_every_interval() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    now = [0.0]
+    outage = Outage(summary_every=10.0, clock=lambda: now[0])
+    for _ in range(200):  # 25 s of a failure every 0.125 s
+        outage.failed(ConnectionRefusedError())
+        now[0] += 0.125
+    outage.succeeded()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if '"db.' in line]
+    assert [line["event"] for line in lines] == ["db.unavailable", "db.still_unavailable", "db.still_unavailable",
+                                                 "db.available"]
+    assert [line.get("failed_calls") for line in lines] == [None, 81, 161, 200]
