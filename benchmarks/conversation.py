@@ -68,13 +68,19 @@ async def outbox_rows(dsn: str) -> tuple[list[dict[str, Any]], int, int]:
                       o.reply_to_message_id, o.telegram_message_id, o.attempts, o.text,
                       extract(epoch FROM o.created_at) AS created, extract(epoch FROM o.finished_at) AS finished,
                       extract(epoch FROM o.not_before) AS not_before
-               FROM outbox o JOIN bots b ON b.id = o.bot_id ORDER BY o.id""")
+               FROM outbox o JOIN bots b ON b.id = o.bot_id ORDER BY o.id"""
+        )
         incoming = await conn.fetchval("SELECT count(*) FROM messages WHERE is_incoming")
         outgoing = await conn.fetchval("SELECT count(*) FROM messages WHERE NOT is_incoming")
     finally:
         await conn.close()
-    out = [{k: (float(v) if k in ("created", "finished", "not_before") and v is not None else v)
-            for k, v in dict(r).items()} for r in rows]
+    out = [
+        {
+            k: (float(v) if k in ("created", "finished", "not_before") and v is not None else v)
+            for k, v in dict(r).items()
+        }
+        for r in rows
+    ]
     return out, incoming, outgoing
 
 
@@ -111,8 +117,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     assert cipher is not None
     chat = loaded.roster.chats[0]
     people = max(args.people, 1)
-    spec = CrowdSpec(chat_id=chat.id, normal=people - 2 * (people // 5), mention=people // 5, reply=people // 5,
-                     duration=args.duration, rate_multiplier=args.rate, seed=args.seed)
+    spec = CrowdSpec(
+        chat_id=chat.id,
+        normal=people - 2 * (people // 5),
+        mention=people // 5,
+        reply=people // 5,
+        duration=args.duration,
+        rate_multiplier=args.rate,
+        seed=args.seed,
+    )
     crowd = Crowd(emulator, spec)
     events = EventCounter()
     logging.getLogger().addHandler(events)
@@ -121,8 +134,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         async with session_database("cbench-pg-") as dsn:
             started = time.time()
-            async with Runner(loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10,
-                              conversation=True, seed=args.seed, pace_scale=args.pace) as runner:
+            async with Runner(
+                loaded,
+                dsn=dsn,
+                api_base=base_url,
+                cipher=cipher,
+                poll_timeout=10,
+                conversation=True,
+                seed=args.seed,
+                pace_scale=args.pace,
+            ) as runner:
                 await runner.wait_polling()
                 timings["ready_s"] = time.time() - started
                 crowd_started = time.time()
@@ -132,9 +153,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await asyncio.wait([crowd_task], timeout=1.0)
                     if time.time() >= next_line:
                         next_line += args.progress
-                        print(f"  t={time.time() - crowd_started:5.0f}s posted {len(emulator.posted)}, "
-                              f"bots sent {len(emulator.sent())}, outbox queue {runner.outbox.backlog}, "
-                              f"violations {sum(emulator.violations.values())}", file=sys.stderr, flush=True)
+                        print(
+                            f"  t={time.time() - crowd_started:5.0f}s posted {len(emulator.posted)}, "
+                            f"bots sent {len(emulator.sent())}, outbox queue {runner.outbox.backlog}, "
+                            f"violations {sum(emulator.violations.values())}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
                 await crowd_task
                 crowd_ended = time.time()
                 await emulator.wait_confirmed(timeout=60)
@@ -144,8 +169,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 with contextlib.suppress(TimeoutError):
                     await runner.drain(timeout=args.grace)
                 timings["drain_s"] = time.time() - crowd_ended
-                room_counts = {"addressed": rooms.counts.addressed, "answered (queued)": rooms.counts.answered,
-                               "volunteered": rooms.counts.volunteered, "skipped": dict(rooms.counts.skipped)}
+                room_counts = {
+                    "addressed": rooms.counts.addressed,
+                    "answered (queued)": rooms.counts.answered,
+                    "volunteered": rooms.counts.volunteered,
+                    "skipped": dict(rooms.counts.skipped),
+                }
                 outbox_counts = dict(vars(outbox.counts))
                 left_queued = outbox.backlog
                 await rooms.stop()
@@ -153,8 +182,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         logging.getLogger().removeHandler(events)
         await emulator.stop()
-    return analyse(args, emulator, crowd, rows, incoming, outgoing, room_counts, outbox_counts, left_queued,
-                   events, timings, crowd_started, crowd_ended)
+    return analyse(
+        args,
+        emulator,
+        crowd,
+        rows,
+        incoming,
+        outgoing,
+        room_counts,
+        outbox_counts,
+        left_queued,
+        events,
+        timings,
+        crowd_started,
+        crowd_ended,
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -170,42 +212,64 @@ def markdown(result: dict[str, Any]) -> str:
         return "–" if x is None else f"{100 * x:.1f}%"
 
     lines = [
-        (f"Conversation run: {a['duration']:.0f} s, pace ×{a['pace']}, {a['people']} people at rate ×{a['rate']}, "
-        f"seed {a['seed']} ({result['machine']['cores']} cores, Python {result['machine']['python']})"),
+        (
+            f"Conversation run: {a['duration']:.0f} s, pace ×{a['pace']}, {a['people']} people at rate ×{a['rate']}, "
+            f"seed {a['seed']} ({result['machine']['cores']} cores, Python {result['machine']['python']})"
+        ),
         "",
         "| measure | value |",
         "|---|---|",
-        (f"| people posted / stored / lost | {result['people']['posted']} / {result['people']['stored']} / "
-        f"{result['people']['lost']} |"),
-        (f"| bots sent (chatter + answers) | {result['bots']['sent']} ({result['bots']['chatter']} + "
-        f"{result['bots']['answers']}), {result['bots']['per_minute']}/min |"),
-        (f"| repeated messages, per bot (own earlier shape) | {r['repeated_own']}/{r['messages']} = "
-        f"{pct(r['repeated_own_share'])} |"),
-        (f"| repeated messages, across all bots | {r['repeated_any_bot']}/{r['messages']} = "
-        f"{pct(r['repeated_any_bot_share'])} |"),
-        (f"| repeated chatter / answers (per bot) | {pct(result['repeats_chatter']['repeated_own_share'])} / "
-        f"{pct(result['repeats_answers']['repeated_own_share'])} |"),
+        (
+            f"| people posted / stored / lost | {result['people']['posted']} / {result['people']['stored']} / "
+            f"{result['people']['lost']} |"
+        ),
+        (
+            f"| bots sent (chatter + answers) | {result['bots']['sent']} ({result['bots']['chatter']} + "
+            f"{result['bots']['answers']}), {result['bots']['per_minute']}/min |"
+        ),
+        (
+            f"| repeated messages, per bot (own earlier shape) | {r['repeated_own']}/{r['messages']} = "
+            f"{pct(r['repeated_own_share'])} |"
+        ),
+        (
+            f"| repeated messages, across all bots | {r['repeated_any_bot']}/{r['messages']} = "
+            f"{pct(r['repeated_any_bot_share'])} |"
+        ),
+        (
+            f"| repeated chatter / answers (per bot) | {pct(result['repeats_chatter']['repeated_own_share'])} / "
+            f"{pct(result['repeats_answers']['repeated_own_share'])} |"
+        ),
         f"| distinct shapes / distinct texts | {s['distinct_shapes']} / {s['distinct_texts']} of {r['messages']} |",
-        (f"| sentences a bot had already used (per bot) | {sn['repeated_own_sentences']}/{sn['sentences']} = "
-        f"{pct(sn['repeated_own_sentence_share'])}; distinct sentences {sn['distinct_sentences']} |"),
-        (f"| messages opening (first 3 words) like an earlier one of the same bot | "
-        f"{sn['messages_opening_like_an_earlier_own_message']}/{r['messages']} = {pct(sn['opening_repeat_share'])}; "
-        f"distinct openings {sn['distinct_openings']} |"),
-        (f"| addressed messages answered by that bot | {ans['answered_by_addressed_bot']}/{ans['addressed']} = "
-        f"{pct(ans['share'])} |"),
+        (
+            f"| sentences a bot had already used (per bot) | {sn['repeated_own_sentences']}/{sn['sentences']} = "
+            f"{pct(sn['repeated_own_sentence_share'])}; distinct sentences {sn['distinct_sentences']} |"
+        ),
+        (
+            f"| messages opening (first 3 words) like an earlier one of the same bot | "
+            f"{sn['messages_opening_like_an_earlier_own_message']}/{r['messages']} = {pct(sn['opening_repeat_share'])}; "
+            f"distinct openings {sn['distinct_openings']} |"
+        ),
+        (
+            f"| addressed messages answered by that bot | {ans['answered_by_addressed_bot']}/{ans['addressed']} = "
+            f"{pct(ans['share'])} |"
+        ),
         f"| reply latency P50 / P95 / max | {lat['p50']} / {lat['p95']} / {lat['max']} s |",
         f"| … minus typing delay P50 / P95 / max | {latn['p50']} / {latn['p95']} / {latn['max']} s |",
         f"| limit violations (emulator) | {viol} |",
-        (f"| outbox sent / failed / expired / rate_limited | {ob['sent']} / {ob['failed']} / {ob['expired']} / "
-        f"{ob['rate_limited']} (max queue {ob['max_queue']}) |"),
+        (
+            f"| outbox sent / failed / expired / rate_limited | {ob['sent']} / {ob['failed']} / {ob['expired']} / "
+            f"{ob['rate_limited']} (max queue {ob['max_queue']}) |"
+        ),
         "",
         "| bot | sent | repeats (own) | shapes | texts |",
         "|---|---|---|---|---|",
     ]
     for bot, stats in r["per_bot"].items():
         sh = s["per_bot"][bot]
-        lines.append(f"| {bot} | {stats['messages']} | {stats['repeats']} ({pct(stats['share'])}) | "
-                     f"{sh['shapes']} | {sh['texts']} |")
+        lines.append(
+            f"| {bot} | {stats['messages']} | {stats['repeats']} ({pct(stats['share'])}) | "
+            f"{sh['shapes']} | {sh['texts']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

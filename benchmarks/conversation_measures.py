@@ -124,13 +124,28 @@ def shapes(texts_by_bot: list[tuple[str, str]]) -> dict[str, Any]:
     return {
         "distinct_shapes": len({normalize(t) for _, t in texts_by_bot}),
         "distinct_texts": len({t for _, t in texts_by_bot}),
-        "per_bot": {bot: {"shapes": len(per_bot_shapes[bot]), "texts": len(per_bot_texts[bot])}
-                    for bot in sorted(per_bot_shapes)},
+        "per_bot": {
+            bot: {"shapes": len(per_bot_shapes[bot]), "texts": len(per_bot_texts[bot])}
+            for bot in sorted(per_bot_shapes)
+        },
     }
 
 
-def analyse(args, emulator: Any, crowd: Any, rows, incoming, outgoing, room_counts, outbox_counts, left_queued,
-            events: Any, timings, crowd_started: float, crowd_ended: float) -> dict[str, Any]:
+def analyse(
+    args,
+    emulator: Any,
+    crowd: Any,
+    rows,
+    incoming,
+    outgoing,
+    room_counts,
+    outbox_counts,
+    left_queued,
+    events: Any,
+    timings,
+    crowd_started: float,
+    crowd_ended: float,
+) -> dict[str, Any]:
     """`emulator` an Emulator, `crowd` the Crowd that ran, `events` the run's log event counter."""
     sent = emulator.sent()
     posted = emulator.posted
@@ -168,12 +183,18 @@ def analyse(args, emulator: Any, crowd: Any, rows, incoming, outgoing, room_coun
             if replies.get(post.message_id):
                 answered_by_other += 1
             row = rows_by_answer.get(post.message_id)
-            unanswered.append({
-                "message_id": post.message_id, "kind": post.kind, "via": post.via, "addressed": post.addressed,
-                "text": post.text, "available_at_s": round(post.available_at - crowd_started, 2),
-                "replied_by": [s.bot_name for s in replies.get(post.message_id, [])],
-                "outbox": None if row is None else {k: row[k] for k in ("bot", "priority", "status", "reason")},
-            })
+            unanswered.append(
+                {
+                    "message_id": post.message_id,
+                    "kind": post.kind,
+                    "via": post.via,
+                    "addressed": post.addressed,
+                    "text": post.text,
+                    "available_at_s": round(post.available_at - crowd_started, 2),
+                    "replied_by": [s.bot_name for s in replies.get(post.message_id, [])],
+                    "outbox": None if row is None else {k: row[k] for k in ("bot", "priority", "status", "reason")},
+                }
+            )
     status = Counter((("answer" if r["priority"] == 0 else "chatter"), r["status"]) for r in rows)
     waits = defaultdict(list)  # queue wait: sent - max(created, not_before)
     for r in rows:
@@ -185,12 +206,22 @@ def analyse(args, emulator: Any, crowd: Any, rows, incoming, outgoing, room_coun
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "timings": {**{k: round(v, 2) for k, v in timings.items()}, "crowd_s": round(duration, 2)},
-        "people": {"posted": len(posted), "by_kind": crowd.result.by_kind(), "addressed": len(addressed),
-                   "stored": incoming, "lost": max(len(posted) - incoming, 0)},
-        "bots": {"sent": len(sent), "stored": outgoing, "chatter": kinds["chatter"], "answers": kinds["answer"],
-                 "unmatched": kinds["unknown"],
-                 "per_bot": dict(sorted(Counter(s.bot_name for s in sent).items())),
-                 "per_minute": round(len(sent) / (duration / 60), 2) if duration else None},
+        "people": {
+            "posted": len(posted),
+            "by_kind": crowd.result.by_kind(),
+            "addressed": len(addressed),
+            "stored": incoming,
+            "lost": max(len(posted) - incoming, 0),
+        },
+        "bots": {
+            "sent": len(sent),
+            "stored": outgoing,
+            "chatter": kinds["chatter"],
+            "answers": kinds["answer"],
+            "unmatched": kinds["unknown"],
+            "per_bot": dict(sorted(Counter(s.bot_name for s in sent).items())),
+            "per_minute": round(len(sent) / (duration / 60), 2) if duration else None,
+        },
         "repeats": repeats(texts),
         "repeats_chatter": repeats(chatter_texts),
         "repeats_answers": repeats(answer_texts),
@@ -199,8 +230,10 @@ def analyse(args, emulator: Any, crowd: Any, rows, incoming, outgoing, room_coun
         "shapes_chatter": shapes(chatter_texts),
         "shapes_answers": shapes(answer_texts),
         "answers": {
-            "addressed": len(addressed), "answered_by_addressed_bot": len(answered),
-            "share": share(len(answered), len(addressed)), "answered_only_by_another_bot": answered_by_other,
+            "addressed": len(addressed),
+            "answered_by_addressed_bot": len(answered),
+            "share": share(len(answered), len(addressed)),
+            "answered_only_by_another_bot": answered_by_other,
             "by_via": {via: dict(c) for via, c in by_via.items()},
             "rooms": room_counts,
             "unanswered": unanswered,
@@ -208,20 +241,45 @@ def analyse(args, emulator: Any, crowd: Any, rows, incoming, outgoing, room_coun
         "latency_s": summary(latency),
         "latency_minus_typing_s": summary(latency_wo_typing),
         "queue_wait_s": {kind: summary(values) for kind, values in waits.items()},
-        "outbox": {"counts": outbox_counts, "left_queued": left_queued,
-                   "rows": {f"{k}:{s}": n for (k, s), n in sorted(status.items())}},
-        "emulator": {"violations": dict(emulator.violations), "rate_limited": dict(emulator.rate_limited),
-                     "stats_requests": emulator.stats()["requests"]},
+        "outbox": {
+            "counts": outbox_counts,
+            "left_queued": left_queued,
+            "rows": {f"{k}:{s}": n for (k, s), n in sorted(status.items())},
+        },
+        "emulator": {
+            "violations": dict(emulator.violations),
+            "rate_limited": dict(emulator.rate_limited),
+            "stats_requests": emulator.stats()["requests"],
+        },
         "timeline_per_minute": timeline(posted, sent, row_by_tg, crowd_started),
-        "sent_messages": [{"bot": m.bot_name, "at_s": round(m.at - crowd_started, 3), "message_id": m.message_id,
-                           "reply_to": m.reply_to_message_id, "text": m.text,
-                           "kind": _KINDS.get((row_by_tg.get(m.message_id) or {}).get("priority"))}
-                          for m in sent],
-        "addressed_posts": [{"message_id": p.message_id, "kind": p.kind, "via": p.via, "addressed": p.addressed,
-                             "at_s": round(p.available_at - crowd_started, 3), "text": p.text} for p in addressed],
+        "sent_messages": [
+            {
+                "bot": m.bot_name,
+                "at_s": round(m.at - crowd_started, 3),
+                "message_id": m.message_id,
+                "reply_to": m.reply_to_message_id,
+                "text": m.text,
+                "kind": _KINDS.get((row_by_tg.get(m.message_id) or {}).get("priority")),
+            }
+            for m in sent
+        ],
+        "addressed_posts": [
+            {
+                "message_id": p.message_id,
+                "kind": p.kind,
+                "via": p.via,
+                "addressed": p.addressed,
+                "at_s": round(p.available_at - crowd_started, 3),
+                "text": p.text,
+            }
+            for p in addressed
+        ],
         "log_events": {k: v for k, v in events.counts.most_common() if not k.startswith(("message.", "poll"))},
-        "log_samples": {k: v for k, v in events.samples.items()
-                        if k in ("answer.skipped", "answer.failed", "send.expired", "send.failed", "send.rate_limited")},
+        "log_samples": {
+            k: v
+            for k, v in events.samples.items()
+            if k in ("answer.skipped", "answer.failed", "send.expired", "send.failed", "send.rate_limited")
+        },
     }
 
 

@@ -58,7 +58,8 @@ class Case:
             return cls(runner, int(bots), None if rate == "idle" else float(rate))
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"expected RUNNER:BOTS:RATE|idle (e.g. piyasa:50:5), got {text!r}") from None
+                f"expected RUNNER:BOTS:RATE|idle (e.g. piyasa:50:5), got {text!r}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -72,24 +73,39 @@ class Session:
 
 
 def _cpu(runner: subprocess.Popen[bytes], emulator: subprocess.Popen[bytes], pg_pid: int | None) -> dict[str, Any]:
-    return {"runner": cpu_seconds(runner.pid), "emulator": cpu_seconds(emulator.pid), "postgres": cpu_seconds(pg_pid),
-            "bench": own_cpu_seconds(), "machine": machine_busy()}
+    return {
+        "runner": cpu_seconds(runner.pid),
+        "emulator": cpu_seconds(emulator.pid),
+        "postgres": cpu_seconds(pg_pid),
+        "bench": own_cpu_seconds(),
+        "machine": machine_busy(),
+    }
 
 
 async def _set_up_bots(control: Control, case: Case) -> dict[str, str]:
     tokens: dict[str, str] = {}
     for i in range(case.bots):
         name = f"b{i:03d}"
-        answer = await control.call("POST", "/control/bots",
-                                    {"name": name, "username": f"{name}_bench_bot", "privacy": False})
+        answer = await control.call(
+            "POST", "/control/bots", {"name": name, "username": f"{name}_bench_bot", "privacy": False}
+        )
         tokens[name] = answer["token"]
-    await control.call("POST", "/control/chats",
-                       {"id": CHAT_ID, "title": "Bench", "type": "supergroup", "members": list(tokens)})
+    await control.call(
+        "POST", "/control/chats", {"id": CHAT_ID, "title": "Bench", "type": "supergroup", "members": list(tokens)}
+    )
     return tokens
 
 
-async def _ready(case: Case, s: Session, control: Control, runner: subprocess.Popen[bytes], runner_log: Path,
-                 db_conn: asyncpg.Connection, started: float, result: dict[str, Any]) -> None:
+async def _ready(
+    case: Case,
+    s: Session,
+    control: Control,
+    runner: subprocess.Popen[bytes],
+    runner_log: Path,
+    db_conn: asyncpg.Connection,
+    started: float,
+    result: dict[str, Any],
+) -> None:
     """Every bot polls (the emulator's count), then one warm-up message is confirmed by all and stored."""
     budget = s.args.ready_timeout + 0.1 * case.bots - (time.monotonic() - started)
     try:
@@ -109,8 +125,14 @@ async def _ready(case: Case, s: Session, control: Control, runner: subprocess.Po
     result["startup_s"] = round(time.monotonic() - started, 2)
 
 
-def _window_figures(result: dict[str, Any], before: dict[str, Any], after: dict[str, Any], window: float,
-                    stats0: dict[str, Any], stats1: dict[str, Any]) -> None:
+def _window_figures(
+    result: dict[str, Any],
+    before: dict[str, Any],
+    after: dict[str, Any],
+    window: float,
+    stats0: dict[str, Any],
+    stats1: dict[str, Any],
+) -> None:
     for key in ("runner", "emulator", "postgres", "bench"):
         if before[key] is not None and after[key] is not None:
             result[f"{key}_cpu_s"] = round(after[key] - before[key], 3)
@@ -129,9 +151,18 @@ def _window_figures(result: dict[str, Any], before: dict[str, Any], after: dict[
     result["bot_sends_in_window"] = stats1.get("sent", 0) - stats0.get("sent", 0)
 
 
-async def _drain(case: Case, s: Session, control: Control, runner: subprocess.Popen[bytes], db_conn: asyncpg.Connection,
-                 ids: list[int], t_end: float, cpu_before: float | None, sampler: RssSampler,
-                 result: dict[str, Any]) -> None:
+async def _drain(
+    case: Case,
+    s: Session,
+    control: Control,
+    runner: subprocess.Popen[bytes],
+    db_conn: asyncpg.Connection,
+    ids: list[int],
+    t_end: float,
+    cpu_before: float | None,
+    sampler: RssSampler,
+    result: dict[str, Any],
+) -> None:
     """After the window: every posted message stored, every copy confirmed, the runner quiet (all bounded)."""
     result["stored_at_window_end"] = await stored_ids(db_conn, ids)
     result["backlog_at_window_end"] = len(ids) - result["stored_at_window_end"]
@@ -164,13 +195,16 @@ async def _drain(case: Case, s: Session, control: Control, runner: subprocess.Po
     result["peak_rss_mib_drain"] = round(drain_peak / MIB, 1) if drain_peak else None
 
 
-async def _count(db_conn: asyncpg.Connection, posted: list[dict[str, Any]], window: float,
-                 result: dict[str, Any]) -> None:
+async def _count(
+    db_conn: asyncpg.Connection, posted: list[dict[str, Any]], window: float, result: dict[str, Any]
+) -> None:
     """What reached the table: stored, lost, duplicates, latency from available_at to commit."""
     rows = await stored_rows(db_conn, [p["message_id"] for p in posted])
     by_id = {row["id"]: row for row in rows}
-    in_order = [round((by_id[p["message_id"]]["at"] - p["available_at"]) * 1000, 2)
-                if p["message_id"] in by_id else None for p in posted]
+    in_order = [
+        round((by_id[p["message_id"]]["at"] - p["available_at"]) * 1000, 2) if p["message_id"] in by_id else None
+        for p in posted
+    ]
     latencies = [v for v in in_order if v is not None]
     result["stored"] = len(by_id)
     result["lost"] = len(posted) - len(by_id)
@@ -185,14 +219,25 @@ async def _count(db_conn: asyncpg.Connection, posted: list[dict[str, Any]], wind
     result["latencies_ms"] = in_order
     if latencies and posted:
         # Stored messages per second over the window (what the runner kept up with).
-        in_window = sum(1 for p in posted if p["message_id"] in by_id
-                        and by_id[p["message_id"]]["at"] - posted[0]["available_at"] <= window)
+        in_window = sum(
+            1
+            for p in posted
+            if p["message_id"] in by_id and by_id[p["message_id"]]["at"] - posted[0]["available_at"] <= window
+        )
         result["stored_per_s_in_window"] = round(in_window / window, 2)
 
 
-async def _measure(case: Case, s: Session, control: Control, runner: subprocess.Popen[bytes],
-                   emulator: subprocess.Popen[bytes], runner_log: Path, dsn: str, started: float,
-                   result: dict[str, Any]) -> None:
+async def _measure(
+    case: Case,
+    s: Session,
+    control: Control,
+    runner: subprocess.Popen[bytes],
+    emulator: subprocess.Popen[bytes],
+    runner_log: Path,
+    dsn: str,
+    started: float,
+    result: dict[str, Any],
+) -> None:
     db_conn = await asyncpg.connect(dsn)
     try:
         await _ready(case, s, control, runner, runner_log, db_conn, started, result)
@@ -226,10 +271,21 @@ async def _measure(case: Case, s: Session, control: Control, runner: subprocess.
         if case.rate is None:
             if result["getupdates_in_window"]:
                 result["runner_cpu_ms_per_poll"] = round(
-                    1000 * result["runner_cpu_s"] / result["getupdates_in_window"], 3)
+                    1000 * result["runner_cpu_s"] / result["getupdates_in_window"], 3
+                )
         else:
-            await _drain(case, s, control, runner, db_conn, [p["message_id"] for p in posted], t_end,
-                         before["runner"], sampler, result)
+            await _drain(
+                case,
+                s,
+                control,
+                runner,
+                db_conn,
+                [p["message_id"] for p in posted],
+                t_end,
+                before["runner"],
+                sampler,
+                result,
+            )
         await sampler.stop()
         hwm = vm_hwm(runner.pid)
         result["vmhwm_mib"] = round(hwm / MIB, 1) if hwm else None
@@ -246,10 +302,16 @@ async def _measure(case: Case, s: Session, control: Control, runner: subprocess.
 async def run_once(case: Case, s: Session, repeat: int) -> dict[str, Any]:
     args = s.args
     workdir = Path(tempfile.mkdtemp(prefix="piyasa-bench-", dir="/tmp"))
-    result: dict[str, Any] = {"case": case.label, "runner": case.runner, "bots": case.bots,
-                              "rate": case.rate, "duration": args.duration, "repeat": repeat,
-                              "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                              "code": s.snapshot.digest or "live checkout"}
+    result: dict[str, Any] = {
+        "case": case.label,
+        "runner": case.runner,
+        "bots": case.bots,
+        "rate": case.rate,
+        "duration": args.duration,
+        "repeat": repeat,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "code": s.snapshot.digest or "live checkout",
+    }
     db_name = None
     emulator = runner = None
     control: Control | None = None

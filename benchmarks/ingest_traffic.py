@@ -32,8 +32,12 @@ TEXTS = [
 
 
 def post_body(i: int, tag: str) -> dict[str, Any]:
-    return {"chat_id": CHAT_ID, "user_id": 1000 + i % 97, "first_name": f"Kişi{i % 97}",
-            "text": f"{TEXTS[i % len(TEXTS)]} [{tag}{i}]"}
+    return {
+        "chat_id": CHAT_ID,
+        "user_id": 1000 + i % 97,
+        "first_name": f"Kişi{i % 97}",
+        "text": f"{TEXTS[i % len(TEXTS)]} [{tag}{i}]",
+    }
 
 
 def _ms(value: float | None) -> float | None:
@@ -57,8 +61,13 @@ async def post_steady(control: Control, rate: float, duration: float) -> tuple[l
             failures.append(f"{type(error).__name__}: {error}")
             return
         answer_ms.append((loop.time() - sent) * 1000)
-        posted.append({"message_id": answer["message_id"], "available_at": answer["available_at"],
-                       "recipients": len(answer["recipients"])})
+        posted.append(
+            {
+                "message_id": answer["message_id"],
+                "available_at": answer["available_at"],
+                "recipients": len(answer["recipients"]),
+            }
+        )
 
     tasks: list[asyncio.Task[None]] = []
     t0 = loop.time() + 0.05
@@ -87,10 +96,14 @@ async def post_steady(control: Control, rate: float, duration: float) -> tuple[l
 
 
 async def stored_ids(conn: asyncpg.Connection, ids: list[int]) -> int:
-    return int(await conn.fetchval(
-        "SELECT count(DISTINCT telegram_message_id) FROM messages"
-        " WHERE chat_id = $1 AND telegram_message_id = ANY($2::bigint[])",
-        CHAT_ID, ids))
+    return int(
+        await conn.fetchval(
+            "SELECT count(DISTINCT telegram_message_id) FROM messages"
+            " WHERE chat_id = $1 AND telegram_message_id = ANY($2::bigint[])",
+            CHAT_ID,
+            ids,
+        )
+    )
 
 
 async def stored_rows(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.Record]:
@@ -100,7 +113,9 @@ async def stored_rows(conn: asyncpg.Connection, ids: list[int]) -> list[asyncpg.
                   extract(epoch FROM min(created_at))::float8 AS at
            FROM messages WHERE chat_id = $1 AND telegram_message_id = ANY($2::bigint[])
            GROUP BY 1""",
-        CHAT_ID, ids)
+        CHAT_ID,
+        ids,
+    )
 
 
 def write_roster(path: Path, names: list[str]) -> None:
@@ -111,28 +126,38 @@ def write_roster(path: Path, names: list[str]) -> None:
     path.write_text(yaml.safe_dump(roster, sort_keys=False), encoding="utf-8")
 
 
-def runner_command(runner: str, api: str, dsn: str, workdir: Path, tokens: dict[str, str],
-                   args: argparse.Namespace) -> tuple[list[str], dict[str, str], Path]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("PIYASA_") and key != "DATABASE_URL"}
+def runner_command(
+    runner: str, api: str, dsn: str, workdir: Path, tokens: dict[str, str], args: argparse.Namespace
+) -> tuple[list[str], dict[str, str], Path]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PIYASA_") and key != "DATABASE_URL"}
     if runner == "piyasa":
         from piyasa_bot.crypto import generate_key
 
         config = workdir / "bots.yaml"
         write_roster(config, list(tokens))
-        env.update({
-            "DATABASE_URL": dsn,
-            "PIYASA_CONFIG": str(config),
-            "PIYASA_TELEGRAM_API": api,
-            "PIYASA_SECRET_KEY": generate_key(),
-            "PIYASA_DATA_DIR": str(workdir / "data"),
-        })
+        env.update(
+            {
+                "DATABASE_URL": dsn,
+                "PIYASA_CONFIG": str(config),
+                "PIYASA_TELEGRAM_API": api,
+                "PIYASA_SECRET_KEY": generate_key(),
+                "PIYASA_DATA_DIR": str(workdir / "data"),
+            }
+        )
         env.update({f"{name.upper()}_TOKEN": token for name, token in tokens.items()})
         # cwd: the temp dir, so no .env of the checkout leaks in.
         return [sys.executable, "-m", "piyasa_bot", "--log-level", args.log_level, "run"], env, workdir
     env["PLAIN_BOT_TOKENS"] = ",".join(tokens.values())
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "plain_aiogram.py"), "--api", api, "--dsn", dsn,
-           "--polling-timeout", str(args.plain_polling_timeout)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "plain_aiogram.py"),
+        "--api",
+        api,
+        "--dsn",
+        dsn,
+        "--polling-timeout",
+        str(args.plain_polling_timeout),
+    ]
     return cmd, env, workdir
 
 

@@ -76,10 +76,13 @@ def densest(times: list[float], span: float, origin: float) -> dict[str, Any]:
         first = bisect.bisect_right(ordered, at - span)
         if i - first + 1 > best:
             best, best_i, best_first = i - first + 1, i, first
-    inside = ordered[best_first:best_i + 1]
-    return {"count": best, "start_s": round(inside[0] - origin, 3) if inside else None,
-            "span_ms": round(1000 * (inside[-1] - inside[0]), 1) if inside else None,
-            "gaps_ms": [round(1000 * (b - a), 1) for a, b in itertools.pairwise(inside)]}
+    inside = ordered[best_first : best_i + 1]
+    return {
+        "count": best,
+        "start_s": round(inside[0] - origin, 3) if inside else None,
+        "span_ms": round(1000 * (inside[-1] - inside[0]), 1) if inside else None,
+        "gaps_ms": [round(1000 * (b - a), 1) for a, b in itertools.pairwise(inside)],
+    }
 
 
 def max_in_window(times: list[float], span: float) -> int:
@@ -113,12 +116,30 @@ async def one_run(server_dsn: str, args: argparse.Namespace, bots: int, run_inde
                     ttl = limits.chatter_ttl_seconds
                     for i in range(args.chatter):
                         for name in names:
-                            await outbox.put(Outgoing(bot=name, chat_id=world.chat_id, text=f"{name} sohbet {i}",
-                                                      priority=Priority.CHATTER, expires_at=time.time() + ttl))
+                            await outbox.put(
+                                Outgoing(
+                                    bot=name,
+                                    chat_id=world.chat_id,
+                                    text=f"{name} sohbet {i}",
+                                    priority=Priority.CHATTER,
+                                    expires_at=time.time() + ttl,
+                                )
+                            )
                     for i in range(args.answers_backlog):
-                        await asyncio.gather(*(outbox.put(Outgoing(
-                            bot=name, chat_id=world.chat_id, text=f"{name} birikmiş cevap {i}",
-                            priority=Priority.ANSWER, answers=next(ids))) for name in names))
+                        await asyncio.gather(
+                            *(
+                                outbox.put(
+                                    Outgoing(
+                                        bot=name,
+                                        chat_id=world.chat_id,
+                                        text=f"{name} birikmiş cevap {i}",
+                                        priority=Priority.ANSWER,
+                                        answers=next(ids),
+                                    )
+                                )
+                                for name in names
+                            )
+                        )
 
                 async def stream() -> None:
                     if args.answer_every <= 0:
@@ -126,9 +147,20 @@ async def one_run(server_dsn: str, args: argparse.Namespace, bots: int, run_inde
                     tick = t0
                     n = 0
                     while tick < end:
-                        await asyncio.gather(*(outbox.put(Outgoing(
-                            bot=name, chat_id=world.chat_id, text=f"{name} cevap {n}", priority=Priority.ANSWER,
-                            answers=next(ids))) for name in names))
+                        await asyncio.gather(
+                            *(
+                                outbox.put(
+                                    Outgoing(
+                                        bot=name,
+                                        chat_id=world.chat_id,
+                                        text=f"{name} cevap {n}",
+                                        priority=Priority.ANSWER,
+                                        answers=next(ids),
+                                    )
+                                )
+                                for name in names
+                            )
+                        )
                         n += 1
                         tick += args.answer_every
                         await asyncio.sleep(max(0.0, tick - time.time()))
@@ -144,7 +176,8 @@ async def one_run(server_dsn: str, args: argparse.Namespace, bots: int, run_inde
             try:
                 rows = await conn.fetch(
                     "SELECT b.name, o.priority, o.status, count(*) AS n FROM outbox o JOIN bots b ON b.id = o.bot_id "
-                    "GROUP BY 1, 2, 3")
+                    "GROUP BY 1, 2, 3"
+                )
             finally:
                 await conn.close()
     finally:
@@ -194,8 +227,9 @@ async def one_run(server_dsn: str, args: argparse.Namespace, bots: int, run_inde
         "chat_max_60s_window_all_bots": max_in_window(all_times, 60.0),
         "max_1s_window_all_bots": max_in_window(all_times, 1.0),
         "all_bots_per_second": round(mean_in_window(all_times, 1.0, t0, end, step=0.01) or 0.0, 3),
-        "global_efficiency": round((mean_in_window(all_times, 1.0, t0, end, step=0.01) or 0.0)
-                                   / limits.global_per_second, 4),
+        "global_efficiency": round(
+            (mean_in_window(all_times, 1.0, t0, end, step=0.01) or 0.0) / limits.global_per_second, 4
+        ),
         "global_per_second": limits.global_per_second,
         "global_ceiling_per_second": round(limits.global_per_second / getattr(send_limits, "GLOBAL_MARGIN", 1.0), 3),
         "violations": dict(emulator.violations),
@@ -221,9 +255,11 @@ def markdown(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
         + (f", one answer every {args.answer_every:g} s" if args.answer_every > 0 else "")
         + f"; {os.cpu_count()} cores, Python {platform.python_version()}",
         "",
-        ("| bots | run | sent per bot in the run (median) | sustained/min per bot (median) | efficiency median / min | max in 60 s (any bot) | "
-        "chat total, max 60 s | max 1 s (all) | violations | 429 | answers wait P50/P95/max s | "
-        "chatter wait P50/max s | chatter expired |"),
+        (
+            "| bots | run | sent per bot in the run (median) | sustained/min per bot (median) | efficiency median / min | max in 60 s (any bot) | "
+            "chat total, max 60 s | max 1 s (all) | violations | 429 | answers wait P50/P95/max s | "
+            "chatter wait P50/max s | chatter expired |"
+        ),
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
@@ -237,7 +273,8 @@ def markdown(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{r['max_60s_window_any_bot']} | {r['chat_total_sent']}, {r['chat_max_60s_window_all_bots']} | "
             f"{r['max_1s_window_all_bots']} | {sum(r['violations'].values())} | {r['emulator_429']['enforced']} | "
             f"{aw.get('p50')}/{aw.get('p95')}/{aw.get('max')} | {cw.get('p50')}/{cw.get('max')} (n={cw.get('n', 0)}) | "
-            f"{_pct(r['chatter_expired_share'])} |")
+            f"{_pct(r['chatter_expired_share'])} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -248,9 +285,13 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
             for index in range(1, args.repeat + 1):
                 print(f"  run: {bots} bot(s), #{index}, {args.duration:.0f} s", file=sys.stderr, flush=True)
                 result = await one_run(server_dsn, args, bots, index)
-                print(f"    efficiency median {100 * result['efficiency_median_of_bots']:.1f}%, "
-                      f"max 60-s window {result['max_60s_window_any_bot']}, "
-                      f"violations {sum(result['violations'].values())}", file=sys.stderr, flush=True)
+                print(
+                    f"    efficiency median {100 * result['efficiency_median_of_bots']:.1f}%, "
+                    f"max 60-s window {result['max_60s_window_any_bot']}, "
+                    f"violations {sum(result['violations'].values())}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 runs.append(result)
     return runs
 
@@ -279,18 +320,28 @@ def main(argv: list[str] | None = None) -> int:
         runs = asyncio.run(main_async(args))
     print(markdown(runs, args))
     for r in runs:
-        print(f"bots={r['bots']} run {r['run']}: all bots together {r['all_bots_per_second']}/s of "
-              f"{r['global_per_second']:g}/s allowed ({100 * r['global_efficiency']:.1f}%), "
-              f"max in any 1 s {r['max_1s_window_all_bots']}, total_second violations {r['violations']['total_second']}")
+        print(
+            f"bots={r['bots']} run {r['run']}: all bots together {r['all_bots_per_second']}/s of "
+            f"{r['global_per_second']:g}/s allowed ({100 * r['global_efficiency']:.1f}%), "
+            f"max in any 1 s {r['max_1s_window_all_bots']}, total_second violations {r['violations']['total_second']}"
+        )
     for bots in args.bots:
         chosen = [r for r in runs if r["bots"] == bots]
         eff = statistics.median(r["efficiency_median_of_bots"] for r in chosen)
-        print(f"bots={bots}: median efficiency over {len(chosen)} run(s) {100 * eff:.1f}%, "
-              f"max 60-s window {max(r['max_60s_window_any_bot'] for r in chosen)}, "
-              f"violations {sum(sum(r['violations'].values()) for r in chosen)}")
+        print(
+            f"bots={bots}: median efficiency over {len(chosen)} run(s) {100 * eff:.1f}%, "
+            f"max 60-s window {max(r['max_60s_window_any_bot'] for r in chosen)}, "
+            f"violations {sum(sum(r['violations'].values()) for r in chosen)}"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-                                         "runs": runs}, ensure_ascii=False, indent=1), encoding="utf-8")
+        args.json.write_text(
+            json.dumps(
+                {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "runs": runs},
+                ensure_ascii=False,
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
     bad = any(sum(r["violations"].values()) or r["max_60s_window_any_bot"] > r["allowed_per_minute"] for r in runs)
     return 1 if bad else 0
 

@@ -77,8 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api", required=True, help="Bot API base URL (the emulator)")
     parser.add_argument("--dsn", required=True, help="PostgreSQL DSN of a database with the project's schema")
-    parser.add_argument("--polling-timeout", type=int, default=25,
-                        help="getUpdates timeout in s (default 25, as the piyasa runner; aiogram's own default is 10)")
+    parser.add_argument(
+        "--polling-timeout",
+        type=int,
+        default=25,
+        help="getUpdates timeout in s (default 25, as the piyasa runner; aiogram's own default is 10)",
+    )
     parser.add_argument("--pool-size", type=int, default=10, help="asyncpg pool max_size (default 10, as the runner)")
     return parser.parse_args(argv)
 

@@ -60,8 +60,15 @@ SAMPLER_FILES = ("benchmarks/__init__.py", "benchmarks/soak_heap.py", "benchmark
 def crowd_spec(args: argparse.Namespace, seconds: float) -> dict[str, Any]:
     normal, mention, reply = (int(n) for n in args.mix.split(":"))
     per_minute = normal * 1.5 + (mention + reply) * 2.5  # CrowdSpec's default ranges, (1, 2) and (2, 3)
-    return {"chat_id": CHAT_ID, "normal": normal, "mention": mention, "reply": reply, "duration": seconds,
-            "rate_multiplier": args.rate * 60 / per_minute, "seed": args.seed}
+    return {
+        "chat_id": CHAT_ID,
+        "normal": normal,
+        "mention": mention,
+        "reply": reply,
+        "duration": seconds,
+        "rate_multiplier": args.rate * 60 / per_minute,
+        "seed": args.seed,
+    }
 
 
 def roster(names: list[str]) -> str:
@@ -71,8 +78,9 @@ def roster(names: list[str]) -> str:
     return yaml.safe_dump({"chats": [{"id": CHAT_ID, "title": "Soak"}], "bots": bots}, sort_keys=False)
 
 
-async def soak(args: argparse.Namespace, workdir: Path, procs: Processes, code: Snapshot,
-               database: DatabaseServer) -> dict[str, Any]:
+async def soak(
+    args: argparse.Namespace, workdir: Path, procs: Processes, code: Snapshot, database: DatabaseServer
+) -> dict[str, Any]:
     import asyncpg
     import psutil
 
@@ -89,45 +97,86 @@ async def soak(args: argparse.Namespace, workdir: Path, procs: Processes, code: 
 
     try:
         names = [f"s{i:03d}" for i in range(args.bots)]
-        tokens = {n: (await call("POST", "/control/bots", {"name": n, "username": f"{n}_soak_bot",
-                                                           "privacy": False}))["token"] for n in names}
+        tokens = {
+            n: (await call("POST", "/control/bots", {"name": n, "username": f"{n}_soak_bot", "privacy": False}))[
+                "token"
+            ]
+            for n in names
+        }
         await call("POST", "/control/chats", {"id": CHAT_ID, "title": "Soak", "type": "supergroup", "members": names})
         (workdir / "bots.yaml").write_text(roster(names), encoding="utf-8")
-        env.update({"DATABASE_URL": dsn, "PIYASA_CONFIG": str(workdir / "bots.yaml"), "PIYASA_TELEGRAM_API": api,
-                    "PIYASA_SECRET_KEY": generate_key(), "PIYASA_DATA_DIR": str(workdir / "data")})
+        env.update(
+            {
+                "DATABASE_URL": dsn,
+                "PIYASA_CONFIG": str(workdir / "bots.yaml"),
+                "PIYASA_TELEGRAM_API": api,
+                "PIYASA_SECRET_KEY": generate_key(),
+                "PIYASA_DATA_DIR": str(workdir / "data"),
+            }
+        )
         env.update({f"{n.upper()}_TOKEN": token for n, token in tokens.items()})
         started = time.time()
         warmup_end = started + args.warmup * 60
         stats = workdir / "heap.jsonl"
-        sampled = [sys.executable, "-m", "benchmarks.soak_heap", "--stats", str(stats), "--every", str(args.every),
-                   "--census-every", str(args.census_every), "--warmup-end", str(warmup_end),
-                   "--tracemalloc", str(args.tracemalloc), *(["--collect"] if args.collect else [])]
-        runner = procs.start("runner", [*sampled, "--", "--log-level", "WARNING", "run"], env=env,
-                             cwd=workdir, log=workdir / "runner.log")
+        sampled = [
+            sys.executable,
+            "-m",
+            "benchmarks.soak_heap",
+            "--stats",
+            str(stats),
+            "--every",
+            str(args.every),
+            "--census-every",
+            str(args.census_every),
+            "--warmup-end",
+            str(warmup_end),
+            "--tracemalloc",
+            str(args.tracemalloc),
+            *(["--collect"] if args.collect else []),
+        ]
+        runner = procs.start(
+            "runner",
+            [*sampled, "--", "--log-level", "WARNING", "run"],
+            env=env,
+            cwd=workdir,
+            log=workdir / "runner.log",
+        )
         # Ready when every bot polled past a warm-up message: the emulator says so.
         await call("POST", "/control/post", {"chat_id": CHAT_ID, "user_id": 99, "text": "merhaba, başlıyoruz"})
         while not (await call("POST", "/control/wait_confirmed", {"timeout": 2}))["confirmed"]:
             if runner.poll() is not None or time.time() - started > 120 + args.bots:
-                raise RuntimeError(f"the bots did not confirm the warm-up message (runner exit {runner.poll()}): "
-                                   f"{(workdir / 'runner.log').read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"the bots did not confirm the warm-up message (runner exit {runner.poll()}): "
+                    f"{(workdir / 'runner.log').read_text(errors='replace')[-2000:]}"
+                )
         ready_s = time.time() - started
         await call("POST", "/control/crowd", crowd_spec(args, args.minutes * 60))
         crowd_ends = time.time() + args.minutes * 60
         proc, samples = psutil.Process(runner.pid), []
-        print(f"soak: ready after {ready_s:.1f} s; {args.minutes:g} min at {args.rate:g} msg/s, runner pid {runner.pid}",
-              file=sys.stderr, flush=True)
+        print(
+            f"soak: ready after {ready_s:.1f} s; {args.minutes:g} min at {args.rate:g} msg/s, runner pid {runner.pid}",
+            file=sys.stderr,
+            flush=True,
+        )
         while True:
             # /control/stats is cheap; /control/crowd returns every post so far (asked once, at the end).
             posted = (await call("GET", "/control/stats"))["posted"]
             if runner.poll() is not None:
-                raise RuntimeError(f"the runner exited with {runner.returncode}: "
-                                   f"{(workdir / 'runner.log').read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"the runner exited with {runner.returncode}: "
+                    f"{(workdir / 'runner.log').read_text(errors='replace')[-2000:]}"
+                )
             cpu = proc.cpu_times()
-            samples.append({"t": time.time(), "rss": proc.memory_info().rss, "cpu_s": cpu.user + cpu.system,
-                            "posted": posted})
+            samples.append(
+                {"t": time.time(), "rss": proc.memory_info().rss, "cpu_s": cpu.user + cpu.system, "posted": posted}
+            )
             if len(samples) % max(1, round(60 / args.every)) == 0:
-                print(f"  {(samples[-1]['t'] - started) / 60:5.1f} min  RSS {samples[-1]['rss'] / MIB:6.1f} MiB  "
-                      f"posted {posted}", file=sys.stderr, flush=True)
+                print(
+                    f"  {(samples[-1]['t'] - started) / 60:5.1f} min  RSS {samples[-1]['rss'] / MIB:6.1f} MiB  "
+                    f"posted {posted}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if time.time() >= crowd_ends:
                 break
             await asyncio.sleep(min(args.every, max(0.0, crowd_ends - time.time())))
@@ -141,11 +190,21 @@ async def soak(args: argparse.Namespace, workdir: Path, procs: Processes, code: 
             await conn.close()
         heap = [json.loads(line) for line in stats.read_text().splitlines() if line.strip()]
         log = (workdir / "runner.log").read_text(errors="replace").splitlines()
-        return {"code": code.digest, "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-                "started": started, "ready_s": round(ready_s, 1), "warmup_end": warmup_end, "samples": samples,
-                "heap": heap, "posted": crowd["posted"] + 1, "crowd": crowd["by_kind"], "stored": stored, "all_confirmed": confirmed,
-                "runner_stop": stop, "log_warnings_errors": sum('"level": "warning"' in x or '"level": "error"' in x
-                                                                 for x in log)}
+        return {
+            "code": code.digest,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "started": started,
+            "ready_s": round(ready_s, 1),
+            "warmup_end": warmup_end,
+            "samples": samples,
+            "heap": heap,
+            "posted": crowd["posted"] + 1,
+            "crowd": crowd["by_kind"],
+            "stored": stored,
+            "all_confirmed": confirmed,
+            "runner_stop": stop,
+            "log_warnings_errors": sum('"level": "warning"' in x or '"level": "error"' in x for x in log),
+        }
     finally:
         await control.close()
         procs.stop(emulator)
@@ -157,14 +216,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=34.0, help="people's messages a second, on average")
     parser.add_argument("--bots", type=int, default=50)
     parser.add_argument("--mix", default="60:20:20", help="people normal:mention:reply (the reference load test's)")
-    parser.add_argument("--warmup", type=float, default=None, help="minutes left out of the slopes (default 10, "
-                                                                    "a third of shorter runs)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="minutes left out of the slopes (default 10, a third of shorter runs)",
+    )
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--census-every", type=float, default=60.0, help="seconds between object censuses")
-    parser.add_argument("--tracemalloc", type=int, default=0, help="trace allocations with N frames (slows the "
-                                                                    "runner, inflates RSS; off by default)")
-    parser.add_argument("--collect", action="store_true", help="gc.collect() before each census: count only "
-                                                                "what is reachable (changes the runner's gc)")
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        help="trace allocations with N frames (slows the runner, inflates RSS; off by default)",
+    )
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="gc.collect() before each census: count only what is reachable (changes the runner's gc)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, heap samples)")
@@ -188,9 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         code.remove()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    result = {"command": "python -m benchmarks.soak " + " ".join(argv), "args": vars(args) | {"out": str(args.out)},
-              "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",
-              **{k: v for k, v in run.items() if k not in ("samples", "heap")}}
+    result = {
+        "command": "python -m benchmarks.soak " + " ".join(argv),
+        "args": vars(args) | {"out": str(args.out)},
+        "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",
+        **{k: v for k, v in run.items() if k not in ("samples", "heap")},
+    }
     result["figures"] = figures(run, args)
     result["samples"] = run["samples"]
     result["heap"] = [{k: v for k, v in h.items() if k != "census"} for h in run["heap"]]

@@ -49,8 +49,10 @@ def _pymalloc() -> dict[str, int]:
         if line.startswith("{"):
             print(line, file=sys.stderr)
     found = {}
-    for key, pattern in (("pymalloc_arenas", r"\d+ arenas \* \d+ bytes/arena\s*=\s*([\d,]+)"),
-                         ("pymalloc_allocated", r"# bytes in allocated blocks\s*=\s*([\d,]+)")):
+    for key, pattern in (
+        ("pymalloc_arenas", r"\d+ arenas \* \d+ bytes/arena\s*=\s*([\d,]+)"),
+        ("pymalloc_allocated", r"# bytes in allocated blocks\s*=\s*([\d,]+)"),
+    ):
         match = re.search(pattern, text)
         if match:
             found[key] = int(match.group(1).replace(",", ""))
@@ -58,8 +60,21 @@ def _pymalloc() -> dict[str, int]:
 
 
 class _Mallinfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
 
 
 def _malloc() -> dict[str, int]:
@@ -90,7 +105,7 @@ def _where(traceback: tracemalloc.Traceback) -> str:
         path = frame.filename
         for marker in ("/site-packages/", "/piyasa_bot/", "/lib/python3"):
             if marker in path:
-                path = path[path.index(marker) + 1:]
+                path = path[path.index(marker) + 1 :]
                 break
         frames.append(f"{path}:{frame.lineno}")
     return " < ".join(frames)
@@ -113,9 +128,10 @@ def _sample_forever(path: Path, every: float, census_every: float, warmup_end: f
                         baseline = snapshot
                     else:
                         grouping = "traceback" if tracemalloc.get_traceback_limit() > 1 else "lineno"
-                        sample["sites"] = [{"where": _where(s.traceback), "kib": round(s.size_diff / 1024, 1),
-                                            "count": s.count_diff}
-                                           for s in snapshot.compare_to(baseline, grouping)[:15]]
+                        sample["sites"] = [
+                            {"where": _where(s.traceback), "kib": round(s.size_diff / 1024, 1), "count": s.count_diff}
+                            for s in snapshot.compare_to(baseline, grouping)[:15]
+                        ]
             out.write(json.dumps(sample) + "\n")
             out.flush()
             time.sleep(every)
@@ -133,8 +149,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.tracemalloc:
         tracemalloc.start(args.tracemalloc)
-    threading.Thread(target=_sample_forever, name="soak-sampler", daemon=True,
-                     args=(args.stats, args.every, args.census_every, args.warmup_end, args.collect)).start()
+    threading.Thread(
+        target=_sample_forever,
+        name="soak-sampler",
+        daemon=True,
+        args=(args.stats, args.every, args.census_every, args.warmup_end, args.collect),
+    ).start()
     sys.argv = ["piyasa_bot", *[a for a in args.runner if a != "--"]]
     runpy.run_module("piyasa_bot", run_name="__main__", alter_sys=True)
 

@@ -44,40 +44,75 @@ def figures(run: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         names = set(first["census"]) | set(last["census"])
         growth = sorted(((last["census"].get(n, 0) - first["census"].get(n, 0), n) for n in names), reverse=True)
         minutes = (last["t"] - first["t"]) / 60
-        out["top_growing_types"] = [{"type": n, "delta": d, "per_min": round(d / minutes, 1),
-                                     "end": last["census"].get(n, 0)} for d, n in growth[:15] if d > 0]
+        out["top_growing_types"] = [
+            {"type": n, "delta": d, "per_min": round(d / minutes, 1), "end": last["census"].get(n, 0)}
+            for d, n in growth[:15]
+            if d > 0
+        ]
         out["tracked_objects_start_end"] = [sum(first["census"].values()), sum(last["census"].values())]
     sites = [h["sites"] for h in run["heap"] if "sites" in h]
     out["top_growing_sites"] = sites[-1] if sites else []
-    out["per_minute"] = [{"min": round((s["t"] - start) / 60, 1), "rss_mib": round(s["rss"] / MIB, 1)}
-                         for s in run["samples"][:: max(1, round(60 / args.every))]]
-    out["verdict"] = (None if out["rss_slope_mib_per_min"] is None
-                      else "flat" if out["rss_slope_mib_per_min"] < GOAL_MIB_PER_MINUTE else "growing")
+    out["per_minute"] = [
+        {"min": round((s["t"] - start) / 60, 1), "rss_mib": round(s["rss"] / MIB, 1)}
+        for s in run["samples"][:: max(1, round(60 / args.every))]
+    ]
+    out["verdict"] = (
+        None
+        if out["rss_slope_mib_per_min"] is None
+        else "flat"
+        if out["rss_slope_mib_per_min"] < GOAL_MIB_PER_MINUTE
+        else "growing"
+    )
     return out
 
 
 def markdown(result: dict[str, Any]) -> str:
     f, a = result["figures"], result["args"]
-    setup = (f"code {result['code']}, warm-up {a['warmup']:g} min, RSS every {a['every']:g} s, "
-             f"census every {a['census_every']:g} s{' after gc.collect()' if a['collect'] else ''}, "
-             f"machine {result['machine']}")
-    headline = (f"**RSS slope after warm-up: {f['rss_slope_mib_per_min']} MiB/min** (goal < {GOAL_MIB_PER_MINUTE}: "
-                f"{f['verdict']}); RSS {f['rss_start_mib']} → {f['rss_after_warmup_mib']} (after warm-up) → "
-                f"{f['rss_end_mib']} MiB")
-    checks = (f"posted {result['posted']} {result['crowd']}, stored {result['stored']}, "
-              f"all confirmed {result['all_confirmed']}, "
-              f"achieved {f.get('achieved_rate_msg_s')} msg/s, runner CPU {f.get('runner_cpu_pct')} %, "
-              f"ready after {result['ready_s']} s, stop {result['runner_stop']}, "
-              f"warning/error log lines {result['log_warnings_errors']}")
-    lines = [f"# Soak: {a['minutes']:g} min, {a['bots']} bots, {a['rate']:g} human msg/s ({result['started_at']})", "",
-             f"`{result['command']}`  ", setup, "", headline, "", checks, "",
-             "| after warm-up | slope MiB/min | at end MiB |", "|---|---|---|"]
-    for key, label in (("pymalloc_allocated", "pymalloc: bytes in allocated blocks"),
-                       ("pymalloc_arenas", "pymalloc: arenas"), ("malloc_in_use", "malloc: in use"),
-                       ("malloc_free", "malloc: held free"), ("traced", "tracemalloc: traced")):
+    setup = (
+        f"code {result['code']}, warm-up {a['warmup']:g} min, RSS every {a['every']:g} s, "
+        f"census every {a['census_every']:g} s{' after gc.collect()' if a['collect'] else ''}, "
+        f"machine {result['machine']}"
+    )
+    headline = (
+        f"**RSS slope after warm-up: {f['rss_slope_mib_per_min']} MiB/min** (goal < {GOAL_MIB_PER_MINUTE}: "
+        f"{f['verdict']}); RSS {f['rss_start_mib']} → {f['rss_after_warmup_mib']} (after warm-up) → "
+        f"{f['rss_end_mib']} MiB"
+    )
+    checks = (
+        f"posted {result['posted']} {result['crowd']}, stored {result['stored']}, "
+        f"all confirmed {result['all_confirmed']}, "
+        f"achieved {f.get('achieved_rate_msg_s')} msg/s, runner CPU {f.get('runner_cpu_pct')} %, "
+        f"ready after {result['ready_s']} s, stop {result['runner_stop']}, "
+        f"warning/error log lines {result['log_warnings_errors']}"
+    )
+    lines = [
+        f"# Soak: {a['minutes']:g} min, {a['bots']} bots, {a['rate']:g} human msg/s ({result['started_at']})",
+        "",
+        f"`{result['command']}`  ",
+        setup,
+        "",
+        headline,
+        "",
+        checks,
+        "",
+        "| after warm-up | slope MiB/min | at end MiB |",
+        "|---|---|---|",
+    ]
+    for key, label in (
+        ("pymalloc_allocated", "pymalloc: bytes in allocated blocks"),
+        ("pymalloc_arenas", "pymalloc: arenas"),
+        ("malloc_in_use", "malloc: in use"),
+        ("malloc_free", "malloc: held free"),
+        ("traced", "tracemalloc: traced"),
+    ):
         lines.append(f"| {label} | {f[f'{key}_slope_mib_per_min']} | {f[f'{key}_end_mib']} |")
-    lines += ["", "Top growing object types (gc census, after warm-up to the end):", "",
-              "| type | grew by | per minute | at end |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "Top growing object types (gc census, after warm-up to the end):",
+        "",
+        "| type | grew by | per minute | at end |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| `{g['type']}` | {g['delta']} | {g['per_min']} | {g['end']} |" for g in f.get("top_growing_types", [])]
     if f["top_growing_sites"]:
         lines += ["", "Top growing allocation sites (tracemalloc):", "", "| where | KiB | blocks |", "|---|---|---|"]

@@ -46,8 +46,10 @@ PYTHON = sys.executable
 CHAT_ID = -1001000000001
 MIB = 1024 * 1024
 # The runner, with the emulator's self-signed certificate as the only trusted root (aiogram asks certifi).
-TRUSTING_RUNNER = ("import certifi, runpy, sys; cert = sys.argv.pop(1); certifi.where = lambda: cert; "
-                   "runpy.run_module('piyasa_bot', run_name='__main__', alter_sys=True)")
+TRUSTING_RUNNER = (
+    "import certifi, runpy, sys; cert = sys.argv.pop(1); certifi.where = lambda: cert; "
+    "runpy.run_module('piyasa_bot', run_name='__main__', alter_sys=True)"
+)
 
 
 # --------------------------------------------------------------------------- the emulator's process
@@ -76,8 +78,13 @@ async def serve_emulator(args: argparse.Namespace) -> None:
     watchers = [asyncio.create_task(first_poll(name)) for name in names]
 
     async def ready(_: web.Request) -> web.Response:
-        return web.json_response({"polling": len(polling_at), "last_at": max(polling_at.values(), default=None),
-                                  "stats": emulator.stats()["requests"]})
+        return web.json_response(
+            {
+                "polling": len(polling_at),
+                "last_at": max(polling_at.values(), default=None),
+                "stats": emulator.stats()["requests"],
+            }
+        )
 
     app = web.Application()
     app.router.add_get("/ready", ready)
@@ -167,24 +174,42 @@ def active_hours(night: bool) -> str:
     return f'"{istanbul:%H:%M}-{istanbul + datetime.timedelta(minutes=1):%H:%M}"'
 
 
-def start_runner(args: argparse.Namespace, world: dict[str, Any], database: str, workdir: Path,
-                 cert: Path | None) -> tuple[subprocess.Popen[bytes], float]:
+def start_runner(
+    args: argparse.Namespace, world: dict[str, Any], database: str, workdir: Path, cert: Path | None
+) -> tuple[subprocess.Popen[bytes], float]:
     """`python -m piyasa_bot run` on a bots.yaml of every emulator bot; returns it and its start time."""
     from piyasa_bot.crypto import generate_key
 
     config = workdir / "bots.yaml"
-    config.write_text(f"chats:\n  - id: {CHAT_ID}\n    title: Bench\nbots:\n" + "".join(
-        f"  - name: {name}\n    token: ${{{name.upper()}_TOKEN}}\n    chats: [{CHAT_ID}]\n"
-        f"    persona: {{active_hours: [{active_hours(args.night)}]}}\n" for name in world["tokens"]))
+    config.write_text(
+        f"chats:\n  - id: {CHAT_ID}\n    title: Bench\nbots:\n"
+        + "".join(
+            f"  - name: {name}\n    token: ${{{name.upper()}_TOKEN}}\n    chats: [{CHAT_ID}]\n"
+            f"    persona: {{active_hours: [{active_hours(args.night)}]}}\n"
+            for name in world["tokens"]
+        )
+    )
     env = {key: value for key, value in os.environ.items() if not key.startswith("PIYASA_")}
-    env.update({"DATABASE_URL": database, "PIYASA_CONFIG": str(config), "PIYASA_TELEGRAM_API": world["base_url"],
-                "PIYASA_SECRET_KEY": generate_key(), "PYTHONPATH": str(args.tree)})
+    env.update(
+        {
+            "DATABASE_URL": database,
+            "PIYASA_CONFIG": str(config),
+            "PIYASA_TELEGRAM_API": world["base_url"],
+            "PIYASA_SECRET_KEY": generate_key(),
+            "PYTHONPATH": str(args.tree),
+        }
+    )
     env.update({f"{name.upper()}_TOKEN": token for name, token in world["tokens"].items()})
     command = ["-m", "piyasa_bot"] if cert is None else ["-c", TRUSTING_RUNNER, str(cert)]
     log = (workdir / "runner.log").open("wb")
     started = time.time()
-    runner = subprocess.Popen([PYTHON, *command, "--log-level", args.log_level, "run"], env=env, cwd=workdir,
-                              stdout=log, stderr=subprocess.STDOUT)
+    runner = subprocess.Popen(
+        [PYTHON, *command, "--log-level", args.log_level, "run"],
+        env=env,
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     return runner, started
 
 
@@ -204,8 +229,10 @@ async def one_run(args: argparse.Namespace, bots: int, dsn: str) -> dict[str, An
                 if ready["polling"] == bots:
                     break
                 if runner.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"{ready['polling']}/{bots} polling; runner log:\n"
-                                       + (workdir / "runner.log").read_text()[-3000:])
+                    raise RuntimeError(
+                        f"{ready['polling']}/{bots} polling; runner log:\n"
+                        + (workdir / "runner.log").read_text()[-3000:]
+                    )
                 await asyncio.sleep(0.05)
             result["startup_s"] = round(ready["last_at"] - started, 2)
             # CPU the runner used to get there: steadier than wall time on a shared machine.
@@ -238,9 +265,14 @@ async def idle(pid: int, window: float, settle: float, http: aiohttp.ClientSessi
         await asyncio.sleep(1.0)
     cpu = sum(process.cpu_times()[:2]) - cpu0
     polls = await answered_polls(http, ready_url) - polls0
-    return {"idle_s": round(time.monotonic() - t0, 1), "idle_cpu_pct": round(100 * cpu / (time.monotonic() - t0), 2),
-            "idle_polls": polls, "cpu_ms_per_poll": round(1000 * cpu / polls, 2) if polls else None,
-            "rss_mib_max": round(max(rss) / MIB, 1), "rss_mib_end": round(rss[-1] / MIB, 1)}
+    return {
+        "idle_s": round(time.monotonic() - t0, 1),
+        "idle_cpu_pct": round(100 * cpu / (time.monotonic() - t0), 2),
+        "idle_polls": polls,
+        "cpu_ms_per_poll": round(1000 * cpu / polls, 2) if polls else None,
+        "rss_mib_max": round(max(rss) / MIB, 1),
+        "rss_mib_end": round(rss[-1] / MIB, 1),
+    }
 
 
 async def ready_runs(args: argparse.Namespace) -> int:
@@ -252,11 +284,21 @@ async def ready_runs(args: argparse.Namespace) -> int:
             run = await one_run(args, bots, dsn)
             print(json.dumps(run), flush=True)
             runs.append(run)
-        keys = [key for key in ("startup_s", "startup_cpu_s", "idle_cpu_pct", "idle_polls", "rss_mib_max", "rss_mib_end")
-                if key in runs[0]]
+        keys = [
+            key
+            for key in ("startup_s", "startup_cpu_s", "idle_cpu_pct", "idle_polls", "rss_mib_max", "rss_mib_end")
+            if key in runs[0]
+        ]
         medians: dict[str, Any] = {key: statistics.median(run[key] for run in runs) for key in keys}
-        summary.append({"bots": bots, "tls": args.tls, "runs": len(runs), **medians,
-                        "startup_s_all": [run["startup_s"] for run in runs]})
+        summary.append(
+            {
+                "bots": bots,
+                "tls": args.tls,
+                "runs": len(runs),
+                **medians,
+                "startup_s_all": [run["startup_s"] for run in runs],
+            }
+        )
     print("medians:")
     for line in summary:
         print(json.dumps(line))
@@ -272,8 +314,9 @@ def cli_times(args: argparse.Namespace) -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="piyasa-cli-"))  # removed at the end
     invalid = folder / "bots.yaml"
-    invalid.write_text(f"chats:\n  - id: {CHAT_ID}\nbots:\n  - name: ayse\n    token: ${{AYSE_TOKEN}}\n"
-                       f"    chats: [{CHAT_ID}]\n")
+    invalid.write_text(
+        f"chats:\n  - id: {CHAT_ID}\nbots:\n  - name: ayse\n    token: ${{AYSE_TOKEN}}\n    chats: [{CHAT_ID}]\n"
+    )
     key = generate_key()
     dsn = server_dsn(args)
     cases: list[tuple[str, list[str], dict[str, str], bytes | None]] = [
@@ -288,8 +331,15 @@ def cli_times(args: argparse.Namespace) -> int:
         times = []
         for _ in range(args.repeat):
             start = time.perf_counter()
-            subprocess.run([PYTHON, "-m", "piyasa_bot", *argv], env={**base, "PYTHONPATH": str(args.tree), **env},
-                           check=False, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
+            subprocess.run(
+                [PYTHON, "-m", "piyasa_bot", *argv],
+                env={**base, "PYTHONPATH": str(args.tree), **env},
+                check=False,
+                input=stdin,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=folder,
+            )
             times.append(time.perf_counter() - start)
         print(f"{name}: median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f})")
     shutil.rmtree(folder, ignore_errors=True)
@@ -311,8 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_argument("--repeat", type=int, default=5)
     for mode in (ready, cli):
         mode.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose piyasa_bot runs")
-        mode.add_argument("--data-dir", type=Path, default=Path("/tmp/piyasa-startup-pg"),
-                          help="embedded PostgreSQL when DATABASE_URL is unset")
+        mode.add_argument(
+            "--data-dir",
+            type=Path,
+            default=Path("/tmp/piyasa-startup-pg"),
+            help="embedded PostgreSQL when DATABASE_URL is unset",
+        )
     emulator = modes.add_parser("emulator", help="(internal) the emulator's own process")
     emulator.add_argument("--bots", type=int, required=True)
     emulator.add_argument("--cert")

@@ -57,7 +57,9 @@ def _import_method_base(load: Callable[[], None], module: ModuleType) -> None:
 class _AiogramFinder(importlib.abc.MetaPathFinder):
     def __init__(self) -> None:
         self._hooks: dict[str, Callable[[Callable[[], None], ModuleType], None]] = {
-            "aiogram": _import_aiogram, "aiogram.methods.base": _import_method_base}
+            "aiogram": _import_aiogram,
+            "aiogram.methods.base": _import_method_base,
+        }
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> Any:
         hook = self._hooks.pop(fullname, None)
@@ -95,14 +97,25 @@ def _rebuilds_recorded() -> Iterator[dict[str, Any]]:
     original = BaseModel.__dict__["model_rebuild"]
     names: dict[str, Any] = {}
 
-    def model_rebuild(cls: type[BaseModel], *, force: bool = False, raise_errors: bool = True,
-                      _parent_namespace_depth: int = 2, _types_namespace: Any = None) -> bool | None:
+    def model_rebuild(
+        cls: type[BaseModel],
+        *,
+        force: bool = False,
+        raise_errors: bool = True,
+        _parent_namespace_depth: int = 2,
+        _types_namespace: Any = None,
+    ) -> bool | None:
         if _types_namespace is not None and sys._getframe(1).f_globals.get("__name__") == _TYPES_PACKAGE:
             names.update(_types_namespace)
             return None
         depth = _parent_namespace_depth + 1 if _parent_namespace_depth > 0 else 0  # this frame is one more
-        result: bool | None = original.__func__(cls, force=force, raise_errors=raise_errors,
-                                                _parent_namespace_depth=depth, _types_namespace=_types_namespace)
+        result: bool | None = original.__func__(
+            cls,
+            force=force,
+            raise_errors=raise_errors,
+            _parent_namespace_depth=depth,
+            _types_namespace=_types_namespace,
+        )
         return result
 
     BaseModel.model_rebuild = classmethod(model_rebuild)  # type: ignore[method-assign, assignment]

@@ -71,11 +71,13 @@ def prepare(settings: Settings, env: Mapping[str, str] | None = None) -> Prepare
     except RosterError as error:
         problems.extend(error.problems)
     if cipher is None and not problems:
-        problems.append(Problem(
-            "PIYASA_SECRET_KEY",
-            "not set; tokens are stored encrypted. Create a key with `python -m piyasa_bot keygen` "
-            "and put it in the environment or .env",
-        ))
+        problems.append(
+            Problem(
+                "PIYASA_SECRET_KEY",
+                "not set; tokens are stored encrypted. Create a key with `python -m piyasa_bot keygen` "
+                "and put it in the environment or .env",
+            )
+        )
     llm: LlmConfig | None = None
     try:
         llm = llm_config(settings)

@@ -30,9 +30,11 @@ SILENT_COMMANDS = ("keygen", "encrypt-token")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="piyasa-bot", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default=None,
-                        help="DEBUG, INFO, WARNING (default INFO; WARNING for simulate and loadtest, whose "
-                             "own output is the point)")
+    parser.add_argument(
+        "--log-level",
+        default=None,
+        help="DEBUG, INFO, WARNING (default INFO; WARNING for simulate and loadtest, whose own output is the point)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="long-poll every bot of bots.yaml and record every message")
     commands.add_parser("check", help="validate bots.yaml and the environment, reach each bot with getMe")
@@ -49,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--pace", type=float, default=10.0, help="speed-up of the bots' pace (default 10)")
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--quiet", action="store_true", help="counts only, not the chat itself")
-    add_loadtest_arguments(commands.add_parser("loadtest", help="the reference load test: 50 bots, 100 people, 5 minutes"))
+    add_loadtest_arguments(
+        commands.add_parser("loadtest", help="the reference load test: 50 bots, 100 people, 5 minutes")
+    )
     return parser
 
 

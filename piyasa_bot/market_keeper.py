@@ -41,8 +41,9 @@ def utc_now() -> datetime:
 
 
 class MarketKeeper:
-    def __init__(self, pool: asyncpg.Pool, market: Market, *, clock: Clock = utc_now,
-                 interval: float = SAVE_INTERVAL) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, market: Market, *, clock: Clock = utc_now, interval: float = SAVE_INTERVAL
+    ) -> None:
         self.pool = pool
         self.market = market
         self.clock = clock
@@ -52,8 +53,9 @@ class MarketKeeper:
         self._closed = False
 
     @classmethod
-    async def open(cls, pool: asyncpg.Pool, rng: random.Random, *, clock: Clock = utc_now,
-                   interval: float = SAVE_INTERVAL) -> MarketKeeper:
+    async def open(
+        cls, pool: asyncpg.Pool, rng: random.Random, *, clock: Clock = utc_now, interval: float = SAVE_INTERVAL
+    ) -> MarketKeeper:
         """The stored market, or a new one drawn from `rng` and stored at once.
 
         Database errors propagate (the runner is starting and cannot go on

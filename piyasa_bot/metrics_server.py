@@ -85,8 +85,10 @@ def stalled_bots(pollers: Mapping[str, PollerView], now: float, margin: float = 
     running either): nothing says how long ago it should have.
     """
     return sorted(
-        name for name, poller in pollers.items()
-        if poller.state in POLLING_STATES and poller.last_polled_at is not None
+        name
+        for name, poller in pollers.items()
+        if poller.state in POLLING_STATES
+        and poller.last_polled_at is not None
         and now - poller.last_polled_at > poller.poll_timeout + margin
     )
 
@@ -114,22 +116,31 @@ class RunnerCollector(Collector):
         yield from self._bots()
         yield from self._rooms()
         if self.database_up is not None:
-            yield _gauge("piyasa_database_up", "1 when the database answered SELECT 1 at this scrape",
-                         int(self.database_up))
+            yield _gauge(
+                "piyasa_database_up", "1 when the database answered SELECT 1 at this scrape", int(self.database_up)
+            )
 
     def _ingest(self) -> Iterator[Metric]:
         ingest = self.view.ingest
         if ingest is None:
             return
-        yield _counter("piyasa_updates_received", "Updates returned by getUpdates, every bot's copy counted",
-                       ingest.updates_received)
-        yield _counter("piyasa_updates_failed", "Updates whose handling raised (logged as update.failed)",
-                       ingest.updates_failed)
+        yield _counter(
+            "piyasa_updates_received",
+            "Updates returned by getUpdates, every bot's copy counted",
+            ingest.updates_received,
+        )
+        yield _counter(
+            "piyasa_updates_failed", "Updates whose handling raised (logged as update.failed)", ingest.updates_failed
+        )
         recorder = ingest.recorder
-        yield _counter("piyasa_messages_stored", "Incoming messages handed to the writer, once each across bots",
-                       recorder.stored)
-        yield _counter("piyasa_update_copies_skipped", "Copies of an already-stored message skipped before parsing",
-                       recorder.skipped_copies)
+        yield _counter(
+            "piyasa_messages_stored", "Incoming messages handed to the writer, once each across bots", recorder.stored
+        )
+        yield _counter(
+            "piyasa_update_copies_skipped",
+            "Copies of an already-stored message skipped before parsing",
+            recorder.skipped_copies,
+        )
         if isinstance(ingest, TimedIngest):
             latency = ingest.latency
             family = HistogramMetricFamily(
@@ -147,8 +158,9 @@ class RunnerCollector(Collector):
         yield _counter("piyasa_db_write_batches", "Batch inserts committed", writer.batches_written)
         yield _counter("piyasa_db_write_failures", "Batch inserts that failed and were retried", writer.write_failures)
         yield _gauge("piyasa_writer_backlog_rows", "Rows waiting for the writer", writer.backlog)
-        yield _gauge("piyasa_writer_backlog_max_rows", "Most rows ever waiting for the writer since start",
-                     writer.max_backlog)
+        yield _gauge(
+            "piyasa_writer_backlog_max_rows", "Most rows ever waiting for the writer since start", writer.max_backlog
+        )
 
     def _outbox(self) -> Iterator[Metric]:
         outbox = self.view.outbox
@@ -159,17 +171,22 @@ class RunnerCollector(Collector):
         for status in ENDINGS:
             sends.add_metric([status.value], counts.total(status))
         yield sends
-        retries = CounterMetricFamily("piyasa_send_retries", "Send attempts requeued, by why: a 429 or another error",
-                                      labels=["reason"])
+        retries = CounterMetricFamily(
+            "piyasa_send_retries", "Send attempts requeued, by why: a 429 or another error", labels=["reason"]
+        )
         retries.add_metric(["rate_limited"], counts.rate_limited)
         retries.add_metric(["error"], counts.retried)
         yield retries
-        yield _gauge("piyasa_outbox_queued_messages", "Messages queued in the outbox (pending rows in memory)",
-                     outbox.backlog)
+        yield _gauge(
+            "piyasa_outbox_queued_messages", "Messages queued in the outbox (pending rows in memory)", outbox.backlog
+        )
         yield _gauge("piyasa_outbox_queued_max_messages", "Most messages ever queued since start", counts.max_queue)
         holds = outbox.holds()
-        held = GaugeMetricFamily("piyasa_outbox_held_by_limit_messages",
-                                 "Queued messages whose time has come, held now by a send limit", labels=["limit"])
+        held = GaugeMetricFamily(
+            "piyasa_outbox_held_by_limit_messages",
+            "Queued messages whose time has come, held now by a send limit",
+            labels=["limit"],
+        )
         held.add_metric(["chat"], holds.chat)
         held.add_metric(["retry_after"], holds.retry_after)
         held.add_metric(["global"], holds.global_bucket)
@@ -182,15 +199,20 @@ class RunnerCollector(Collector):
         for state in BotState:
             states.add_metric([state.value], sum(1 for p in pollers.values() if p.state is state))
         yield states
-        yield _gauge("piyasa_bots_stalled", "Bots meant to be polling whose last poll completed too long ago",
-                     len(stalled))
-        running = GaugeMetricFamily("piyasa_bot_running",
-                                    "1 while the bot's last getUpdates succeeded, within its timeout plus a margin",
-                                    labels=["bot"])
-        since = GaugeMetricFamily("piyasa_bot_seconds_since_poll", "Seconds since the bot's last completed getUpdates",
-                                  labels=["bot"])
-        errors = CounterMetricFamily("piyasa_poll_errors", "Failed Bot API calls of a bot's poll loop, by kind",
-                                     labels=["bot", "kind"])
+        yield _gauge(
+            "piyasa_bots_stalled", "Bots meant to be polling whose last poll completed too long ago", len(stalled)
+        )
+        running = GaugeMetricFamily(
+            "piyasa_bot_running",
+            "1 while the bot's last getUpdates succeeded, within its timeout plus a margin",
+            labels=["bot"],
+        )
+        since = GaugeMetricFamily(
+            "piyasa_bot_seconds_since_poll", "Seconds since the bot's last completed getUpdates", labels=["bot"]
+        )
+        errors = CounterMetricFamily(
+            "piyasa_poll_errors", "Failed Bot API calls of a bot's poll loop, by kind", labels=["bot", "kind"]
+        )
         for name, poller in sorted(pollers.items()):
             running.add_metric([name], int(poller.state is BotState.RUNNING and name not in stalled))
             if poller.last_polled_at is not None:
@@ -226,8 +248,15 @@ class MetricsPortUnavailable(OSError):
 class MetricsServer:
     """GET /metrics and GET /healthz for one runner, on host:port (port 0: any free port)."""
 
-    def __init__(self, view: RunnerView, host: str = DEFAULT_HOST, port: int = 0, *,
-                 probe_timeout: float = PROBE_TIMEOUT, stall_margin: float = STALL_MARGIN) -> None:
+    def __init__(
+        self,
+        view: RunnerView,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        *,
+        probe_timeout: float = PROBE_TIMEOUT,
+        stall_margin: float = STALL_MARGIN,
+    ) -> None:
         self.view = view
         self.host = host
         self.port = port

@@ -144,8 +144,12 @@ class BotPoller:
                     self._webhook_deleted_at = time.monotonic()
                 await self._poll_once()
             except TelegramUnauthorizedError as error:
-                self._failed(error, BotState.DISABLED, "the token was rejected (revoked or wrong): bot disabled",
-                             retry_in=self.disabled_recheck)
+                self._failed(
+                    error,
+                    BotState.DISABLED,
+                    "the token was rejected (revoked or wrong): bot disabled",
+                    retry_in=self.disabled_recheck,
+                )
                 self.identified.clear()
                 self._settle()
                 if self.disabled_recheck is None:
@@ -253,18 +257,32 @@ class BotPoller:
         pause = min(max(COPIES_PER_BATCH * over / copies, MIN_COPIES_PAUSE), self.copies_pause)
         return pause * self._jitter.uniform(0.5, 1.5)
 
-    def _failed(self, error: BaseException, state: BotState, summary: str, retry_in: float | None = None,
-                unexpected: bool = False) -> None:
+    def _failed(
+        self,
+        error: BaseException,
+        state: BotState,
+        summary: str,
+        retry_in: float | None = None,
+        unexpected: bool = False,
+    ) -> None:
         kind = error_kind(error)
         self.errors[kind] = self.errors.get(kind, 0) + 1
         detail = f"{kind}: {error}"
         retry = None if retry_in is None else round(retry_in, 2)
         if unexpected:  # with its traceback: this is a bug or a Bot API answer nobody foresaw
-            log.error("bot.poll_failed", bot=self.handle.name, summary=summary, error=detail, kind=kind,
-                      retry_in=retry, exc_info=error)
+            log.error(
+                "bot.poll_failed",
+                bot=self.handle.name,
+                summary=summary,
+                error=detail,
+                kind=kind,
+                retry_in=retry,
+                exc_info=error,
+            )
         else:
-            log.warning("bot.poll_failed", bot=self.handle.name, summary=summary, error=detail, kind=kind,
-                        retry_in=retry)
+            log.warning(
+                "bot.poll_failed", bot=self.handle.name, summary=summary, error=detail, kind=kind, retry_in=retry
+            )
         self._set_state(state, detail)
 
     def _set_state(self, state: BotState, detail: str | None) -> None:

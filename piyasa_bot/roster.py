@@ -182,7 +182,9 @@ def consistency_problems(roster: Roster) -> list[tuple[str, str]]:
     first_token: dict[str, int] = {}
     for index, bot in enumerate(roster.bots):
         if bot.name in first_name:
-            problems.append((f"bots[{index}].name", f"'{bot.name}' is already the name of bots[{first_name[bot.name]}]"))
+            problems.append(
+                (f"bots[{index}].name", f"'{bot.name}' is already the name of bots[{first_name[bot.name]}]")
+            )
         first_name.setdefault(bot.name, index)
         if bot.token in first_token:
             problems.append((f"bots[{index}].token", f"the same token as bots[{first_token[bot.token]}]"))

@@ -26,7 +26,14 @@ from piyasa_bot.roster import BotConfig, ChatConfig, Limits, Persona, Roster, co
 from piyasa_bot.yaml_bounded import MAX_NODES, load_bounded
 
 __all__ = [  # Problem, RosterError and MAX_NODES live in their own modules; importable from here too
-    "MAX_BYTES", "MAX_NODES", "LoadedRoster", "Problem", "RosterError", "load_roster", "parse_roster", "redact",
+    "MAX_BYTES",
+    "MAX_NODES",
+    "LoadedRoster",
+    "Problem",
+    "RosterError",
+    "load_roster",
+    "parse_roster",
+    "redact",
 ]
 
 MAX_BYTES = 1 << 20
@@ -35,7 +42,11 @@ _TOO_BIG = f"is larger than {MAX_BYTES // 1024} KiB; a roster is a few KiB"
 _LIKE_TOKEN = "a bot token (like 123456:ABC-DEF...)"
 # Where an unknown key was found -> the model whose keys are allowed there (for "did you mean").
 _MODELS: dict[str | None, type[BaseModel]] = {
-    None: Roster, "limits": Limits, "chats": ChatConfig, "bots": BotConfig, "persona": Persona,
+    None: Roster,
+    "limits": Limits,
+    "chats": ChatConfig,
+    "bots": BotConfig,
+    "persona": Persona,
 }
 
 
@@ -112,8 +123,15 @@ def _load_yaml(text: str, source: str) -> tuple[Any, list[Problem]]:
 
 
 def _kind(value: object) -> str:
-    kinds = {type(None): "empty", str: "text", bool: "true/false", int: "a number", float: "a number",
-             list: "a list", dict: "a mapping"}
+    kinds = {
+        type(None): "empty",
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a mapping",
+    }
     return kinds.get(type(value), type(value).__name__)
 
 
@@ -130,7 +148,9 @@ def _problem(detail: Mapping[str, Any]) -> Problem:
         parent = next((part for part in reversed(loc[:-1]) if isinstance(part, str)), None)
         known = list(_MODELS[parent].model_fields) if parent in _MODELS else []
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else (f"; expected one of: {', '.join(known)}" if known else "")
+        hint = (
+            f" (did you mean '{close[0]}'?)" if close else (f"; expected one of: {', '.join(known)}" if known else "")
+        )
         return Problem(_path(loc), f"unknown key{hint}")
     if loc and loc[-1] == "[key]":  # a dict key, e.g. an unknown topic under stances
         loc, message = loc[:-1], message.replace("Input should", "key should", 1)
@@ -250,10 +270,12 @@ def _partial_roster(data: dict[str, Any]) -> Roster:
     for item in raw_bots if isinstance(raw_bots, list) else []:
         item = item if isinstance(item, dict) else {}
         name, token, listed = item.get("name"), item.get("token"), item.get("chats")
-        bots.append(BotConfig.model_construct(
-            name=name if isinstance(name, str) else object(),
-            token=token.strip() if isinstance(token, str) else object(),
-            # Without a usable `chats:` every reference would look dangling: check none.
-            chats=[_as_int(chat) for chat in listed] if isinstance(listed, list) and chats else [],
-        ))
+        bots.append(
+            BotConfig.model_construct(
+                name=name if isinstance(name, str) else object(),
+                token=token.strip() if isinstance(token, str) else object(),
+                # Without a usable `chats:` every reference would look dangling: check none.
+                chats=[_as_int(chat) for chat in listed] if isinstance(listed, list) and chats else [],
+            )
+        )
     return Roster.model_construct(chats=chats, bots=bots)

@@ -105,8 +105,13 @@ class RosterWatcher:
             except Exception as error:  # noqa: BLE001  # whatever it was, the next look tries again
                 self.failed += 1
                 self._retry = handled = True
-                log.error("roster.reload_failed", path=str(self.path), kind=type(error).__name__, error=error,
-                          note="the running roster is unchanged; trying the same file again at the next look")
+                log.error(
+                    "roster.reload_failed",
+                    path=str(self.path),
+                    kind=type(error).__name__,
+                    error=error,
+                    note="the running roster is unchanged; trying the same file again at the next look",
+                )
             if handled or forced:
                 self.checked.set()
 
@@ -143,8 +148,13 @@ class RosterWatcher:
             if waited >= self.patience:
                 self._stamp = version.stamp  # looked at again once it changes
                 state = "missing" if version == MISSING else "still being written"
-                log.warning("roster.not_saved", path=str(self.path), state=state, waited=round(waited, 1),
-                            note="the running roster is unchanged; looking again when the file changes")
+                log.warning(
+                    "roster.not_saved",
+                    path=str(self.path),
+                    state=state,
+                    waited=round(waited, 1),
+                    note="the running roster is unchanged; looking again when the file changes",
+                )
                 return None
 
     async def _reload(self, version: Version) -> bool:
@@ -160,8 +170,12 @@ class RosterWatcher:
         if loaded is None:
             assert rejected is not None
             self._handled, self._retry, self.problems = version, False, rejected.problems
-            log.error("roster.reload_rejected", path=str(self.path), problems=[str(p) for p in rejected.problems],
-                      note="the running roster is unchanged")
+            log.error(
+                "roster.reload_rejected",
+                path=str(self.path),
+                problems=[str(p) for p in rejected.problems],
+                note="the running roster is unchanged",
+            )
             return True
         self._retry = True  # until the apply has returned
         await self.apply(loaded)

@@ -64,8 +64,11 @@ def _check_graph(root: yaml.Node) -> list[str]:
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:  # iterative post-order walk, so a deep document cannot exhaust the Python stack
         node, finished = stack.pop()
-        children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else (
-            list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        children = (
+            [part for pair in node.value for part in pair]
+            if isinstance(node, yaml.MappingNode)
+            else (list(node.value) if isinstance(node, yaml.SequenceNode) else [])
+        )
         if finished:
             on_path.discard(id(node))
             sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)

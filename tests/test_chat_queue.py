@@ -8,8 +8,9 @@ from piyasa_bot.sending.chat_queue import COMPACT_AFTER, ChatQueue
 from piyasa_bot.sending.outgoing import Outgoing, Priority
 
 
-def message(bot: str, priority: Priority, text: str, *, not_before: float = 0.0,
-            expires_at: float | None = None) -> Outgoing:
+def message(
+    bot: str, priority: Priority, text: str, *, not_before: float = 0.0, expires_at: float | None = None
+) -> Outgoing:
     return Outgoing(bot=bot, chat_id=-100, text=text, priority=priority, not_before=not_before, expires_at=expires_at)
 
 
@@ -99,8 +100,13 @@ def test_the_pick_is_the_one_a_full_scan_would_make() -> None:
     for step in range(3000):
         now = step * 0.1
         if rng.random() < 0.55:
-            item = message(rng.choice(bots), rng.choice(list(Priority)), f"#{arrival}",
-                           not_before=now + rng.choice([0.0, 0.0, 0.5, 3.0]), expires_at=now + rng.uniform(1, 20))
+            item = message(
+                rng.choice(bots),
+                rng.choice(list(Priority)),
+                f"#{arrival}",
+                not_before=now + rng.choice([0.0, 0.0, 0.5, 3.0]),
+                expires_at=now + rng.uniform(1, 20),
+            )
             queue.push(item)
             reference.append((item.priority, item.not_before, arrival, item))
             arrival += 1

@@ -22,8 +22,15 @@ pytestmark = pytest.mark.slow
 
 async def piyasa(*args: str, env: dict[str, str], stdin: bytes | None = None) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "piyasa_bot", *args, env={**os.environ, **env},
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "piyasa_bot",
+        *args,
+        env={**os.environ, **env},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await asyncio.wait_for(process.communicate(stdin), 60)
     return process.returncode, output.decode()
 
@@ -36,8 +43,10 @@ async def test_check_reports_each_problem_with_its_place_and_exits_2(tmp_path: P
         "  - name: ayse\n    token: ${AYSE_TOKEN}\n    chats: [-1001234567890]\n"
         "  - name: ali\n    token: ${ALI_TOKEN}\n    chats: [-100999]\n    persona: {risk: extreme}\n"
     )
-    code, output = await piyasa("check", env={"PIYASA_CONFIG": str(config), "PIYASA_SECRET_KEY": generate_key(),
-                                              "ALI_TOKEN": "123456:" + "A" * 35})
+    code, output = await piyasa(
+        "check",
+        env={"PIYASA_CONFIG": str(config), "PIYASA_SECRET_KEY": generate_key(), "ALI_TOKEN": "123456:" + "A" * 35},
+    )
     assert code == 2
     assert "bots[0].token: environment variable AYSE_TOKEN is not set" in output
     assert "bots[1].persona.risk" in output
@@ -59,8 +68,12 @@ async def test_check_reaches_every_bot_and_names_the_one_rejected(tmp_path: Path
     world.emulator.revoke("bot001")
     config = tmp_path / "bots.yaml"
     config.write_text(roster_yaml(["bot000", "bot001", "bot002"], world.chat_id))
-    env = {**world.env, "PIYASA_CONFIG": str(config), "PIYASA_TELEGRAM_API": world.base_url,
-           "PIYASA_SECRET_KEY": generate_key()}
+    env = {
+        **world.env,
+        "PIYASA_CONFIG": str(config),
+        "PIYASA_TELEGRAM_API": world.base_url,
+        "PIYASA_SECRET_KEY": generate_key(),
+    }
     try:
         code, output = await piyasa("check", env=env)
     finally:
@@ -123,11 +136,21 @@ def test_tokens_in_exception_urls_never_reach_the_log() -> None:
 async def imported_modules(*args: str, env: dict[str, str], stdin: bytes | None = None) -> tuple[int, set[str]]:
     """The exit code of a command and every module it imported (from `python -X importtime`)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-X", "importtime", "-m", "piyasa_bot", *args, env={**os.environ, **env},
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-X",
+        "importtime",
+        "-m",
+        "piyasa_bot",
+        *args,
+        env={**os.environ, **env},
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, errors = await asyncio.wait_for(process.communicate(stdin), 60)
-    modules = {line.rsplit("|", 1)[-1].strip() for line in errors.decode().splitlines()
-               if line.startswith("import time:")}
+    modules = {
+        line.rsplit("|", 1)[-1].strip() for line in errors.decode().splitlines() if line.startswith("import time:")
+    }
     assert process.returncode is not None
     return process.returncode, modules
 
@@ -140,13 +163,19 @@ async def test_commands_that_poll_nothing_never_import_aiogram(tmp_path: Path) -
     runs = {
         "keygen": await imported_modules("keygen", env={}),
         "--help": await imported_modules("--help", env={}),
-        "encrypt-token": await imported_modules("encrypt-token", env={"PIYASA_SECRET_KEY": key},
-                                                stdin=b"123456:" + b"E" * 35 + b"\n"),
+        "encrypt-token": await imported_modules(
+            "encrypt-token", env={"PIYASA_SECRET_KEY": key}, stdin=b"123456:" + b"E" * 35 + b"\n"
+        ),
         "check": await imported_modules("check", env={"PIYASA_CONFIG": str(invalid), "PIYASA_SECRET_KEY": key}),
         "status": await imported_modules("status", env={"PIYASA_DATA_DIR": str(tmp_path / "none")}),
     }
     assert {name: code for name, (code, _) in runs.items()} == {
-        "keygen": 0, "--help": 0, "encrypt-token": 0, "check": 2, "status": 3}
+        "keygen": 0,
+        "--help": 0,
+        "encrypt-token": 0,
+        "check": 2,
+        "status": 3,
+    }
     for name, (_, modules) in runs.items():
         assert "piyasa_bot.cli" in modules, name  # the measure itself works
         assert not {m for m in modules if m.split(".")[0] == "aiogram"}, f"{name} imported aiogram"

@@ -8,7 +8,13 @@ from datetime import datetime
 import pytest
 
 from piyasa_bot.conversation.addressee import (
-    Addressee, BotIdentity, classify, addressees, pick_volunteer, utf16_slice, utf16_to_index,
+    Addressee,
+    BotIdentity,
+    addressees,
+    classify,
+    pick_volunteer,
+    utf16_slice,
+    utf16_to_index,
 )
 from piyasa_bot.conversation.hours import ISTANBUL
 from piyasa_bot.conversation.intent import is_question
@@ -45,13 +51,19 @@ def test_text_mention_uses_the_user_id() -> None:
 
 
 def test_reply_to_a_bot_message() -> None:
-    assert classify(human("katılmıyorum", reply_to_message_id=3, reply_to_bot="mert"), IDS) == Addressee("mert", "reply")
+    assert classify(human("katılmıyorum", reply_to_message_id=3, reply_to_bot="mert"), IDS) == Addressee(
+        "mert", "reply"
+    )
 
 
 def test_mention_beats_reply_and_the_first_mention_wins() -> None:
     text = "@mertkripto_bot ve @Ayse_Piyasa_Bot ne diyorsunuz?"
-    line = human(text, [mention(text, "@mertkripto_bot"), mention(text, "@Ayse_Piyasa_Bot")],
-                 reply_to_message_id=3, reply_to_bot="ayse")
+    line = human(
+        text,
+        [mention(text, "@mertkripto_bot"), mention(text, "@Ayse_Piyasa_Bot")],
+        reply_to_message_id=3,
+        reply_to_bot="ayse",
+    )
     assert classify(line, IDS) == Addressee("mert", "mention")
     assert [a.bot_name for a in addressees(line, IDS)] == ["mert", "ayse"]
 
@@ -68,7 +80,9 @@ def test_emoji_before_the_mention_is_counted_in_utf16_units() -> None:
 @pytest.mark.parametrize("offset,length", [(0, 5), (3, 40), (-1, 4), (1, 1), (200, 10)])
 def test_wrong_offsets_fall_back_to_the_text(offset: int, length: int) -> None:
     text = "🚀 selam @mertkripto_bot bitcoin?"
-    assert classify(human(text, [{"type": "mention", "offset": offset, "length": length}]), IDS) == Addressee("mert", "mention")
+    assert classify(human(text, [{"type": "mention", "offset": offset, "length": length}]), IDS) == Addressee(
+        "mert", "mention"
+    )
 
 
 def test_mention_without_entities_and_in_rtl_text() -> None:
@@ -91,8 +105,18 @@ def test_entities_may_be_objects() -> None:
     assert classify(human("Mert nasıl?", [Entity()]), IDS) == Addressee("mert", "text_mention")
 
 
-@pytest.mark.parametrize("text", ["BTC ne olur?", "dolar yükselir mi", "ALTIN NASIL", "borsa neden düştü",
-                                  "kaç olur sizce", "THYAO alınır mı", "euro ne durumda"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BTC ne olur?",
+        "dolar yükselir mi",
+        "ALTIN NASIL",
+        "borsa neden düştü",
+        "kaç olur sizce",
+        "THYAO alınır mı",
+        "euro ne durumda",
+    ],
+)
 def test_questions(text: str) -> None:
     assert is_question(text)
 
@@ -106,8 +130,12 @@ def persona_bot(name: str, watchlist: list[str], chats: list[int] = [CHAT], **pe
     return BotConfig(name=name, token="t", chats=chats, persona=Persona(watchlist=watchlist, **persona))
 
 
-BOTS = [persona_bot("borsaci", ["XU100", "THYAO"]), persona_bot("kriptocu", ["BTC", "ETH"]),
-        persona_bot("altinci", ["GRAM", "ONS"]), persona_bot("yabanci", ["BTC"], chats=[-999])]
+BOTS = [
+    persona_bot("borsaci", ["XU100", "THYAO"]),
+    persona_bot("kriptocu", ["BTC", "ETH"]),
+    persona_bot("altinci", ["GRAM", "ONS"]),
+    persona_bot("yabanci", ["BTC"], chats=[-999]),
+]
 
 
 def test_volunteer_follows_the_watchlist() -> None:

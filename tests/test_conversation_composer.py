@@ -28,15 +28,46 @@ def make(name: str, **persona) -> BotConfig:
     return BotConfig(name=name, token="t", chats=[CHAT.id], persona=Persona(**persona))
 
 
-AYSE = make("ayse", tone="analytical", risk="low", watchlist=["XU100", "THYAO", "USDTRY"], length="long", emoji_rate=0,
-            signature_phrases=["Yatırım tavsiyesi değildir.", "YTD"])
-MERT = make("mert", tone="energetic", risk="high", watchlist=["BTC", "ETH", "SOL"], length="short", emoji_rate=0.6,
-            lowercase=True, typo_rate=0.1, stances={"crypto": "bullish"})
+AYSE = make(
+    "ayse",
+    tone="analytical",
+    risk="low",
+    watchlist=["XU100", "THYAO", "USDTRY"],
+    length="long",
+    emoji_rate=0,
+    signature_phrases=["Yatırım tavsiyesi değildir.", "YTD"],
+)
+MERT = make(
+    "mert",
+    tone="energetic",
+    risk="high",
+    watchlist=["BTC", "ETH", "SOL"],
+    length="short",
+    emoji_rate=0.6,
+    lowercase=True,
+    typo_rate=0.1,
+    stances={"crypto": "bullish"},
+)
 ZEYNEP = make("zeynep", tone="sarcastic", watchlist=["GRAM", "ONS", "USDTRY"], length="medium", emoji_rate=0.1)
-CAN = make("can", tone="cautious", risk="low", watchlist=["XU100", "POLICY"], length="medium",
-           stances={"macro": "bearish"}, signature_phrases=["sabır."])
-ELIF = make("elif", tone="enthusiastic", risk="high", watchlist=["BTC", "XU100", "GARAN"], length="long",
-            lowercase=True, typo_rate=0.05, emoji_rate=0.4)
+CAN = make(
+    "can",
+    tone="cautious",
+    risk="low",
+    watchlist=["XU100", "POLICY"],
+    length="medium",
+    stances={"macro": "bearish"},
+    signature_phrases=["sabır."],
+)
+ELIF = make(
+    "elif",
+    tone="enthusiastic",
+    risk="high",
+    watchlist=["BTC", "XU100", "GARAN"],
+    length="long",
+    lowercase=True,
+    typo_rate=0.05,
+    emoji_rate=0.4,
+)
 DENIZ = make("deniz", tone="calm", watchlist=["EURTRY", "BRENT"], length="short", emoji_rate=0.2)
 PERSONAS = [AYSE, MERT, ZEYNEP, CAN, ELIF, DENIZ]
 MEMORY = 50
@@ -52,13 +83,17 @@ def chat_run(count: int, seed: int = 1) -> list[tuple[str, ChatLine]]:
     for index in range(count):
         now += timedelta(seconds=rng.randint(60, 600))
         if index % 25 == 0:
-            context.append(ChatLine(CHAT.id, 10_000 + index, rng.choice(["BTC ne olur?", "dolar nereye?", "borsa iyi"]),
-                                    now, user_id=7))
+            context.append(
+                ChatLine(
+                    CHAT.id, 10_000 + index, rng.choice(["BTC ne olur?", "dolar nereye?", "borsa iyi"]), now, user_id=7
+                )
+            )
         bot = PERSONAS[index % len(PERSONAS)]
         draft = composer.chatter(bot, CHAT, context[-30:], now)
         assert draft is not None
-        line = ChatLine(CHAT.id, index + 1, draft.text, now, author_bot=bot.name,
-                        reply_to_message_id=draft.reply_to_message_id)  # reply_to_bot left out: found from the context
+        line = ChatLine(
+            CHAT.id, index + 1, draft.text, now, author_bot=bot.name, reply_to_message_id=draft.reply_to_message_id
+        )  # reply_to_bot left out: found from the context
         context.append(line)
         out.append((bot.name, line))
     return out
@@ -113,9 +148,12 @@ def words(text: str) -> set[str]:
 
 def test_bots_agree_on_the_direction_of_the_day() -> None:
     market = Market(random.Random(5))
-    formal = [make(f"b{i}", tone=t, length=length, watchlist=["XU100", "USDTRY", "BTC", "GRAM"], emoji_rate=0)
-              for i, (t, length) in enumerate([("calm", "short"), ("analytical", "medium"), ("sarcastic", "medium"),
-                                              ("energetic", "short")])]
+    formal = [
+        make(f"b{i}", tone=t, length=length, watchlist=["XU100", "USDTRY", "BTC", "GRAM"], emoji_rate=0)
+        for i, (t, length) in enumerate(
+            [("calm", "short"), ("analytical", "medium"), ("sarcastic", "medium"), ("energetic", "short")]
+        )
+    ]
     stated: dict[str, set[str]] = {}
     for seed in range(4):
         composer = Composer(market, random.Random(seed))
@@ -191,7 +229,9 @@ def test_answers_mention_the_asked_symbol_and_a_level(text: str, symbol: str) ->
 
 def test_answers_to_thanks_greetings_and_unknown_tickers() -> None:
     composer = Composer(Market(random.Random(1)), random.Random(2))
-    thanks = composer.answer(ZEYNEP, CHAT, ChatLine(CHAT.id, 1, "çok teşekkürler", TUESDAY_11, user_id=5), [], TUESDAY_11)
+    thanks = composer.answer(
+        ZEYNEP, CHAT, ChatLine(CHAT.id, 1, "çok teşekkürler", TUESDAY_11, user_id=5), [], TUESDAY_11
+    )
     assert thanks and not re.search(r"\d", thanks.text)
     hello = composer.answer(AYSE, CHAT, ChatLine(CHAT.id, 2, "Günaydın @ayse", TUESDAY_11, user_id=5), [], TUESDAY_11)
     assert hello and re.search(r"\d", hello.text)
@@ -202,8 +242,9 @@ def test_answers_to_thanks_greetings_and_unknown_tickers() -> None:
 def test_an_answer_in_a_thread_picks_up_the_symbol_of_the_message_replied_to() -> None:
     composer = Composer(Market(random.Random(1)), random.Random(2))
     bot_line = ChatLine(CHAT.id, 5, "Ons altın bugün %0,40 artıda.", TUESDAY_11, author_bot="zeynep")
-    follow_up = ChatLine(CHAT.id, 6, "sence devam eder mi?", TUESDAY_11, user_id=5, reply_to_message_id=5,
-                         reply_to_bot="zeynep")
+    follow_up = ChatLine(
+        CHAT.id, 6, "sence devam eder mi?", TUESDAY_11, user_id=5, reply_to_message_id=5, reply_to_bot="zeynep"
+    )
     draft = composer.answer(ZEYNEP, CHAT, follow_up, [bot_line, follow_up], TUESDAY_11)
     assert draft and draft.symbol == "ONS" and draft.reply_to_message_id == 6
 
@@ -221,8 +262,10 @@ def test_chatter_replying_to_a_person_picks_up_their_symbol() -> None:
 def test_chat_topics_limit_what_bots_bring_up() -> None:
     crypto_chat = ChatConfig(id=CHAT.id, topics=["crypto"])
     composer = Composer(Market(random.Random(1)), random.Random(2))
-    topics = {composer.chatter(bot, crypto_chat, [], TUESDAY_11 + timedelta(minutes=i), reply_to=None).topic
-              for i, bot in enumerate(PERSONAS * 10)}
+    topics = {
+        composer.chatter(bot, crypto_chat, [], TUESDAY_11 + timedelta(minutes=i), reply_to=None).topic
+        for i, bot in enumerate(PERSONAS * 10)
+    }
     assert topics == {"crypto"}
 
 

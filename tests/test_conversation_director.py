@@ -20,7 +20,9 @@ START = datetime(2025, 3, 3, 0, 0, tzinfo=ISTANBUL)  # a Monday
 ALWAYS = ["00:00-24:00"]
 
 
-def bot(name: str, *, chats: list[int] = [CHAT], cap: int = 600, hours: list[str] = ALWAYS, tone: str = "calm") -> BotConfig:
+def bot(
+    name: str, *, chats: list[int] = [CHAT], cap: int = 600, hours: list[str] = ALWAYS, tone: str = "calm"
+) -> BotConfig:
     return BotConfig(name=name, token="t", chats=chats, persona=Persona(hourly_cap=cap, active_hours=hours, tone=tone))
 
 
@@ -98,8 +100,12 @@ def test_scale_zero_or_pace_zero_means_silence() -> None:
 
 
 def test_no_bot_speaks_outside_its_active_hours() -> None:
-    bots = [bot("day1", hours=["09:00-18:00"]), bot("day2", hours=["09:00-18:00"]), bot("night", hours=["20:00-02:00"]),
-            bot("owl", hours=["22:00-01:30"])]
+    bots = [
+        bot("day1", hours=["09:00-18:00"]),
+        bot("day2", hours=["09:00-18:00"]),
+        bot("night", hours=["20:00-02:00"]),
+        bot("owl", hours=["22:00-01:30"]),
+    ]
     chat = ChatConfig(id=CHAT, pace=60)
     spoken = run([Director(chat, bots, random.Random(4), SpeakerUsage())], START, START + timedelta(days=2))
     by_name = {b.name: b for b in bots}
@@ -113,8 +119,12 @@ def test_no_bot_speaks_outside_its_active_hours() -> None:
 
 
 def test_never_the_same_bot_twice_in_a_row() -> None:
-    director = Director(ChatConfig(id=CHAT, pace=120), [bot("ali"), bot("bora"), bot("cem", tone="energetic")],
-                        random.Random(5), SpeakerUsage())
+    director = Director(
+        ChatConfig(id=CHAT, pace=120),
+        [bot("ali"), bot("bora"), bot("cem", tone="energetic")],
+        random.Random(5),
+        SpeakerUsage(),
+    )
     names = [turn.bot_name for _, turn in run([director], START, START + timedelta(hours=10))]
     assert len(names) > 1000
     assert all(x != y for x, y in itertools.pairwise(names))
@@ -134,10 +144,16 @@ def test_a_lone_bot_waits_for_a_person_before_speaking_again() -> None:
 
 def test_hourly_cap_holds_per_bot_across_chats() -> None:
     other = -1002
-    bots = [bot("ali", chats=[CHAT, other], cap=6), bot("bora", chats=[CHAT, other], cap=6), bot("cem", chats=[CHAT], cap=50)]
+    bots = [
+        bot("ali", chats=[CHAT, other], cap=6),
+        bot("bora", chats=[CHAT, other], cap=6),
+        bot("cem", chats=[CHAT], cap=50),
+    ]
     usage = SpeakerUsage()
-    directors = [Director(ChatConfig(id=CHAT, pace=60), bots, random.Random(7), usage),
-                 Director(ChatConfig(id=other, pace=60), bots, random.Random(8), usage)]
+    directors = [
+        Director(ChatConfig(id=CHAT, pace=60), bots, random.Random(7), usage),
+        Director(ChatConfig(id=other, pace=60), bots, random.Random(8), usage),
+    ]
     spoken = run(directors, START, START + timedelta(days=1))
     for name, cap in (("ali", 6), ("bora", 6), ("cem", 50)):
         times = sorted(turn.at for _, turn in spoken if turn.bot_name == name)
@@ -149,7 +165,9 @@ def test_hourly_cap_holds_per_bot_across_chats() -> None:
 
 
 def test_a_deactivated_bot_is_never_chosen_again() -> None:
-    director = Director(ChatConfig(id=CHAT, pace=120), [bot("ali"), bot("bora"), bot("cem")], random.Random(9), SpeakerUsage())
+    director = Director(
+        ChatConfig(id=CHAT, pace=120), [bot("ali"), bot("bora"), bot("cem")], random.Random(9), SpeakerUsage()
+    )
     run([director], START, START + timedelta(hours=2))
     director.deactivate("bora")
     later = run([director], START + timedelta(hours=2), START + timedelta(hours=12))
@@ -178,8 +196,12 @@ def test_next_turn_is_stable_until_finished() -> None:
 
 
 def test_a_stale_turn_is_replanned_after_the_caller_was_away() -> None:
-    director = Director(ChatConfig(id=CHAT), [bot("ali", hours=["08:00-23:00"]), bot("bora", hours=["08:00-23:00"])],
-                        random.Random(17), SpeakerUsage())
+    director = Director(
+        ChatConfig(id=CHAT),
+        [bot("ali", hours=["08:00-23:00"]), bot("bora", hours=["08:00-23:00"])],
+        random.Random(17),
+        SpeakerUsage(),
+    )
     evening = datetime(2025, 3, 3, 22, 55, tzinfo=ISTANBUL)
     turn = director.next_turn(evening)
     assert turn is not None
@@ -199,7 +221,9 @@ def test_pending_turn_changes_speaker_if_that_bot_just_answered_someone() -> Non
 
 def test_same_seed_gives_the_same_schedule() -> None:
     def schedule(seed: int) -> list[tuple[str, datetime]]:
-        director = Director(ChatConfig(id=CHAT), [bot("ali"), bot("bora"), bot("cem")], random.Random(seed), SpeakerUsage())
+        director = Director(
+            ChatConfig(id=CHAT), [bot("ali"), bot("bora"), bot("cem")], random.Random(seed), SpeakerUsage()
+        )
         return [(turn.bot_name, turn.at) for _, turn in run([director], START, START + timedelta(hours=6))]
 
     assert schedule(13) == schedule(13)

@@ -23,9 +23,16 @@ async def repo_world() -> World:
     placeholder = load_roster(REPO_ROSTER, _AnyToken(), None)
     env = {}
     for index, bot in enumerate(placeholder.roster.bots):
-        env[f"{bot.name.upper()}_TOKEN"] = emulator.add_bot(name=bot.name, username=f"{bot.name}_bot", privacy=False).token
+        env[f"{bot.name.upper()}_TOKEN"] = emulator.add_bot(
+            name=bot.name, username=f"{bot.name}_bot", privacy=False
+        ).token
     chat = placeholder.roster.chats[0]
-    emulator.add_chat(chat_id=chat.id, title=chat.title, type="supergroup", members=list(env and [b.name for b in placeholder.roster.bots]))
+    emulator.add_chat(
+        chat_id=chat.id,
+        title=chat.title,
+        type="supergroup",
+        members=list(env and [b.name for b in placeholder.roster.bots]),
+    )
     base_url = await emulator.start()
     return World(emulator, base_url, load_roster(REPO_ROSTER, env, None), env, chat.id)
 
@@ -45,15 +52,25 @@ async def test_every_person_who_addresses_a_bot_gets_that_bots_answer(dsn: str) 
             await runner.wait_polling()
             for i in range(12):
                 bot = names[i % len(names)]
-                posted = emu.post(world.chat_id, user_id=600 + i, first_name="Deniz",
-                                  text=rng.choice([f"@{bot}_bot sence BTC nereye gider?", f"@{bot}_bot dolar ne olur?",
-                                                   f"@{bot}_bot altın almalı mı?"]))
+                posted = emu.post(
+                    world.chat_id,
+                    user_id=600 + i,
+                    first_name="Deniz",
+                    text=rng.choice(
+                        [
+                            f"@{bot}_bot sence BTC nereye gider?",
+                            f"@{bot}_bot dolar ne olur?",
+                            f"@{bot}_bot altın almalı mı?",
+                        ]
+                    ),
+                )
                 addressed[posted.message_id] = bot
             # A person replies to one of a bot's answers: that bot answers again.
             await runner.outbox.wait_until(lambda: any(s.reply_to_message_id in addressed for s in emu.sent()), 30)
             first = next(s for s in emu.sent() if s.reply_to_message_id in addressed)
-            follow_up = emu.post(world.chat_id, user_id=700, text="Neden öyle düşünüyorsun?",
-                                 reply_to_message_id=first.message_id)
+            follow_up = emu.post(
+                world.chat_id, user_id=700, text="Neden öyle düşünüyorsun?", reply_to_message_id=first.message_id
+            )
             addressed[follow_up.message_id] = first.bot_name
             await runner.outbox.wait_until(lambda: set(addressed) <= {s.reply_to_message_id for s in emu.sent()}, 60)
             counts = runner.rooms.counts

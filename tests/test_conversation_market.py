@@ -16,8 +16,16 @@ from piyasa_bot.conversation.turkish import casual_lower, compare_key, format_nu
 MONDAY = datetime(2025, 3, 3, 0, 0, tzinfo=ISTANBUL)
 
 
-@pytest.mark.parametrize("value,decimals,text", [(9845.2, 2, "9.845,20"), (38.4567, 2, "38,46"), (97450.4, 0, "97.450"),
-                                                 (1234567.891, 2, "1.234.567,89"), (0.5, 2, "0,50")])
+@pytest.mark.parametrize(
+    "value,decimals,text",
+    [
+        (9845.2, 2, "9.845,20"),
+        (38.4567, 2, "38,46"),
+        (97450.4, 0, "97.450"),
+        (1234567.891, 2, "1.234.567,89"),
+        (0.5, 2, "0,50"),
+    ],
+)
 def test_turkish_numbers(value: float, decimals: int, text: str) -> None:
     assert format_number(value, decimals) == text
 
@@ -28,8 +36,18 @@ def test_turkish_percent() -> None:
     assert format_percent(46, 0) == "%46"
 
 
-BANDS = {"XU100": (9000, 11000), "USDTRY": (34, 42), "GRAM": (3000, 4500), "ONS": (2600, 3500), "BTC": (60000, 130000),
-         "ETH": (2000, 5000), "SOL": (100, 300), "BRENT": (55, 90), "POLICY": (40, 50), "EURTRY": (36, 49)}
+BANDS = {
+    "XU100": (9000, 11000),
+    "USDTRY": (34, 42),
+    "GRAM": (3000, 4500),
+    "ONS": (2600, 3500),
+    "BTC": (60000, 130000),
+    "ETH": (2000, 5000),
+    "SOL": (100, 300),
+    "BRENT": (55, 90),
+    "POLICY": (40, 50),
+    "EURTRY": (36, 49),
+}
 
 
 def test_prices_stay_in_plausible_bands_for_a_month() -> None:
@@ -53,7 +71,9 @@ def test_a_session_opens_where_the_last_one_closed() -> None:
     market = Market(random.Random(2))
     tuesday_open = datetime(2025, 3, 4, 10, 0, tzinfo=ISTANBUL)
     monday_close = datetime(2025, 3, 3, 18, 30, tzinfo=ISTANBUL)
-    assert market.quote("XU100", tuesday_open).price == pytest.approx(market.quote("XU100", monday_close).price, rel=1e-9)
+    assert market.quote("XU100", tuesday_open).price == pytest.approx(
+        market.quote("XU100", monday_close).price, rel=1e-9
+    )
     assert abs(market.quote("XU100", tuesday_open).change_percent) < 1e-6
     before = market.quote("BTC", datetime(2025, 3, 4, 23, 59, tzinfo=ISTANBUL)).price
     after = market.quote("BTC", datetime(2025, 3, 5, 0, 0, tzinfo=ISTANBUL)).price

@@ -94,15 +94,18 @@ def test_symbols_unknown_to_this_version_are_ignored_and_new_ones_follow_the_see
     assert restored.quote("SOL", TUESDAY_NOON) == old.quote("SOL", TUESDAY_NOON)
 
 
-@pytest.mark.parametrize("data,reason", [
-    ([], "JSON object"),
-    ({"format": 2, "seed": "1"}, "format 2"),
-    ({"format": 1}, "KeyError"),
-    ({"format": 1, "seed": "x"}, "ValueError"),
-    ({"format": 1, "seed": "1", "as_of": "2025-03-04T12:00:00"}, "time zone"),
-    ({"format": 1, "seed": "1", "as_of": None, "levels": {"BTC": -5}}, "BTC"),
-    ({"format": 1, "seed": "1", "as_of": None, "levels": {"BTC": "nan"}}, "BTC"),
-])
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        ([], "JSON object"),
+        ({"format": 2, "seed": "1"}, "format 2"),
+        ({"format": 1}, "KeyError"),
+        ({"format": 1, "seed": "x"}, "ValueError"),
+        ({"format": 1, "seed": "1", "as_of": "2025-03-04T12:00:00"}, "time zone"),
+        ({"format": 1, "seed": "1", "as_of": None, "levels": {"BTC": -5}}, "BTC"),
+        ({"format": 1, "seed": "1", "as_of": None, "levels": {"BTC": "nan"}}, "BTC"),
+    ],
+)
 def test_an_unreadable_state_is_refused_with_its_reason(data: object, reason: str) -> None:
     with pytest.raises(MarketStateError, match=reason):
         MarketState.from_json(data)

@@ -33,7 +33,8 @@ async def test_a_lost_instance_lock_says_so_and_is_not_taken_back_while_another_
     try:
         holder = await admin.fetchval(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
-            INSTANCE_LOCK_KEY & 0xFFFF_FFFF)
+            INSTANCE_LOCK_KEY & 0xFFFF_FFFF,
+        )
         await admin.execute("SELECT pg_terminate_backend($1)", holder)  # its connection dies
         await until(lambda: bool(lost))
         assert not first.held and len(lost) == 1
@@ -92,6 +93,10 @@ def test_a_long_outage_gets_a_summary_line_every_interval() -> None:
         now[0] += 0.125
     outage.succeeded()
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if '"db.' in line]
-    assert [line["event"] for line in lines] == ["db.unavailable", "db.still_unavailable", "db.still_unavailable",
-                                                 "db.available"]
+    assert [line["event"] for line in lines] == [
+        "db.unavailable",
+        "db.still_unavailable",
+        "db.still_unavailable",
+        "db.available",
+    ]
     assert [line.get("failed_calls") for line in lines] == [None, 81, 161, 200]

@@ -31,8 +31,9 @@ async def test_reference_scenario_short_loses_nothing_and_answers_everyone(serve
 
 
 async def test_reference_scenario_short_with_faults_and_a_database_outage(spare_postgres: EmbeddedPostgres) -> None:
-    options = LoadtestOptions(duration=30, rate_multiplier=7, seed=4, fault_429=0.05, fault_5xx=0.05,
-                              slow_api_ms=20, db_outage=4)
+    options = LoadtestOptions(
+        duration=30, rate_multiplier=7, seed=4, fault_429=0.05, fault_5xx=0.05, slow_api_ms=20, db_outage=4
+    )
     results = measure(await run_loadtest(spare_postgres.dsn(), options, io.StringIO(), spare_postgres))
     assert_nothing_lost_and_everyone_answered(options, results)
     assert results.sends_rate_limited > 0  # the injected 429s were met and retried

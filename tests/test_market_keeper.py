@@ -71,8 +71,13 @@ async def test_a_restart_in_a_new_process_quotes_the_same_market(dsn: str) -> No
         await pool.close()
     restarted_at = clock.now + timedelta(minutes=1)
     result = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-c", NEXT_PROCESS, dsn, restarted_at.isoformat(), *SYMBOLS],
-        capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        subprocess.run,
+        [sys.executable, "-c", NEXT_PROCESS, dsn, restarted_at.isoformat(), *SYMBOLS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
     after_restart = json.loads(result.stdout.strip().splitlines()[-1])

@@ -60,8 +60,9 @@ async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http
                 for i in range(posted):
                     world.emulator.post(world.chat_id, user_id=800 + i, text=f"dolar {i}")
                 await world.emulator.wait_confirmed(timeout=20)
-                await runner.outbox.put(Outgoing(bot="bot001", chat_id=world.chat_id, text="cevap",
-                                                 priority=Priority.ANSWER))
+                await runner.outbox.put(
+                    Outgoing(bot="bot001", chat_id=world.chat_id, text="cevap", priority=Priority.ANSWER)
+                )
                 await runner.outbox.drain_until_idle(timeout=20)
                 text, content_type, samples = await scrape(http, server)
                 status, health_text, body = await health(http, server)
@@ -74,8 +75,10 @@ async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http
     assert samples["piyasa_messages_stored_total", ()] == posted
     assert samples["piyasa_update_copies_skipped_total", ()] == samples["piyasa_updates_received_total", ()] - posted
     assert samples["piyasa_ingest_latency_seconds_count", ()] > 0
-    assert samples["piyasa_ingest_latency_seconds_bucket", (("le", "+Inf"),)] == \
-        samples["piyasa_ingest_latency_seconds_count", ()]
+    assert (
+        samples["piyasa_ingest_latency_seconds_bucket", (("le", "+Inf"),)]
+        == samples["piyasa_ingest_latency_seconds_count", ()]
+    )
     assert samples["piyasa_sends_total", (("result", "sent"),)] == 1
     assert samples["piyasa_sends_total", (("result", "failed"),)] == 0
     assert samples["piyasa_db_rows_written_total", ()] == posted + 1
@@ -86,8 +89,13 @@ async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http
     assert samples["piyasa_database_up", ()] == 1
     assert "process_resident_memory_bytes" in text
     assert status == 200
-    assert body == {"status": "ok", "bots": {"running": 3, "total": 3, "stalled": []}, "database_reachable": True,
-                    "writer_backlog": 0, "outbox_queued": 0}
+    assert body == {
+        "status": "ok",
+        "bots": {"running": 3, "total": 3, "stalled": []},
+        "database_reachable": True,
+        "writer_backlog": 0,
+        "outbox_queued": 0,
+    }
     for output in (text, health_text):
         assert not any(token in output for token in world.env.values())
 
@@ -122,8 +130,9 @@ async def test_health_is_503_when_the_database_is_unreachable(dsn: str, http: ai
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
     await pool.close()
     running = SimpleNamespace(state=BotState.RUNNING, errors={}, poll_timeout=25, last_polled_at=time.monotonic())
-    runner: Any = SimpleNamespace(pool=pool, pollers={"ayse": running}, ingest=None, writer=None, outbox=None,
-                                  rooms=None)
+    runner: Any = SimpleNamespace(
+        pool=pool, pollers={"ayse": running}, ingest=None, writer=None, outbox=None, rooms=None
+    )
     server = MetricsServer(runner, "127.0.0.1", 0, probe_timeout=1.0)
     await server.start()
     try:

@@ -20,13 +20,15 @@ async def test_migrations_create_the_tables_and_the_reference_indexes(dsn: str) 
     try:
         applied = await apply_migrations(conn)
         tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
-        indexes = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename='messages'")}
+        indexes = {
+            r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename='messages'")
+        }
         partial = await conn.fetchval("SELECT indexdef FROM pg_indexes WHERE indexname='ix_messages_incoming'")
     finally:
         await conn.close()
     assert [m.version for m in applied] == sorted(m.version for m in applied) and applied
     assert {"bots", "chats", "messages", "schema_migrations"} <= tables
-    assert NAMED_INDEXES <= indexes
+    assert indexes >= NAMED_INDEXES
     assert "WHERE is_incoming" in partial
 
 

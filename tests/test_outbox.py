@@ -59,8 +59,15 @@ async def test_answers_overtake_waiting_chatter_within_the_chat_limit(dsn: str) 
                 await runner.outbox.put(chatter("bot001", world.chat_id, f"sohbet {i}"))
             await sent.wait_for(1)
             for i in range(3):
-                await runner.outbox.put(Outgoing(bot="bot001", chat_id=world.chat_id, text=f"cevap {i}",
-                                                 priority=Priority.ANSWER, answers=100 + i))
+                await runner.outbox.put(
+                    Outgoing(
+                        bot="bot001",
+                        chat_id=world.chat_id,
+                        text=f"cevap {i}",
+                        priority=Priority.ANSWER,
+                        answers=100 + i,
+                    )
+                )
             await sent.wait_for(4)
             violations = dict(world.emulator.violations)
     finally:
@@ -81,7 +88,9 @@ async def test_rate_limited_sends_are_retried_until_sent(dsn: str) -> None:
             sent = SentLog()
             runner.outbox.on_sent = sent
             await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="ilk", priority=Priority.ANSWER))
-            await runner.outbox.put(Outgoing(bot="bot001", chat_id=world.chat_id, text="ikinci", priority=Priority.ANSWER))
+            await runner.outbox.put(
+                Outgoing(bot="bot001", chat_id=world.chat_id, text="ikinci", priority=Priority.ANSWER)
+            )
             await sent.wait_for(2, timeout=40)
             rate_limited = runner.outbox.counts.rate_limited
     finally:
@@ -96,8 +105,12 @@ async def test_a_bot_removed_from_the_chat_fails_with_the_reason_and_is_marked_i
     try:
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
-            await runner.outbox.put(Outgoing(bot="bot001", chat_id=world.chat_id, text="merhaba", priority=Priority.ANSWER))
-            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="x" * 5000, priority=Priority.ANSWER))
+            await runner.outbox.put(
+                Outgoing(bot="bot001", chat_id=world.chat_id, text="merhaba", priority=Priority.ANSWER)
+            )
+            await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="x" * 5000, priority=Priority.ANSWER)
+            )
             await runner.outbox.drain_until_idle(timeout=20)
     finally:
         await world.emulator.stop()
@@ -106,8 +119,7 @@ async def test_a_bot_removed_from_the_chat_fails_with_the_reason_and_is_marked_i
     assert too_long["status"] == "failed" and "too long" in too_long["reason"]
     conn = await asyncpg.connect(dsn)
     try:
-        active = await conn.fetchval(
-            "SELECT active FROM bot_chats JOIN bots ON bots.id = bot_id WHERE name = 'bot001'")
+        active = await conn.fetchval("SELECT active FROM bot_chats JOIN bots ON bots.id = bot_id WHERE name = 'bot001'")
     finally:
         await conn.close()
     assert active is False
@@ -134,8 +146,15 @@ async def test_pending_answers_go_out_after_a_restart(dsn: str) -> None:
     try:
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
-            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="birazdan",
-                                             priority=Priority.ANSWER, not_before=time.time() + 1.5))
+            await runner.outbox.put(
+                Outgoing(
+                    bot="bot000",
+                    chat_id=world.chat_id,
+                    text="birazdan",
+                    priority=Priority.ANSWER,
+                    not_before=time.time() + 1.5,
+                )
+            )
         assert world.emulator.sent() == []
         async with make_runner(world, dsn) as runner:
             await runner.wait_resumed()
@@ -151,8 +170,14 @@ async def test_a_text_the_guard_refuses_is_recorded_failed_and_never_sent(dsn: s
     try:
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
-            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, priority=Priority.ANSWER,
-                                             text="Bu hisse kesin kazanç, detaylar t.me/kanal adresinde"))
+            await runner.outbox.put(
+                Outgoing(
+                    bot="bot000",
+                    chat_id=world.chat_id,
+                    priority=Priority.ANSWER,
+                    text="Bu hisse kesin kazanç, detaylar t.me/kanal adresinde",
+                )
+            )
             await runner.outbox.drain_until_idle(timeout=10)
     finally:
         await world.emulator.stop()
@@ -168,8 +193,9 @@ async def test_a_message_for_a_group_that_became_a_supergroup_goes_to_the_superg
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             world.emulator.migrate_chat(world.chat_id, new_id, by_user=1)
-            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="taşındık", reply_to=5,
-                                             priority=Priority.ANSWER))
+            await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="taşındık", reply_to=5, priority=Priority.ANSWER)
+            )
             await runner.outbox.drain_until_idle(timeout=20)
     finally:
         await world.emulator.stop()

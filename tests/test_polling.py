@@ -25,8 +25,13 @@ from piyasa_bot.telegram import TLS_READ_BUFFER, make_bot, shared_session
 from tests.tls import self_signed_certificate
 
 TOKEN = "7000000001:" + "A" * 35
-ME = {"id": 7000000001, "is_bot": True, "first_name": "Ayşe", "username": "ayse_bot",
-      "can_read_all_group_messages": True}
+ME = {
+    "id": 7000000001,
+    "is_bot": True,
+    "first_name": "Ayşe",
+    "username": "ayse_bot",
+    "can_read_all_group_messages": True,
+}
 Answer = Callable[[dict[str, Any]], Awaitable[web.Response]]
 
 
@@ -51,9 +56,16 @@ def failure(status: int, description: str, **parameters: Any) -> web.Response:
 
 
 def message_update(update_id: int, text: str = "merhaba") -> dict[str, Any]:
-    return {"update_id": update_id, "message": {"message_id": update_id, "date": 1, "text": text,
-                                                "chat": {"id": -1001000000001, "type": "supergroup"},
-                                                "from": {"id": 5, "is_bot": False, "first_name": "Can"}}}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1,
+            "text": text,
+            "chat": {"id": -1001000000001, "type": "supergroup"},
+            "from": {"id": 5, "is_bot": False, "first_name": "Can"},
+        },
+    }
 
 
 @dataclass
@@ -156,8 +168,11 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 async def test_a_body_cut_mid_character_is_counted_and_polling_goes_on(api: ScriptedApi, start) -> None:
     whole = json.dumps({"ok": True, "result": [message_update(1, "güzel")]}, ensure_ascii=False).encode()
     cut = whole[: whole.index("ü".encode()) + 1]  # half of a two-byte character
-    api.script("getUpdates", answer(lambda: web.Response(body=cut, content_type="application/json")),
-               answer(lambda: ok([message_update(2)])))
+    api.script(
+        "getUpdates",
+        answer(lambda: web.Response(body=cut, content_type="application/json")),
+        answer(lambda: ok([message_update(2)])),
+    )
     polling = await start(api.base_url)
     await until(lambda: polling.ingest.batches and polling.poller.offset == 3)
     assert polling.poller.errors == {"bad_response": 1}
@@ -205,9 +220,7 @@ async def test_a_failing_api_is_retried_at_a_bounded_pace_and_an_early_wake_is_u
     assert FAULT_BACKOFF.max_delay <= 10
 
 
-async def test_after_an_outage_a_backing_off_bot_resumes_once_another_bot_is_answered(
-    api: ScriptedApi, start
-) -> None:
+async def test_after_an_outage_a_backing_off_bot_resumes_once_another_bot_is_answered(api: ScriptedApi, start) -> None:
     api.script("getUpdates", *[answer(lambda: failure(502, "Bad Gateway"))] * 3)  # 0.5 + 1, then ~2 s
     recovery = Recovery(spread=0.05)
     polling = await start(api.base_url, recovery=recovery)
@@ -221,8 +234,7 @@ async def test_after_an_outage_a_backing_off_bot_resumes_once_another_bot_is_ans
 
 async def test_retry_after_is_obeyed_up_to_its_cap(api: ScriptedApi, start, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("piyasa_bot.polling.MAX_RETRY_AFTER", 0.3)
-    api.script("getUpdates", answer(lambda: failure(429, "Too Many Requests: retry after 120",
-                                                                 retry_after=120)))
+    api.script("getUpdates", answer(lambda: failure(429, "Too Many Requests: retry after 120", retry_after=120)))
     polling = await start(api.base_url)
     await until(lambda: len(api.of("getUpdates")) >= 2)
     first, second = api.of("getUpdates")[:2]
@@ -256,9 +268,10 @@ async def test_without_a_recheck_schedule_a_rejected_token_ends_the_loop(api: Sc
 
 
 async def test_a_webhook_in_the_way_is_deleted_once_and_polling_starts(api: ScriptedApi, start) -> None:
-    conflict = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
-    api.script("getUpdates", answer(lambda: failure(409, conflict)),
-               answer(lambda: ok([message_update(9)])))
+    conflict = (
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+    )
+    api.script("getUpdates", answer(lambda: failure(409, conflict)), answer(lambda: ok([message_update(9)])))
     polling = await start(api.base_url)
     await until(lambda: polling.poller.offset == 10)
     assert [call.method for call in api.calls[:4]] == ["getMe", "getUpdates", "deleteWebhook", "getUpdates"]

@@ -39,14 +39,17 @@ def leaks(text: str) -> list[str]:
 # --- the pattern -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("form", [
-    "{t}",
-    "http://127.0.0.1:8081/bot{t}/getUpdates",
-    "The requested URL /bot{t}/getUpdates was not found on this server.",
-    "url='http://proxy/bot{encoded}/getMe'",
-    "/bot{twice}/getMe",
-    '{{"url": "/bot{t}/sendMessage"}}',
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "{t}",
+        "http://127.0.0.1:8081/bot{t}/getUpdates",
+        "The requested URL /bot{t}/getUpdates was not found on this server.",
+        "url='http://proxy/bot{encoded}/getMe'",
+        "/bot{twice}/getMe",
+        '{{"url": "/bot{t}/sendMessage"}}',
+    ],
+)
 def test_every_form_of_a_token_is_replaced(form: str) -> None:
     text = form.format(t=UNKNOWN, encoded=UNKNOWN.replace(":", "%3A"), twice=UNKNOWN.replace(":", "%253a"))
     cleaned = Redactor()(text)
@@ -89,13 +92,21 @@ async def test_the_migration_redacts_error_texts_written_by_earlier_versions(dsn
         await apply_migrations(conn, earlier)
         bot_id = await conn.fetchval(
             "INSERT INTO bots (name, token_encrypted, last_error) VALUES ('ayse', 'enc:x', $1) RETURNING id",
-            f"network: TooManyRedirects: 10, message='', url='http://proxy/bot{token.replace(':', '%3A')}/getMe'")
-        await conn.execute("INSERT INTO bot_chats (bot_id, chat_id, active, reason) VALUES ($1, $2, false, $3)",
-                           bot_id, SUPERGROUP, f"forbidden: seen at /bot{token}/sendMessage")
+            f"network: TooManyRedirects: 10, message='', url='http://proxy/bot{token.replace(':', '%3A')}/getMe'",
+        )
+        await conn.execute(
+            "INSERT INTO bot_chats (bot_id, chat_id, active, reason) VALUES ($1, $2, false, $3)",
+            bot_id,
+            SUPERGROUP,
+            f"forbidden: seen at /bot{token}/sendMessage",
+        )
         await conn.execute(
             "INSERT INTO outbox (bot_id, chat_id, text, priority, status, reason) VALUES "
             "($1, $2, 'merhaba', 0, 'failed', $3), ($1, $2, 'selam', 0, 'failed', 'guard: repeated line')",
-            bot_id, SUPERGROUP, f"bad_request: {token}")
+            bot_id,
+            SUPERGROUP,
+            f"bad_request: {token}",
+        )
         await apply_migrations(conn)
         texts = [
             await conn.fetchval("SELECT last_error FROM bots"),
@@ -117,9 +128,12 @@ async def test_the_migration_redacts_error_texts_written_by_earlier_versions(dsn
 
 
 async def echo_page(request: web.Request) -> web.Response:
-    return web.Response(status=404, content_type="text/html",
-                        text=f"<html><body><h1>Not Found</h1>The requested URL {request.path} was not found "
-                             "on this server.</body></html>")
+    return web.Response(
+        status=404,
+        content_type="text/html",
+        text=f"<html><body><h1>Not Found</h1>The requested URL {request.path} was not found "
+        "on this server.</body></html>",
+    )
 
 
 async def redirect_loop(request: web.Request) -> web.Response:
@@ -159,10 +173,15 @@ def roster_file(tmp_path: Path) -> Path:
 @pytest.mark.slow
 @pytest.mark.parametrize("proxy", [echo_page], indirect=True)
 async def test_check_names_an_html_answer_and_exits_1_without_the_token(
-        proxy: tuple[str, dict[str, int]], tmp_path: Path) -> None:
+    proxy: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
     base, seen = proxy
-    env = {**TOKENS, "PIYASA_CONFIG": str(roster_file(tmp_path)), "PIYASA_TELEGRAM_API": base,
-           "PIYASA_SECRET_KEY": generate_key()}
+    env = {
+        **TOKENS,
+        "PIYASA_CONFIG": str(roster_file(tmp_path)),
+        "PIYASA_TELEGRAM_API": base,
+        "PIYASA_SECRET_KEY": generate_key(),
+    }
     code, output = await piyasa("check", env=env)
     assert code == 1, output
     assert f"FAIL  ayse: the Bot API at {base} answered HTML (status 404): is PIYASA_TELEGRAM_API right?" in output
@@ -178,8 +197,10 @@ async def test_check_names_a_redirect_loop_without_the_token(proxy: tuple[str, d
     out = io.StringIO()
     code = await reach_bots(settings, Prepared(loaded, TokenCipher.from_setting(generate_key())), out)
     assert code == 1
-    assert f"FAIL  ali: the Bot API at {base} redirects in a loop (too many redirects): " \
-           "is PIYASA_TELEGRAM_API right?" in out.getvalue()
+    assert (
+        f"FAIL  ali: the Bot API at {base} redirects in a loop (too many redirects): "
+        "is PIYASA_TELEGRAM_API right?" in out.getvalue()
+    )
     assert seen["getMe"] > 2 and not leaks(out.getvalue())
 
 
@@ -197,7 +218,8 @@ async def bot_error_written(conn: asyncpg.Connection) -> asyncio.Event:
 
 @pytest.mark.parametrize("proxy", [echo_page, redirect_loop], indirect=True)
 async def test_a_runner_behind_a_proxy_that_echoes_the_url_stores_and_logs_no_token(
-        proxy: tuple[str, dict[str, int]], dsn: str, log_lines: io.StringIO) -> None:
+    proxy: tuple[str, dict[str, int]], dsn: str, log_lines: io.StringIO
+) -> None:
     base, _ = proxy
     loaded = parse_roster(roster_yaml(["ayse", "ali"], SUPERGROUP), "test.yaml", TOKENS, None)
     world = World(emulator=None, base_url=base, loaded=loaded, env=TOKENS, chat_id=SUPERGROUP)  # type: ignore[arg-type]
@@ -208,11 +230,12 @@ async def test_a_runner_behind_a_proxy_that_echoes_the_url_stores_and_logs_no_to
         async with make_runner(world, dsn):
             await asyncio.wait_for(written.wait(), 30)
             tables = [row[0] for row in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-            rows = [row[0] for table in tables for row in await conn.fetch(f'SELECT row_to_json(t)::text FROM "{table}" t')]
+            rows = [
+                row[0] for table in tables for row in await conn.fetch(f'SELECT row_to_json(t)::text FROM "{table}" t')
+            ]
     finally:
         await conn.close()
     stored = "\n".join(rows)
     assert "getMe" in stored  # the error was stored, with the URL's path in it
     assert not leaks(stored)
     assert "bot.poll_failed" in log_lines.getvalue() and not leaks(log_lines.getvalue())
-

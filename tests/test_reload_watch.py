@@ -59,7 +59,8 @@ async def look(watcher: RosterWatcher) -> None:
 
 
 async def test_a_failed_apply_keeps_the_watcher_and_the_same_file_is_tried_again(
-        config: Path, log_lines: io.StringIO) -> None:
+    config: Path, log_lines: io.StringIO
+) -> None:
     applied = Applied()
     # Looks every 50 ms, so that the retry comes by itself (no SIGHUP, no edit).
     watcher = RosterWatcher(config, lambda: applied.load(config), applied, interval=0.05, settle=0.05)
@@ -88,7 +89,8 @@ async def test_a_failed_apply_keeps_the_watcher_and_the_same_file_is_tried_again
 
 
 async def test_a_file_saved_in_two_writes_is_applied_once_whole(
-        watch: tuple[RosterWatcher, Applied], config: Path) -> None:
+    watch: tuple[RosterWatcher, Applied], config: Path
+) -> None:
     watcher, applied = watch
     whole = roster_yaml(NAMES, SUPERGROUP)
     half = whole[: whole.index("  - name: bot002")]  # valid YAML by itself: six bots gone
@@ -99,7 +101,7 @@ async def test_a_file_saved_in_two_writes_is_applied_once_whole(
         watcher.checked.clear()
         watcher.trigger()
         await asyncio.wait_for(watcher.changing.wait(), 10)  # the watcher has read the half
-        handle.write(whole[len(half):])
+        handle.write(whole[len(half) :])
     await asyncio.wait_for(watcher.checked.wait(), 10)
     watching.cancel()
     assert applied.rosters == [NAMES]
@@ -107,7 +109,8 @@ async def test_a_file_saved_in_two_writes_is_applied_once_whole(
 
 
 async def test_a_file_briefly_missing_is_waited_for_not_reported(
-        watch: tuple[RosterWatcher, Applied], config: Path) -> None:
+    watch: tuple[RosterWatcher, Applied], config: Path
+) -> None:
     watcher, applied = watch
     watching = asyncio.create_task(watcher.run())
     config.unlink()  # an editor that saves by removing and re-creating the file
@@ -120,8 +123,7 @@ async def test_a_file_briefly_missing_is_waited_for_not_reported(
     assert applied.rosters == [NAMES[:7]] and watcher.problems == []
 
 
-async def test_a_sighup_before_the_watcher_runs_is_not_lost(
-        watch: tuple[RosterWatcher, Applied], config: Path) -> None:
+async def test_a_sighup_before_the_watcher_runs_is_not_lost(watch: tuple[RosterWatcher, Applied], config: Path) -> None:
     watcher, applied = watch
     config.write_text(roster_yaml(NAMES[:7], SUPERGROUP))
     watcher.trigger()  # e.g. during start-up, before run() is scheduled

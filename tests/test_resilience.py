@@ -24,15 +24,27 @@ class RunnerProcess:
     """`python -m piyasa_bot run` as a user starts it, logging JSON lines to a pipe."""
 
     def __init__(self, world: World, dsn: str, config: Path) -> None:
-        self.env = {**os.environ, **world.env, "DATABASE_URL": dsn, "PIYASA_CONFIG": str(config),
-                    "PIYASA_TELEGRAM_API": world.base_url, "PIYASA_SECRET_KEY": generate_key()}
+        self.env = {
+            **os.environ,
+            **world.env,
+            "DATABASE_URL": dsn,
+            "PIYASA_CONFIG": str(config),
+            "PIYASA_TELEGRAM_API": world.base_url,
+            "PIYASA_SECRET_KEY": generate_key(),
+        }
         self.process: asyncio.subprocess.Process | None = None
         self.lines: list[dict] = []
 
     async def start(self, bots: int) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "piyasa_bot", "run", env=self.env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "piyasa_bot",
+            "run",
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         identified = 0
         while identified < bots:
             line = await asyncio.wait_for(self.process.stderr.readline(), 30)

@@ -63,8 +63,10 @@ def test_the_minimal_roster_from_the_design_is_valid_with_defaults() -> None:
 
 
 def test_the_shipped_bots_yaml_is_valid_and_uses_every_persona_field() -> None:
-    env = {f"{name.upper()}_TOKEN": f"{7000000100 + i}:AAH-{name}_" + "x" * 32
-           for i, name in enumerate(["fatma", "emre", "selin", "can", "murat", "kemal"])}
+    env = {
+        f"{name.upper()}_TOKEN": f"{7000000100 + i}:AAH-{name}_" + "x" * 32
+        for i, name in enumerate(["fatma", "emre", "selin", "can", "murat", "kemal"])
+    }
     loaded = load_roster(REPO / "bots.yaml", env, None)
     roster = loaded.roster
     assert loaded.warnings == []
@@ -227,8 +229,11 @@ def test_a_duplicate_key_is_reported_with_its_line() -> None:
 
 def test_an_invalid_field_is_named_by_its_path() -> None:
     bots = [bot(name, f"${{{name.upper()}_TOKEN}}") for name in ("ayse", "mehmet", "zeynep")]
-    env = {**ENV, "ZEYNEP_TOKEN": "7000000003:AAH-zeynep_secret_part_0123456789abcde",
-           "ALI_TOKEN": "7000000004:AAH-ali_secret_part_0123456789abcdefghi"}
+    env = {
+        **ENV,
+        "ZEYNEP_TOKEN": "7000000003:AAH-zeynep_secret_part_0123456789abcde",
+        "ALI_TOKEN": "7000000004:AAH-ali_secret_part_0123456789abcdefghi",
+    }
     text = roster_text(*bots, bot("ali", "${ALI_TOKEN}", "    persona:\n      risk: extreme\n"))
     assert only_problem(text, env=env) == "bots[3].persona.risk: input should be 'low', 'medium' or 'high'"
 
@@ -238,10 +243,19 @@ def test_an_invalid_field_is_named_by_its_path() -> None:
     [
         ("    persona: [calm]\n", "bots[0].persona: should be a mapping (key: value lines), not a list"),
         ("    persona:\n", "bots[0].persona: should be a mapping (key: value lines), not empty"),
-        ("    persona: {emoji_rate: lots}\n", "bots[0].persona.emoji_rate: input should be a valid number, unable to parse string as a number"),
+        (
+            "    persona: {emoji_rate: lots}\n",
+            "bots[0].persona.emoji_rate: input should be a valid number, unable to parse string as a number",
+        ),
         ("    persona: {typo_rate: 0.5}\n", "bots[0].persona.typo_rate: input should be less than or equal to 0.2"),
-        ("    persona: {stances: {crypt: bearish}}\n", "bots[0].persona.stances.crypt: key should be 'bist', 'usdtry', 'gold', 'crypto' or 'macro'"),
-        ("    persona: {active_hours: ['24:30-02:00']}\n", "bots[0].persona.active_hours: not a time of day: '24:30-02:00'"),
+        (
+            "    persona: {stances: {crypt: bearish}}\n",
+            "bots[0].persona.stances.crypt: key should be 'bist', 'usdtry', 'gold', 'crypto' or 'macro'",
+        ),
+        (
+            "    persona: {active_hours: ['24:30-02:00']}\n",
+            "bots[0].persona.active_hours: not a time of day: '24:30-02:00'",
+        ),
     ],
 )
 def test_wrong_types_and_values_read_naturally(extra: str, expected: str) -> None:
@@ -263,10 +277,16 @@ def test_a_missing_field_is_required() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (roster_text(bot("ayse", "${AYSE_TOKEN}", "    persna: {risk: low}\n")), "bots[0].persna: unknown key (did you mean 'persona'?)"),
+        (
+            roster_text(bot("ayse", "${AYSE_TOKEN}", "    persna: {risk: low}\n")),
+            "bots[0].persna: unknown key (did you mean 'persona'?)",
+        ),
         (MINIMAL + "limit: {}\n", "limit: unknown key (did you mean 'limits'?)"),
         (MINIMAL + "zzz: 1\n", "zzz: unknown key; expected one of: limits, chats, bots"),
-        (roster_text(bot("ayse", "${AYSE_TOKEN}"), chats=f"  - id: {CHAT}\n    titel: x\n"), "chats[0].titel: unknown key (did you mean 'title'?)"),
+        (
+            roster_text(bot("ayse", "${AYSE_TOKEN}"), chats=f"  - id: {CHAT}\n    titel: x\n"),
+            "chats[0].titel: unknown key (did you mean 'title'?)",
+        ),
     ],
 )
 def test_an_unknown_key_is_named_with_a_suggestion(text: str, expected: str) -> None:
@@ -338,7 +358,9 @@ def test_an_encrypted_token_with_the_wrong_key_is_reported() -> None:
 
 def test_a_variable_that_does_not_hold_a_bot_token_is_reported_without_its_value() -> None:
     problem = only_problem(MINIMAL, env={"AYSE_TOKEN": "ghp_not-a-telegram-token-secret"})
-    assert problem == "bots[0].token: environment variable AYSE_TOKEN does not hold a bot token (like 123456:ABC-DEF...)"
+    assert (
+        problem == "bots[0].token: environment variable AYSE_TOKEN does not hold a bot token (like 123456:ABC-DEF...)"
+    )
 
 
 def test_a_plain_value_that_is_not_a_token_is_reported_without_its_value() -> None:

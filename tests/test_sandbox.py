@@ -192,7 +192,11 @@ async def test_send_message_rejects_what_telegram_rejects(emu, roster, http):
         ({"chat_id": BASIC, "text": "x"}, 403, "Forbidden: bot is not a member of the group chat"),
         ({"chat_id": CHAT, "text": "  "}, 400, "Bad Request: message text is empty"),
         ({"chat_id": CHAT, "text": "x" * 4097}, 400, "Bad Request: message is too long"),
-        ({"chat_id": CHAT, "text": "x", "reply_to_message_id": 999}, 400, "Bad Request: message to be replied not found"),
+        (
+            {"chat_id": CHAT, "text": "x", "reply_to_message_id": 999},
+            400,
+            "Bad Request: message to be replied not found",
+        ),
     ]
     for params, status, description in cases:
         got_status, body = await call(http, emu, roster["ayse"], "sendMessage", **params)
@@ -419,8 +423,13 @@ async def test_control_api_sets_fault_plans_globally_and_per_bot(emu, roster, ht
     assert emu.faults_for(emu.bot_for_token(roster["mert"].token)) is emu.faults
     async with http.get(f"{emu.base_url}/control/faults") as response:
         assert await response.json() == {"global": asdict(FaultPlan()), "bots": {"ayse": answer["plan"]}}
-    for bad in ({"html_status": 200}, {"drop_rate": 2}, {"slow_ms": -1}, {"bot": "nobody", "drop_rate": 0.1},
-                {"cut_send_rate": "often"}):
+    for bad in (
+        {"html_status": 200},
+        {"drop_rate": 2},
+        {"slow_ms": -1},
+        {"bot": "nobody", "drop_rate": 0.1},
+        {"cut_send_rate": "often"},
+    ):
         async with http.post(f"{emu.base_url}/control/faults", json=bad) as response:
             assert response.status == 400, bad
     assert emu.bot_faults("ayse").html_status == 502  # a refused change changes nothing

@@ -52,7 +52,8 @@ def test_a_retry_after_beyond_the_cap_is_capped_and_logged() -> None:
     assert RETRY_AFTER_CAP - 1 < pauses.remaining("ayse") <= RETRY_AFTER_CAP
     assert 2 < pauses.remaining("mehmet") <= 3
     assert [(e["event"], e["bot"], e["retry_after"], e["capped_to"]) for e in logs] == [
-        ("send.retry_after_capped", "ayse", 120, 60.0)]
+        ("send.retry_after_capped", "ayse", 120, 60.0)
+    ]
 
 
 async def test_an_answer_outlasts_a_send_outage_longer_than_six_attempts_and_goes_out_once(dsn: str) -> None:
@@ -84,10 +85,24 @@ async def test_messages_still_failing_when_they_stop_being_fresh_expire_with_the
             runner.outbox.retry = QUICK
             world.emulator.faults.rate_5xx = 1.0
             soon = time.time() + 1.5
-            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="geç kalan cevap",
-                                             priority=Priority.ANSWER, expires_at=soon))
-            await runner.outbox.put(Outgoing(bot="bot001", chat_id=world.chat_id, text="geç kalan sohbet",
-                                             priority=Priority.CHATTER, expires_at=soon))
+            await runner.outbox.put(
+                Outgoing(
+                    bot="bot000",
+                    chat_id=world.chat_id,
+                    text="geç kalan cevap",
+                    priority=Priority.ANSWER,
+                    expires_at=soon,
+                )
+            )
+            await runner.outbox.put(
+                Outgoing(
+                    bot="bot001",
+                    chat_id=world.chat_id,
+                    text="geç kalan sohbet",
+                    priority=Priority.CHATTER,
+                    expires_at=soon,
+                )
+            )
             await runner.outbox.drain_until_idle(timeout=20)
     finally:
         await world.emulator.stop()
@@ -104,8 +119,15 @@ async def test_an_answer_put_without_an_expiry_gets_the_rosters_answer_ttl(dsn: 
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             before = time.time()
-            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="yarın",
-                                             priority=Priority.ANSWER, not_before=before + 3600))
+            await runner.outbox.put(
+                Outgoing(
+                    bot="bot000",
+                    chat_id=world.chat_id,
+                    text="yarın",
+                    priority=Priority.ANSWER,
+                    not_before=before + 3600,
+                )
+            )
     finally:
         await world.emulator.stop()
     (row,) = await outbox_rows(dsn)

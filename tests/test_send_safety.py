@@ -57,8 +57,9 @@ class CuttingProxy:
                 await self.before_send()
         body = await request.read()
         headers = {"Content-Type": request.headers.get("Content-Type", "application/octet-stream")}
-        async with self._session.request(request.method, self.upstream + request.path_qs, data=body,
-                                         headers=headers) as answer:
+        async with self._session.request(
+            request.method, self.upstream + request.path_qs, data=body, headers=headers
+        ) as answer:
             payload, status = await answer.read(), answer.status
         if not sending or self.cut is None:
             return web.Response(body=payload, status=status, content_type="application/json")
@@ -86,8 +87,16 @@ async def test_a_row_this_run_queued_is_not_queued_again_by_a_late_resume(dsn: s
         async with make_runner(world, dsn) as runner:
             await runner.wait_resumed()
             for i, bot in enumerate(["bot000", "bot001"]):
-                await runner.outbox.put(Outgoing(bot=bot, chat_id=world.chat_id, text=f"cevap {i}", answers=10 + i,
-                                                 priority=Priority.ANSWER, not_before=time.time() + 0.5))
+                await runner.outbox.put(
+                    Outgoing(
+                        bot=bot,
+                        chat_id=world.chat_id,
+                        text=f"cevap {i}",
+                        answers=10 + i,
+                        priority=Priority.ANSWER,
+                        not_before=time.time() + 0.5,
+                    )
+                )
             # The resume reaches rows the pollers' handlers queued moments ago (the restart race).
             again = await runner.outbox.load_pending()
             await runner.outbox.drain_until_idle(timeout=20)
@@ -103,8 +112,10 @@ async def test_people_who_mention_bots_while_the_runner_is_down_are_answered_onc
     try:
         async with make_runner(world, dsn):
             pass  # a first run registers the bots; then the runner is down
-        mentions = [world.emulator.post(world.chat_id, user_id=500 + i, text=f"@bot00{i % 3}_bot dolar ne olur?")
-                    for i in range(6)]
+        mentions = [
+            world.emulator.post(world.chat_id, user_id=500 + i, text=f"@bot00{i % 3}_bot dolar ne olur?")
+            for i in range(6)
+        ]
         asked = {m.message_id for m in mentions}
         async with make_runner(world, dsn, conversation=True, seed=3) as runner:
             await runner.wait_resumed()
@@ -129,12 +140,22 @@ async def test_sends_that_started_before_a_crash_are_not_sent_again_and_say_why(
         conn = await asyncpg.connect(dsn)
         try:
             bot_id = await conn.fetchval("SELECT id FROM bots WHERE name = 'bot000'")
-            for text, priority, started in [("cevap belki gitti", 0, True), ("sohbet belki gitti", 1, True),
-                                            ("cevap gitmedi", 0, False), ("kesin kazanç t.me/kanal", 0, False)]:
+            for text, priority, started in [
+                ("cevap belki gitti", 0, True),
+                ("sohbet belki gitti", 1, True),
+                ("cevap gitmedi", 0, False),
+                ("kesin kazanç t.me/kanal", 0, False),
+            ]:
                 await conn.execute(
                     """INSERT INTO outbox (bot_id, chat_id, text, priority, attempts, send_started_at)
                        VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END)""",
-                    bot_id, world.chat_id, text, priority, int(started), started)
+                    bot_id,
+                    world.chat_id,
+                    text,
+                    priority,
+                    int(started),
+                    started,
+                )
         finally:
             await conn.close()
         async with make_runner(world, dsn) as runner:
@@ -169,15 +190,20 @@ async def test_the_send_is_marked_started_in_its_row_before_the_request_reaches_
     try:
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
-            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="işaretli",
-                                             priority=Priority.ANSWER))
+            await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="işaretli", priority=Priority.ANSWER)
+            )
             await runner.outbox.drain_until_idle(timeout=20)
     finally:
         await proxy.stop()
         await world.emulator.stop()
     assert seen == [("pending", True)]
     (row,) = await outbox_rows(dsn)
-    assert (row["status"], row["attempts"], row["telegram_message_id"]) == ("sent", 1, world.emulator.sent()[0].message_id)
+    assert (row["status"], row["attempts"], row["telegram_message_id"]) == (
+        "sent",
+        1,
+        world.emulator.sent()[0].message_id,
+    )
 
 
 @pytest.mark.parametrize("cut", ["reset", "truncated"])
@@ -189,10 +215,18 @@ async def test_an_answer_cut_off_after_the_request_was_forwarded_is_not_sent_twi
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             proxy.cut = cut
-            await runner.outbox.put(Outgoing(bot="bot000", chat_id=world.chat_id, text="tek cevap",
-                                             priority=Priority.ANSWER, answers=7))
-            await runner.outbox.put(Outgoing(bot="bot001", chat_id=world.chat_id, text="tek sohbet",
-                                             priority=Priority.CHATTER, expires_at=time.time() + 60))
+            await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="tek cevap", priority=Priority.ANSWER, answers=7)
+            )
+            await runner.outbox.put(
+                Outgoing(
+                    bot="bot001",
+                    chat_id=world.chat_id,
+                    text="tek sohbet",
+                    priority=Priority.CHATTER,
+                    expires_at=time.time() + 60,
+                )
+            )
             await runner.outbox.drain_until_idle(timeout=20)
             counts = runner.outbox.counts
     finally:

@@ -98,14 +98,17 @@ async def test_an_unreadable_answer_leaves_the_outcome_unknown(emulator: Emulato
     assert token_of(emulator) not in result.reason
 
 
-@pytest.mark.parametrize(("message", "safe"), [
-    ("ClientConnectorDNSError: Cannot connect to host api.telegram.org:443", True),
-    ("ConnectionTimeoutError: Connection timeout to host https://api.telegram.org", True),
-    ("ServerDisconnectedError: Server disconnected", False),
-    ("ClientOSError: [Errno 104] Connection reset by peer", False),
-    ("ClientPayloadError: Response payload is not completed", False),
-    ("Request timeout error", False),
-])
+@pytest.mark.parametrize(
+    ("message", "safe"),
+    [
+        ("ClientConnectorDNSError: Cannot connect to host api.telegram.org:443", True),
+        ("ConnectionTimeoutError: Connection timeout to host https://api.telegram.org", True),
+        ("ServerDisconnectedError: Server disconnected", False),
+        ("ClientOSError: [Errno 104] Connection reset by peer", False),
+        ("ClientPayloadError: Response payload is not completed", False),
+        ("Request timeout error", False),
+    ],
+)
 def test_a_network_error_without_its_cause_is_judged_by_aiogram_s_message(message: str, safe: bool) -> None:
     error = TelegramNetworkError(method=SendMessage(chat_id=CHAT, text="x"), message=message)
     assert classify(error).outcome is (SendOutcome.RETRY if safe else SendOutcome.UNKNOWN)

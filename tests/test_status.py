@@ -66,11 +66,21 @@ async def test_status_shows_each_bot_and_chat_with_counts_and_failure_reasons(ds
             await send_as(runner, "bot000", chat, "BIST yükselişte")
             await runner.outbox.put(Outgoing(bot="bot001", chat_id=chat, text="cevap", priority=Priority.ANSWER))
             for i in range(2):  # stale before bot001's next slot a second later
-                await runner.outbox.put(Outgoing(bot="bot001", chat_id=chat, text=f"eski {i}",
-                                                 priority=Priority.CHATTER, expires_at=time.time() + 0.3))
+                await runner.outbox.put(
+                    Outgoing(
+                        bot="bot001",
+                        chat_id=chat,
+                        text=f"eski {i}",
+                        priority=Priority.CHATTER,
+                        expires_at=time.time() + 0.3,
+                    )
+                )
             await runner.outbox.put(Outgoing(bot="bot002", chat_id=chat, text="merhaba", priority=Priority.ANSWER))
-            await runner.outbox.put(Outgoing(bot="bot000", chat_id=chat, text="yarın", priority=Priority.ANSWER,
-                                             not_before=time.time() + 3600))
+            await runner.outbox.put(
+                Outgoing(
+                    bot="bot000", chat_id=chat, text="yarın", priority=Priority.ANSWER, not_before=time.time() + 3600
+                )
+            )
             counts = runner.outbox.counts
             await runner.outbox.wait_until(lambda: counts.sent == 3 and counts.failed == 1 and counts.expired == 2)
             code, live = await run_status(settings, as_json=True)
@@ -84,8 +94,11 @@ async def test_status_shows_each_bot_and_chat_with_counts_and_failure_reasons(ds
     report = json.loads(text)
     assert report["runner_running"] is False
     bots = by_name(report["bots"])
-    assert {name: bot["state"] for name, bot in bots.items()} == {"bot000": "stopped", "bot001": "stopped",
-                                                                  "bot002": "stopped"}
+    assert {name: bot["state"] for name, bot in bots.items()} == {
+        "bot000": "stopped",
+        "bot001": "stopped",
+        "bot002": "stopped",
+    }
     assert (bots["bot000"]["sent"], bots["bot000"]["outbox_pending"]) == (2, 1)
     assert (bots["bot001"]["sent"], bots["bot001"]["expired"]) == (1, 2)
     assert (bots["bot002"]["sent"], bots["bot002"]["failed"]) == (0, 1)
@@ -106,7 +119,11 @@ async def test_status_shows_each_bot_and_chat_with_counts_and_failure_reasons(ds
     assert code == 0
     assert "runner not running" in table
     bot_rows = table_rows(table, "BOTS")
-    assert (bot_rows["bot000"]["state"], bot_rows["bot000"]["sent"], bot_rows["bot000"]["pending"]) == ("stopped", "2", "1")
+    assert (bot_rows["bot000"]["state"], bot_rows["bot000"]["sent"], bot_rows["bot000"]["pending"]) == (
+        "stopped",
+        "2",
+        "1",
+    )
     assert (bot_rows["bot002"]["failed"], bot_rows["bot002"]["last seen"]) == ("1", "never")
     assert "FAILURES IN THE LAST HOUR, BY REASON" in table
     assert "forbidden: Forbidden: bot is not a member" in table
@@ -149,4 +166,4 @@ async def test_the_status_command_answers_from_the_command_line(dsn: str) -> Non
     await piyasa("migrate", env={"DATABASE_URL": dsn})
     code, output = await piyasa("status", "--json", env={"DATABASE_URL": dsn})
     assert code == 0, output
-    assert json.loads(output[output.index("{"):])["bots"] == []
+    assert json.loads(output[output.index("{") :])["bots"] == []

@@ -24,14 +24,31 @@ if _path:
             tracked = len(gc.get_objects()) if info["generation"] == 2 else 0
             _started[:] = [time.perf_counter(), time.process_time(), time.time(), tracked]
         else:
-            _events.append((_started[2], info["generation"], (time.perf_counter() - _started[0]) * 1000,
-                            (time.process_time() - _started[1]) * 1000, info["collected"], _started[3]))
+            _events.append(
+                (
+                    _started[2],
+                    info["generation"],
+                    (time.perf_counter() - _started[0]) * 1000,
+                    (time.process_time() - _started[1]) * 1000,
+                    info["collected"],
+                    _started[3],
+                )
+            )
 
     def _dump():
         gc.callbacks.remove(_callback)
         with open(_path, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"pid": os.getpid(), "objects_at_exit": len(gc.get_objects()),
-                                  "threshold": gc.get_threshold(), "events": _events}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "objects_at_exit": len(gc.get_objects()),
+                        "threshold": gc.get_threshold(),
+                        "events": _events,
+                    }
+                )
+                + "\n"
+            )
 
     gc.callbacks.append(_callback)
     atexit.register(_dump)
@@ -50,7 +67,10 @@ if _freeze_after:
         time.sleep(float(_freeze_after))
         gc.collect()
         gc.freeze()
-        print(f"sitecustomize: gc.freeze() at {time.time():.2f}, frozen {gc.get_freeze_count()}", file=sys.stderr,
-              flush=True)
+        print(
+            f"sitecustomize: gc.freeze() at {time.time():.2f}, frozen {gc.get_freeze_count()}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     threading.Thread(target=_freeze_later, daemon=True).start()

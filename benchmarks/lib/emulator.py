@@ -21,8 +21,9 @@ import aiohttp
 from benchmarks.lib.processes import Processes, tail
 
 
-async def start_emulator(procs: Processes, workdir: Path, env: dict[str, str] | None = None,
-                         seed: int = 0) -> tuple[subprocess.Popen[bytes], str]:
+async def start_emulator(
+    procs: Processes, workdir: Path, env: dict[str, str] | None = None, seed: int = 0
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start the emulator on a free port; (process, base URL) once it printed its URL."""
     log = workdir / "emulator.log"
     cmd = [sys.executable, "-m", "piyasa_bot.sandbox", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed)]
@@ -61,8 +62,9 @@ class Control:
         """Every bot confirmed every update within `timeout`?"""
         return bool((await self.call("POST", "/control/wait_confirmed", {"timeout": timeout}))["confirmed"])
 
-    async def wait_bots_polling(self, count: int, timeout: float, alive: Callable[[], bool] = lambda: True,
-                                step: float = 1.0) -> int:
+    async def wait_bots_polling(
+        self, count: int, timeout: float, alive: Callable[[], bool] = lambda: True, step: float = 1.0
+    ) -> int:
         """Wait until `count` bots have called getUpdates; checks `alive()` every `step` s.
 
         Returns the count reached; raises RuntimeError when `alive()` turns false
@@ -71,8 +73,9 @@ class Control:
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
-            answer = await self.call("POST", "/control/wait_polled",
-                                     {"count": count, "timeout": max(0.0, min(step, left))})
+            answer = await self.call(
+                "POST", "/control/wait_polled", {"count": count, "timeout": max(0.0, min(step, left))}
+            )
             if answer["ready"]:
                 return int(answer["polled"])
             if not alive():

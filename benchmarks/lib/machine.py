@@ -28,9 +28,15 @@ def machine_info(packages: tuple[str, ...] = ("aiogram", "aiohttp", "asyncpg", "
     for package in packages:
         with contextlib.suppress(Exception):
             versions[package] = version(package)
-    return {"nproc": os.cpu_count(), "cpu_model": cpu_model(), "python": platform.python_version(),
-            "platform": platform.platform(), "memory_mib": round(psutil.virtual_memory().total / MIB),
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()], **versions}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "memory_mib": round(psutil.virtual_memory().total / MIB),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        **versions,
+    }
 
 
 def machine_busy() -> tuple[float, float]:

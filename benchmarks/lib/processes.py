@@ -26,8 +26,15 @@ class Processes:
         with open(log, "wb") as out:
             # Own session: a Ctrl-C at the terminal reaches the benchmark only, which
             # then stops the children in order (runner before emulator before database).
-            proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                env=env,
+                cwd=cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self._running.append((name, proc))
         return proc
 

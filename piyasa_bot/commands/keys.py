@@ -24,7 +24,7 @@ def encrypt_token(settings: Settings, stdin: TextIO = sys.stdin, out: TextIO = s
         raise SecretKeyError("PIYASA_SECRET_KEY is not set; create one with `python -m piyasa_bot keygen`")
     token = stdin.readline().strip()
     if not token:
-        raise SecretKeyError("no token on standard input (try: echo \"$TOKEN\" | python -m piyasa_bot encrypt-token)")
+        raise SecretKeyError('no token on standard input (try: echo "$TOKEN" | python -m piyasa_bot encrypt-token)')
     print(cipher.encrypt(token), file=out)
     return 0
 

@@ -19,22 +19,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bots", type=int, default=defaults.bots)
     parser.add_argument("--users", type=int, default=defaults.users, help="people: 60%% chat, 20%% mention, 20%% reply")
     parser.add_argument("--duration", type=float, default=defaults.duration, help="seconds of people posting")
-    parser.add_argument("--privacy", choices=["on", "off", "mixed"], default="off",
-                        help="bots' privacy mode; mixed: 3 listeners with it off, the rest on")
+    parser.add_argument(
+        "--privacy",
+        choices=["on", "off", "mixed"],
+        default="off",
+        help="bots' privacy mode; mixed: 3 listeners with it off, the rest on",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--rate", type=float, default=1.0, help="people post this many times faster")
     parser.add_argument("--fault-429", type=float, default=0.0, metavar="RATE", help="share of sends answered 429")
     parser.add_argument("--fault-5xx", type=float, default=0.0, metavar="RATE", help="share of calls answered 502")
     parser.add_argument("--slow-api", type=int, default=0, metavar="MS", help="delay every Bot API answer")
-    parser.add_argument("--db-outage", type=float, default=0.0, metavar="SECONDS",
-                        help="stop PostgreSQL this long, a third of the way in")
+    parser.add_argument(
+        "--db-outage",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="stop PostgreSQL this long, a third of the way in",
+    )
     parser.add_argument("--reports", type=Path, default=Path("reports"), help="folder for the report")
 
 
 def options_from(args: argparse.Namespace) -> LoadtestOptions:
     return LoadtestOptions(
-        bots=args.bots, users=args.users, duration=args.duration, privacy=args.privacy, seed=args.seed,
-        rate_multiplier=args.rate, fault_429=args.fault_429, fault_5xx=args.fault_5xx, slow_api_ms=args.slow_api,
+        bots=args.bots,
+        users=args.users,
+        duration=args.duration,
+        privacy=args.privacy,
+        seed=args.seed,
+        rate_multiplier=args.rate,
+        fault_429=args.fault_429,
+        fault_5xx=args.fault_5xx,
+        slow_api_ms=args.slow_api,
         db_outage=args.db_outage,
     )
 

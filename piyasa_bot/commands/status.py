@@ -75,20 +75,26 @@ async def status(settings: Settings, args: argparse.Namespace, out: TextIO = sys
     try:
         dsn = database_dsn(settings)
     except Exception as error:  # noqa: BLE001 - pgserver failing to start: report it, no traceback
-        return _problem(out, as_json, "unreachable",
-                        f"cannot start the embedded PostgreSQL under {settings.data_dir}: {_describe(error)}",
-                        UNREACHABLE)
+        return _problem(
+            out,
+            as_json,
+            "unreachable",
+            f"cannot start the embedded PostgreSQL under {settings.data_dir}: {_describe(error)}",
+            UNREACHABLE,
+        )
     password = urlsplit(dsn).password
     try:
         conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        return _problem(out, as_json, "unreachable", f"cannot reach the database: {_describe(error, password)}",
-                        UNREACHABLE)
+        return _problem(
+            out, as_json, "unreachable", f"cannot reach the database: {_describe(error, password)}", UNREACHABLE
+        )
     try:
         snapshot = await read_snapshot(conn)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        return _problem(out, as_json, "unreachable", f"the database failed to answer: {_describe(error, password)}",
-                        UNREACHABLE)
+        return _problem(
+            out, as_json, "unreachable", f"the database failed to answer: {_describe(error, password)}", UNREACHABLE
+        )
     finally:
         with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
             await conn.close(timeout=5)
@@ -129,16 +135,36 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
         "schema_version": snapshot.schema_version,
         "runner_running": snapshot.runner_running,
         "bots": [
-            {"name": b.name, "username": b.username, "telegram_id": b.telegram_id, "state": b.state,
-             "last_error": _clean(b.last_error), "state_changed_at": when(b.state_changed_at),
-             "last_seen_at": when(b.last_seen_at), "sent": b.sent, "received": b.received,
-             "outbox_pending": b.pending, "failed": b.failed, "expired": b.expired}
+            {
+                "name": b.name,
+                "username": b.username,
+                "telegram_id": b.telegram_id,
+                "state": b.state,
+                "last_error": _clean(b.last_error),
+                "state_changed_at": when(b.state_changed_at),
+                "last_seen_at": when(b.last_seen_at),
+                "sent": b.sent,
+                "received": b.received,
+                "outbox_pending": b.pending,
+                "failed": b.failed,
+                "expired": b.expired,
+            }
             for b in snapshot.bots
         ],
         "chats": [
-            {"id": c.id, "title": c.title, "type": c.type, "received": c.received, "sent": c.sent,
-             "last_message_at": when(c.last_message_at), "outbox_pending": c.pending, "failed": c.failed,
-             "expired": c.expired, "bots_active": c.bots_active, "bots_inactive": c.bots_inactive}
+            {
+                "id": c.id,
+                "title": c.title,
+                "type": c.type,
+                "received": c.received,
+                "sent": c.sent,
+                "last_message_at": when(c.last_message_at),
+                "outbox_pending": c.pending,
+                "failed": c.failed,
+                "expired": c.expired,
+                "bots_active": c.bots_active,
+                "bots_inactive": c.bots_inactive,
+            }
             for c in snapshot.chats
         ],
         "removed_from_chats": [
@@ -146,8 +172,14 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             for m in snapshot.inactive
         ],
         "failures": [
-            {"bot": f.bot, "chat_id": f.chat_id, "status": f.status, "reason": _clean(f.reason), "count": f.count,
-             "last_at": when(f.last_at)}
+            {
+                "bot": f.bot,
+                "chat_id": f.chat_id,
+                "status": f.status,
+                "reason": _clean(f.reason),
+                "count": f.count,
+                "last_at": when(f.last_at),
+            }
             for f in snapshot.failures
         ],
     }
@@ -170,8 +202,20 @@ def snapshot_text(snapshot: Snapshot) -> list[str]:
         lines.append("BOTS")
         lines += _table(
             ["bot", "state", "last seen", "sent", "received", "pending", "failed", "expired", "last error"],
-            [[b.name, b.state, _ago(now, b.last_seen_at), str(b.sent), str(b.received), str(b.pending),
-              str(b.failed), str(b.expired), _short(_clean(b.last_error)) or "-"] for b in snapshot.bots],
+            [
+                [
+                    b.name,
+                    b.state,
+                    _ago(now, b.last_seen_at),
+                    str(b.sent),
+                    str(b.received),
+                    str(b.pending),
+                    str(b.failed),
+                    str(b.expired),
+                    _short(_clean(b.last_error)) or "-",
+                ]
+                for b in snapshot.bots
+            ],
             numeric={3, 4, 5, 6, 7},
         )
         if not snapshot.runner_running and any(b.state in LIVE_STATES for b in snapshot.bots):
@@ -180,22 +224,39 @@ def snapshot_text(snapshot: Snapshot) -> list[str]:
         lines += ["", "CHATS"]
         lines += _table(
             ["chat", "title", "received", "sent", "pending", "failed", "expired", "last message", "bots in/out"],
-            [[str(c.id), c.title, str(c.received), str(c.sent), str(c.pending), str(c.failed), str(c.expired),
-              _ago(now, c.last_message_at), f"{c.bots_active}/{c.bots_inactive}"] for c in snapshot.chats],
+            [
+                [
+                    str(c.id),
+                    c.title,
+                    str(c.received),
+                    str(c.sent),
+                    str(c.pending),
+                    str(c.failed),
+                    str(c.expired),
+                    _ago(now, c.last_message_at),
+                    f"{c.bots_active}/{c.bots_inactive}",
+                ]
+                for c in snapshot.chats
+            ],
             numeric={2, 3, 4, 5, 6},
         )
     if snapshot.inactive:
         lines += ["", "REMOVED FROM CHATS"]
-        lines += _table(["bot", "chat", "since", "reason"],
-                        [[m.bot, str(m.chat_id), _ago(now, m.since), _clean(m.reason) or "-"]
-                         for m in snapshot.inactive])
+        lines += _table(
+            ["bot", "chat", "since", "reason"],
+            [[m.bot, str(m.chat_id), _ago(now, m.since), _clean(m.reason) or "-"] for m in snapshot.inactive],
+        )
     lines.append("")
     if snapshot.failures:
         lines.append("FAILURES IN THE LAST HOUR, BY REASON")
-        lines += _table(["count", "status", "bot", "chat", "last", "reason"],
-                        [[str(f.count), f.status, f.bot, str(f.chat_id), _ago(now, f.last_at), _clean(f.reason) or "-"]
-                         for f in snapshot.failures],
-                        numeric={0})
+        lines += _table(
+            ["count", "status", "bot", "chat", "last", "reason"],
+            [
+                [str(f.count), f.status, f.bot, str(f.chat_id), _ago(now, f.last_at), _clean(f.reason) or "-"]
+                for f in snapshot.failures
+            ],
+            numeric={0},
+        )
     else:
         lines.append("no failed or expired sends in the last hour")
     return lines
@@ -205,8 +266,10 @@ def _table(headers: list[str], rows: list[list[str]], numeric: Collection[int] =
     widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells: list[str]) -> str:
-        padded = [cell.rjust(width) if i in numeric else cell.ljust(width)
-                  for i, (cell, width) in enumerate(zip(cells, widths, strict=True))]
+        padded = [
+            cell.rjust(width) if i in numeric else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
         return "  ".join(padded).rstrip()
 
     return [line(headers), *(line(row) for row in rows)]

@@ -24,6 +24,19 @@ from piyasa_bot.conversation.market_state import MarketState
 from piyasa_bot.conversation.usage import SpeakerUsage
 
 __all__ = [
-    "Addressee", "BotIdentity", "ChatLine", "Composer", "Director", "Draft", "GuardVerdict", "Market", "MarketState",
-    "Quote", "SpeakerUsage", "Turn", "classify", "guard", "pick_volunteer",
+    "Addressee",
+    "BotIdentity",
+    "ChatLine",
+    "Composer",
+    "Director",
+    "Draft",
+    "GuardVerdict",
+    "Market",
+    "MarketState",
+    "Quote",
+    "SpeakerUsage",
+    "Turn",
+    "classify",
+    "guard",
+    "pick_volunteer",
 ]

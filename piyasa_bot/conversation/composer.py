@@ -73,7 +73,9 @@ class Composer:
                 return draft
         return None
 
-    def answer(self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime) -> Draft | None:
+    def answer(
+        self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime
+    ) -> Draft | None:
         """An answer to a person who mentioned or replied to the bot, as a reply to their message."""
         for _ in range(self._attempts):
             parts, facts, stated = self._answer_parts(bot, chat, to, context, now)
@@ -106,7 +108,7 @@ class Composer:
             if shape < 0.3:
                 parts.append(clauses.reaction(persona, mood, rng))
             parts.append(clauses.fact(facts, rng))
-            if 0.85 < shape:
+            if shape > 0.85:
                 parts.append(clauses.outlook(facts, view, rng))
             return parts, facts, True
         long = persona.length == "long"
@@ -117,8 +119,11 @@ class Composer:
         if rng.random() < (0.4 if long else 0.2):
             parts.append(clauses.reaction(persona, mood, rng))
         parts.append(clauses.fact(facts, rng, plain=_after_lead_in(parts)))
-        extras = [lambda: clauses.outlook(facts, view, rng), lambda: clauses.driver(facts, rng),
-                  lambda: clauses.risk(persona, facts, rng)]
+        extras = [
+            lambda: clauses.outlook(facts, view, rng),
+            lambda: clauses.driver(facts, rng),
+            lambda: clauses.risk(persona, facts, rng),
+        ]
         rng.shuffle(extras)
         parts.extend(make() for make in extras[: 3 if long else rng.choice((1, 1, 2))])
         if long and rng.random() < 0.5:
@@ -132,7 +137,9 @@ class Composer:
             parts.append(clauses.closer(rng))
         return parts, facts, True
 
-    def _reply_parts(self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime) -> _Parts:
+    def _reply_parts(
+        self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime
+    ) -> _Parts:
         rng = self._rng
         named = [code for code in find_symbols(to.text) if self.market.knows(code)]
         symbol = named[0] if named else self._choose_symbol(bot, chat, context, now)
@@ -150,7 +157,9 @@ class Composer:
             parts.append(clauses.question(facts, rng))
         return parts, facts, stated
 
-    def _answer_parts(self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime) -> _Parts:
+    def _answer_parts(
+        self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime
+    ) -> _Parts:
         rng, persona = self._rng, bot.persona
         asked = [code for code in find_symbols(to.text) if self.market.knows(code)]
         unknown = not asked and bool(_TICKER.search(to.text)) and not to.text.isupper()
@@ -166,8 +175,15 @@ class Composer:
                 return [clauses.thanks_reply(rng)] + ([clauses.closer(rng)] if rng.random() < 0.3 else []), facts, False
             if is_greeting(to.text):
                 return [clauses.greeting_reply(now, rng), clauses.fact(facts, rng)], facts, True
-            return [clauses.stance_reply(view, sentiment(to.text), rng), clauses.fact(facts, rng),
-                    clauses.outlook(facts, view, rng)], facts, True
+            return (
+                [
+                    clauses.stance_reply(view, sentiment(to.text), rng),
+                    clauses.fact(facts, rng),
+                    clauses.outlook(facts, view, rng),
+                ],
+                facts,
+                True,
+            )
         if unknown:
             return [clauses.unknown_symbol(facts, rng), clauses.fact(facts, rng, plain=True)], facts, True
         kind = question_kind(to.text)
@@ -207,7 +223,9 @@ class Composer:
         codes = list(weights)
         return self._rng.choices(codes, weights=[weights[c] for c in codes])[0]
 
-    def _symbol_from_thread(self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime) -> str:
+    def _symbol_from_thread(
+        self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime
+    ) -> str:
         """No symbol in the message: its topic, else the message it replied to, else our own."""
         watched = watchlist_codes(bot.persona.watchlist)
         for topic in find_topics(to.text):
@@ -228,7 +246,9 @@ class Composer:
 
     # -- the last step ---------------------------------------------------------------------
 
-    def _finish(self, bot: BotConfig, parts: list[str], facts: Facts, stated: bool, target: ChatLine | None) -> Draft | None:
+    def _finish(
+        self, bot: BotConfig, parts: list[str], facts: Facts, stated: bool, target: ChatLine | None
+    ) -> Draft | None:
         mood = facts.direction or "flat"
         if parts and parts[-1].endswith("?"):
             mood = "question"
@@ -254,4 +274,3 @@ def _after_lead_in(parts: list[str]) -> bool:
 def _main_symbols(topic: str) -> list[str]:
     """A topic's headline symbols (not single stocks)."""
     return [code for code in symbols_for_topic(topic) if not SYMBOLS[code].beta]
-

@@ -33,7 +33,14 @@ from piyasa_bot.conversation.pacing import rate_per_hour, sample_gap
 from piyasa_bot.conversation.usage import SpeakerUsage
 from piyasa_bot.roster import BotConfig, ChatConfig
 
-_TONE_WEIGHT = {"energetic": 1.3, "enthusiastic": 1.3, "sarcastic": 1.0, "analytical": 1.0, "calm": 0.9, "cautious": 0.8}
+_TONE_WEIGHT = {
+    "energetic": 1.3,
+    "enthusiastic": 1.3,
+    "sarcastic": 1.0,
+    "analytical": 1.0,
+    "calm": 0.9,
+    "cautious": 0.8,
+}
 _SEARCH_STEP = timedelta(minutes=1)
 _SEARCH_HORIZON = timedelta(hours=36)
 _STALE = timedelta(minutes=10)

@@ -118,7 +118,9 @@ class Market:
         if symbol == "GRAM":
             ons, usd = self.quote("ONS", now), self.quote("USDTRY", now)
             factor = 1.0 / TROY_OUNCE_GRAMS
-            return Quote(symbol, ons.price * usd.price * factor, ons.previous_close * usd.previous_close * factor, usd.is_open)
+            return Quote(
+                symbol, ons.price * usd.price * factor, ons.previous_close * usd.previous_close * factor, usd.is_open
+            )
         if symbol == "EURTRY":
             eur, usd = self._raw(EURUSD, now), self.quote("USDTRY", now)
             return Quote(symbol, eur.price * usd.price, eur.previous_close * usd.previous_close, usd.is_open)
@@ -176,9 +178,16 @@ class Market:
     def _compute_close(self, spec: Symbol, n: int) -> float:
         if spec.code not in self._shapes:
             shape = random.Random(f"{self._seed}:{spec.code}:shape")
-            self._shapes[spec.code] = (shape.uniform(40, 120), shape.uniform(7, 25), shape.uniform(0, math.tau), shape.uniform(0, math.tau))
+            self._shapes[spec.code] = (
+                shape.uniform(40, 120),
+                shape.uniform(7, 25),
+                shape.uniform(0, math.tau),
+                shape.uniform(0, math.tau),
+            )
         long_period, short_period, phase1, phase2 = self._shapes[spec.code]
-        wave = (math.sin(math.tau * n / long_period + phase1) + 0.5 * math.sin(math.tau * n / short_period + phase2)) / 1.5
+        wave = (
+            math.sin(math.tau * n / long_period + phase1) + 0.5 * math.sin(math.tau * n / short_period + phase2)
+        ) / 1.5
         centre = math.sqrt(spec.low * spec.high)
         half_width = math.log(spec.high / spec.low) / 2 * 0.75
         shock = random.Random(f"{self._seed}:{spec.code}:{n}:close").gauss(0.0, spec.daily_vol * 0.7)
@@ -196,8 +205,9 @@ class Market:
             for _ in range(steps):
                 points.append(points[-1] + walk.gauss(0.0, sigma))
             last = points[-1]
-            path = _remember(self._paths, key, array("d", (p - last * i / steps for i, p in enumerate(points))),
-                             _PATHS_KEPT)
+            path = _remember(
+                self._paths, key, array("d", (p - last * i / steps for i, p in enumerate(points))), _PATHS_KEPT
+            )
         return path
 
 

@@ -180,11 +180,49 @@ OUTLOOK_VS_DAY = {
 }
 
 DRIVERS = {
-    "bist": ("yabancı takası", "bankacılık endeksi", "bilanço dönemi", "temettü takvimi", "CDS primleri", "tahvil faizleri", "yabancı girişi"),
-    "usdtry": ("TCMB rezervleri", "carry trade iştahı", "kur politikası", "dış ticaret verileri", "enflasyon farkı", "swap piyasası"),
-    "gold": ("Fed'in faiz patikası", "dolar endeksi", "merkez bankalarının altın alımları", "jeopolitik riskler", "reel faizler", "ETF akışları"),
-    "crypto": ("ETF giriş çıkışları", "fonlama oranları", "balina hareketleri", "regülasyon haberleri", "likidasyon seviyeleri", "Nasdaq korelasyonu", "stablecoin arzı"),
-    "macro": ("enflasyon verisi", "PPK kararı", "Fed tutanakları", "istihdam verileri", "petrol fiyatları", "cari açık", "OPEC kararları"),
+    "bist": (
+        "yabancı takası",
+        "bankacılık endeksi",
+        "bilanço dönemi",
+        "temettü takvimi",
+        "CDS primleri",
+        "tahvil faizleri",
+        "yabancı girişi",
+    ),
+    "usdtry": (
+        "TCMB rezervleri",
+        "carry trade iştahı",
+        "kur politikası",
+        "dış ticaret verileri",
+        "enflasyon farkı",
+        "swap piyasası",
+    ),
+    "gold": (
+        "Fed'in faiz patikası",
+        "dolar endeksi",
+        "merkez bankalarının altın alımları",
+        "jeopolitik riskler",
+        "reel faizler",
+        "ETF akışları",
+    ),
+    "crypto": (
+        "ETF giriş çıkışları",
+        "fonlama oranları",
+        "balina hareketleri",
+        "regülasyon haberleri",
+        "likidasyon seviyeleri",
+        "Nasdaq korelasyonu",
+        "stablecoin arzı",
+    ),
+    "macro": (
+        "enflasyon verisi",
+        "PPK kararı",
+        "Fed tutanakları",
+        "istihdam verileri",
+        "petrol fiyatları",
+        "cari açık",
+        "OPEC kararları",
+    ),
 }
 
 DRIVER_FRAMES = (
@@ -230,10 +268,22 @@ RISK_NOTES = {
 
 # The policy rate does not move intraday: opinions about the next decision instead.
 POLICY_OUTLOOK = {
-    "bullish": ("bence faiz indirimi gündeme gelecek", "gevşeme adımları yaklaşıyor gibi",
-                "indirim gelirse borsa için iyi olur", "piyasa indirimi fiyatlamaya başladı bence"),
-    "bearish": ("sıkı duruş uzun sürer bence", "indirim beklentisi bana erken geliyor",
-                "enflasyon inmeden gevşeme zor", "faizin bir süre daha yüksek kalacağını düşünüyorum"),
-    "neutral": ("PPK metnindeki ifadelere bakmak lazım", "veri akışına göre karar verecekler gibi",
-                "bir sonraki toplantıya kadar yorum yapmak zor", "beklentiler karışık"),
+    "bullish": (
+        "bence faiz indirimi gündeme gelecek",
+        "gevşeme adımları yaklaşıyor gibi",
+        "indirim gelirse borsa için iyi olur",
+        "piyasa indirimi fiyatlamaya başladı bence",
+    ),
+    "bearish": (
+        "sıkı duruş uzun sürer bence",
+        "indirim beklentisi bana erken geliyor",
+        "enflasyon inmeden gevşeme zor",
+        "faizin bir süre daha yüksek kalacağını düşünüyorum",
+    ),
+    "neutral": (
+        "PPK metnindeki ifadelere bakmak lazım",
+        "veri akışına göre karar verecekler gibi",
+        "bir sonraki toplantıya kadar yorum yapmak zor",
+        "beklentiler karışık",
+    ),
 }

@@ -108,8 +108,9 @@ class InstanceLock:
         if self._released or not self.held:
             return
         self.held = False
-        log.error("db.instance_lock_lost", reason=reason,
-                  consequence="polling and sending stop until the lock is taken again")
+        log.error(
+            "db.instance_lock_lost", reason=reason, consequence="polling and sending stop until the lock is taken again"
+        )
         if self._on_lost is not None:
             self._on_lost(reason)
         if self._keeper is None or self._keeper.done():

@@ -70,7 +70,9 @@ async def set_bot_chats(conn: asyncpg.Connection, bot_id: int, chat_ids: Sequenc
     )
 
 
-async def set_bot_identity(conn: asyncpg.Connection | asyncpg.Pool, bot_id: int, telegram_id: int, username: str) -> None:
+async def set_bot_identity(
+    conn: asyncpg.Connection | asyncpg.Pool, bot_id: int, telegram_id: int, username: str
+) -> None:
     # A token moved from one name to another: the old row gives up the identity.
     await conn.execute("UPDATE bots SET telegram_id = NULL WHERE telegram_id = $2 AND id <> $1", bot_id, telegram_id)
     await conn.execute(
@@ -101,7 +103,9 @@ async def stored_tokens(conn: asyncpg.Connection) -> list[tuple[int, str]]:
 
 
 async def replace_token(conn: asyncpg.Connection, bot_id: int, token_encrypted: str) -> None:
-    await conn.execute("UPDATE bots SET token_encrypted = $2, updated_at = now() WHERE id = $1", bot_id, token_encrypted)
+    await conn.execute(
+        "UPDATE bots SET token_encrypted = $2, updated_at = now() WHERE id = $1", bot_id, token_encrypted
+    )
 
 
 class OutboxRow(NamedTuple):
@@ -136,7 +140,14 @@ async def insert_outgoing(
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (chat_id, answers_message_id) WHERE answers_message_id IS NOT NULL DO NOTHING
            RETURNING id""",
-        bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, not_before, expires_at,
+        bot_id,
+        chat_id,
+        text,
+        reply_to_message_id,
+        answers_message_id,
+        priority,
+        not_before,
+        expires_at,
     )
     return outbox_id
 
@@ -154,7 +165,11 @@ async def finish_outgoing(
         """UPDATE outbox SET status = $2, reason = $3, telegram_message_id = $4, attempts = $5,
                              finished_at = now()
            WHERE id = $1""",
-        outbox_id, status, reason, telegram_message_id, attempts,
+        outbox_id,
+        status,
+        reason,
+        telegram_message_id,
+        attempts,
     )
 
 
@@ -173,7 +188,10 @@ async def set_bot_chat_active(
     await conn.execute(
         """INSERT INTO bot_chats (bot_id, chat_id, active, reason) VALUES ($1, $2, $3, $4)
            ON CONFLICT (bot_id, chat_id) DO UPDATE SET active = $3, reason = $4, updated_at = now()""",
-        bot_id, chat_id, active, reason,
+        bot_id,
+        chat_id,
+        active,
+        reason,
     )
 
 
@@ -226,7 +244,9 @@ async def record_foreign_chat(conn: asyncpg.Connection | asyncpg.Pool, chat_id: 
     await conn.execute(
         """INSERT INTO chats (id, title, type, allowed) VALUES ($1, $2, $3, false)
            ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = EXCLUDED.type, allowed = false""",
-        chat_id, title, type_,
+        chat_id,
+        title,
+        type_,
     )
 
 
@@ -251,32 +271,42 @@ async def migrate_chat(conn: asyncpg.Connection, old: int, new: int) -> ChatMove
             """INSERT INTO chats (id, title, type, allowed)
                SELECT $2, title, 'supergroup', allowed FROM chats WHERE id = $1
                ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = 'supergroup', allowed = EXCLUDED.allowed""",
-            old, new)
+            old,
+            new,
+        )
         await conn.execute(
-            """INSERT INTO chats (id, type) VALUES ($1, 'supergroup') ON CONFLICT (id) DO NOTHING""", new)
-        await conn.execute(
-            "UPDATE chats SET migrated_to = $2, type = coalesce(type, 'group') WHERE id = $1", old, new)
+            """INSERT INTO chats (id, type) VALUES ($1, 'supergroup') ON CONFLICT (id) DO NOTHING""", new
+        )
+        await conn.execute("UPDATE chats SET migrated_to = $2, type = coalesce(type, 'group') WHERE id = $1", old, new)
         messages = await conn.execute(
             """UPDATE messages m SET chat_id = $2 WHERE m.chat_id = $1 AND NOT EXISTS (
                    SELECT 1 FROM messages n WHERE n.chat_id = $2 AND (n.copy_key = m.copy_key
                        OR (n.id_scope = m.id_scope AND n.telegram_message_id = m.telegram_message_id)))""",
-            old, new)
+            old,
+            new,
+        )
         edits = await conn.execute(
             """UPDATE message_edits m SET chat_id = $2 WHERE m.chat_id = $1 AND NOT EXISTS (
                    SELECT 1 FROM message_edits n WHERE n.chat_id = $2 AND (n.copy_key = m.copy_key
                        OR (n.id_scope = m.id_scope AND n.telegram_message_id = m.telegram_message_id
                            AND n.edited_at = m.edited_at)))""",
-            old, new)
+            old,
+            new,
+        )
         pending = await conn.execute(
             """UPDATE outbox SET chat_id = $2, reply_to_message_id = NULL, answers_message_id = NULL
                WHERE chat_id = $1 AND status = 'pending'""",
-            old, new)
+            old,
+            new,
+        )
         await conn.execute(
             """INSERT INTO bot_chats (bot_id, chat_id, active, reason)
                SELECT bot_id, $2, active, reason FROM bot_chats WHERE chat_id = $1
                ON CONFLICT (bot_id, chat_id) DO UPDATE
                SET active = EXCLUDED.active, reason = EXCLUDED.reason, updated_at = now()""",
-            old, new)
+            old,
+            new,
+        )
         pairs = await conn.execute("DELETE FROM bot_chats WHERE chat_id = $1", old)
     return ChatMove(*(int(status.rsplit(" ", 1)[-1]) for status in (messages, edits, pending, pairs)))
 
@@ -292,7 +322,8 @@ async def chat_activity(conn: asyncpg.Connection | asyncpg.Pool, chat_id: int) -
     row = await conn.fetchrow(
         """SELECT count(*) FILTER (WHERE is_incoming) AS people, count(*) FILTER (WHERE NOT is_incoming) AS bots
            FROM messages WHERE chat_id = $1 AND created_at > now() - interval '1 hour'""",
-        chat_id)
+        chat_id,
+    )
     return row["people"], row["bots"]
 
 
@@ -301,7 +332,8 @@ async def bot_chat_states(conn: asyncpg.Connection | asyncpg.Pool, chat_id: int)
     rows = await conn.fetch(
         """SELECT b.name, b.state, bc.active FROM bot_chats bc JOIN bots b ON b.id = bc.bot_id
            WHERE bc.chat_id = $1 ORDER BY b.id""",
-        chat_id)
+        chat_id,
+    )
     return [(row["name"], row["state"], row["active"]) for row in rows]
 
 
@@ -365,17 +397,24 @@ async def set_bot_states(conn: asyncpg.Connection, rows: Sequence[BotStateRow]) 
     if identified:
         # A token moved from one name to another: the old row gives up the identity. Every holder
         # lets go first (rows of this batch included), so that two bots may even swap tokens.
-        await conn.execute("UPDATE bots SET telegram_id = NULL WHERE telegram_id = ANY($1::bigint[])",
-                           [row.telegram_id for row in identified])
+        await conn.execute(
+            "UPDATE bots SET telegram_id = NULL WHERE telegram_id = ANY($1::bigint[])",
+            [row.telegram_id for row in identified],
+        )
         await conn.execute(
             """UPDATE bots SET telegram_id = s.telegram_id, username = s.username, updated_at = now()
                FROM unnest($1::integer[], $2::bigint[], $3::text[]) AS s (id, telegram_id, username)
                WHERE bots.id = s.id""",
-            [row.bot_id for row in identified], [row.telegram_id for row in identified],
-            [row.username or "" for row in identified])
+            [row.bot_id for row in identified],
+            [row.telegram_id for row in identified],
+            [row.username or "" for row in identified],
+        )
     await conn.execute(
         """UPDATE bots SET state = s.state, last_error = s.error, updated_at = now(),
                   last_seen_at = CASE WHEN s.state = 'running' THEN now() ELSE bots.last_seen_at END
            FROM unnest($1::integer[], $2::text[], $3::text[]) AS s (id, state, error)
            WHERE bots.id = s.id""",
-        [row.bot_id for row in latest], [row.state for row in latest], [row.error for row in latest])
+        [row.bot_id for row in latest],
+        [row.state for row in latest],
+        [row.error for row in latest],
+    )

@@ -19,8 +19,15 @@ import structlog
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-RETRYABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-             asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CrashShutdownError, asyncio.TimeoutError)
+RETRYABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncio.TimeoutError,
+)
 
 
 class Outage:
@@ -47,8 +54,9 @@ class Outage:
             log.warning("db.unavailable", error=kind)
         elif now - self._summarised_at >= self.summary_every:
             self._summarised_at = now
-            log.warning("db.still_unavailable", error=kind, down_s=round(now - self.since, 1),
-                        failed_calls=self.failures)
+            log.warning(
+                "db.still_unavailable", error=kind, down_s=round(now - self.since, 1), failed_calls=self.failures
+            )
 
     def succeeded(self) -> None:
         if self.since is None:

@@ -69,8 +69,9 @@ class RecentSet:
 
 
 class ForeignChats:
-    def __init__(self, leave_grace: float = LEAVE_GRACE_SECONDS, *, noted_kept: int = NOTED_KEPT,
-                 left_kept: int = LEFT_KEPT) -> None:
+    def __init__(
+        self, leave_grace: float = LEAVE_GRACE_SECONDS, *, noted_kept: int = NOTED_KEPT, left_kept: int = LEFT_KEPT
+    ) -> None:
         self.leave_grace = leave_grace
         # (bot, chat id) of the latest leaveChats that succeeded
         self.left: deque[tuple[str, int]] = deque(maxlen=left_kept)
@@ -87,8 +88,14 @@ class ForeignChats:
             # A person wrote to a bot directly: not a chat the bots could join or be listed for.
             log.info("chat.private_ignored", user_id=chat.id, bot=bot, action="not stored, not answered")
             return
-        log.warning("chat.not_in_roster", chat_id=chat.id, title=chat.title, type=chat.type, bot=bot,
-                    action="not stored, not answered; list it in bots.yaml to use it")
+        log.warning(
+            "chat.not_in_roster",
+            chat_id=chat.id,
+            title=chat.title,
+            type=chat.type,
+            bot=bot,
+            action="not stored, not answered; list it in bots.yaml to use it",
+        )
         try:
             await queries.record_foreign_chat(pool, chat.id, chat.title or "", chat.type)
         except _DB_ERRORS as error:
@@ -103,7 +110,9 @@ class ForeignChats:
         key = (handle.name, chat.id)
         if key in self._leaving:
             return
-        task = asyncio.create_task(self._leave_later(handle, chat, pool, aliases), name=f"leave:{handle.name}:{chat.id}")
+        task = asyncio.create_task(
+            self._leave_later(handle, chat, pool, aliases), name=f"leave:{handle.name}:{chat.id}"
+        )
         self._leaving[key] = task
         task.add_done_callback(lambda _: self._leaving.pop(key, None))
 
@@ -121,8 +130,12 @@ class ForeignChats:
 
     async def _leave_later(self, handle: BotHandle, chat: Chat, pool: Any, aliases: ChatAliases) -> None:
         if await aliases.wait_for(chat.id, self.leave_grace):
-            log.info("chat.leave_cancelled", bot=handle.name, chat_id=chat.id,
-                     reason="it is the supergroup a roster group was upgraded to")
+            log.info(
+                "chat.leave_cancelled",
+                bot=handle.name,
+                chat_id=chat.id,
+                reason="it is the supergroup a roster group was upgraded to",
+            )
             return
         await self._leave_now(handle, chat, pool)
 

@@ -18,8 +18,17 @@ class EmulatorProcess:
 
     async def start(self) -> str:
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "piyasa_bot.sandbox", "--host", "127.0.0.1", "--port", "0", "--seed", str(self.seed),
-            stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "piyasa_bot.sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--seed",
+            str(self.seed),
+            stdout=asyncio.subprocess.PIPE,
+        )
         assert self._process.stdout is not None
         line = await asyncio.wait_for(self._process.stdout.readline(), 60)
         if not line.startswith(b"http"):

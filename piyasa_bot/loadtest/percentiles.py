@@ -32,5 +32,11 @@ class Latency:
     def of(cls, values_ms: Sequence[float]) -> Latency:
         if not values_ms:
             return cls(0, 0.0, 0.0, 0.0, 0.0, 0.0)
-        return cls(len(values_ms), sum(values_ms) / len(values_ms), percentile(values_ms, 0.50),
-                   percentile(values_ms, 0.95), percentile(values_ms, 0.99), max(values_ms))
+        return cls(
+            len(values_ms),
+            sum(values_ms) / len(values_ms),
+            percentile(values_ms, 0.50),
+            percentile(values_ms, 0.95),
+            percentile(values_ms, 0.99),
+            max(values_ms),
+        )

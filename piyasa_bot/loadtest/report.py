@@ -30,25 +30,38 @@ def criteria(results: Results, options: LoadtestOptions) -> list[Criterion]:
         Criterion("error rate", "< 1%", f"{results.error_rate:.2%}", results.error_rate < 0.01),
         Criterion("ingest latency P95", "< 5 s", f"{results.ingest.p95:,.0f} ms", results.ingest.p95 < 5000),
         Criterion("max queue size", "< 1,000", f"{results.max_queue:,}", results.max_queue < 1000),
-        Criterion("bot sends", "under 30 msg/s", f"{results.bot_messages_sent / results.duration:.2f} msg/s",
-                  results.bot_messages_sent / results.duration < 30),
+        Criterion(
+            "bot sends",
+            "under 30 msg/s",
+            f"{results.bot_messages_sent / results.duration:.2f} msg/s",
+            results.bot_messages_sent / results.duration < 30,
+        ),
         Criterion("messages lost", "0", f"{results.lost}", results.lost == 0),
         Criterion("duplicates stored", "0", f"{results.duplicates}", results.duplicates == 0),
         Criterion("limit violations", "0", f"{violations}", violations == 0),
-        Criterion("addressed messages answered", "100%", f"{results.answered}/{results.addressed}",
-                  answered_share == 1.0),
+        Criterion(
+            "addressed messages answered", "100%", f"{results.answered}/{results.addressed}", answered_share == 1.0
+        ),
     ]
 
 
 def markdown(results: Results, options: LoadtestOptions, chart_name: str) -> str:
     checks = criteria(results, options)
-    faults = (f"429 rate {options.fault_429}, 5xx rate {options.fault_5xx}, slow API {options.slow_api_ms} ms, "
-              f"PostgreSQL outage {options.db_outage:g} s") if options.faulty else "none"
+    faults = (
+        (
+            f"429 rate {options.fault_429}, 5xx rate {options.fault_5xx}, slow API {options.slow_api_ms} ms, "
+            f"PostgreSQL outage {options.db_outage:g} s"
+        )
+        if options.faulty
+        else "none"
+    )
     lines = [
         f"# Load test: {options.bots} bots, {options.users} people, {results.duration:.0f} s",
         "",
-        (f"Privacy mode {options.privacy}; people's pace ×{options.rate_multiplier:g}; "
-        f"seed {options.seed}; faults: {faults}."),
+        (
+            f"Privacy mode {options.privacy}; people's pace ×{options.rate_multiplier:g}; "
+            f"seed {options.seed}; faults: {faults}."
+        ),
         "",
         f"**Result: {'PASS' if all(c.passed for c in checks) else 'FAIL'}**",
         "",
@@ -71,27 +84,37 @@ def markdown(results: Results, options: LoadtestOptions, chart_name: str) -> str
         f"| latency P99 | {results.ingest.p99:,.1f} ms | {REFERENCE['p99']:,} ms |",
         f"| latency max | {results.ingest.max:,.1f} ms | |",
         f"| max queue size | {results.max_queue:,} | {REFERENCE['max_queue']} |",
-        (f"| bot messages sent / failed / rate limited | {results.bot_messages_sent:,} / {results.sends_failed:,} / "
-        f"{results.sends_rate_limited:,} | |"),
+        (
+            f"| bot messages sent / failed / rate limited | {results.bot_messages_sent:,} / {results.sends_failed:,} / "
+            f"{results.sends_rate_limited:,} | |"
+        ),
         f"| database records | {', '.join(f'{k} {v:,}' for k, v in results.db_records.items())} | |",
         "",
-        ("Latency here is ingest latency: from the emulator making a person's message available to its row "
-        "being committed. The reference measured only how long its webhook took to answer."),
+        (
+            "Latency here is ingest latency: from the emulator making a person's message available to its row "
+            "being committed. The reference measured only how long its webhook took to answer."
+        ),
         "",
         "## What the reference never measured",
         "",
         "| | |",
         "|---|---|",
-        (f"| people's messages posted / delivered to a bot / stored | {results.human_messages:,} / "
-        f"{results.delivered:,} / {results.stored:,} |"),
+        (
+            f"| people's messages posted / delivered to a bot / stored | {results.human_messages:,} / "
+            f"{results.delivered:,} / {results.stored:,} |"
+        ),
         f"| messages lost | {results.lost} |",
         f"| duplicates stored / people answered twice | {results.duplicates} / {results.double_answers} |",
         f"| limit violations seen by the emulator | {_violations(results)} |",
         f"| addressed messages answered by their bot | {results.answered:,} of {results.addressed:,} |",
-        (f"| reply latency P50 / P95 / max | {results.reply.p50 / 1000:.2f} / {results.reply.p95 / 1000:.2f} / "
-        f"{results.reply.max / 1000:.2f} s |"),
-        (f"| … without the deliberate typing delay | {results.reply_without_typing.p50 / 1000:.2f} / "
-        f"{results.reply_without_typing.p95 / 1000:.2f} / {results.reply_without_typing.max / 1000:.2f} s |"),
+        (
+            f"| reply latency P50 / P95 / max | {results.reply.p50 / 1000:.2f} / {results.reply.p95 / 1000:.2f} / "
+            f"{results.reply.max / 1000:.2f} s |"
+        ),
+        (
+            f"| … without the deliberate typing delay | {results.reply_without_typing.p50 / 1000:.2f} / "
+            f"{results.reply_without_typing.p95 / 1000:.2f} / {results.reply_without_typing.max / 1000:.2f} s |"
+        ),
         f"| chatter expired unsent | {results.sends_expired:,} |",
         f"| runner CPU | {results.cpu_seconds:.1f} s ({results.cpu_share:.1%} of a core) |",
         f"| runner peak RSS | {results.peak_rss_mib:.0f} MiB |",
@@ -124,13 +147,18 @@ def svg_chart(results: Results, width: int = 720, height: int = 260) -> str:
         return f"{left + at / span * (width - left - 10):.1f},{bottom - value / top * (bottom - 10):.1f}"
 
     colours = {"P50": "#2b6cb0", "P99": "#c53030"}
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             'font-size="11">'), f'<rect width="{width}" height="{height}" fill="white"/>',
-             f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#888"/>',
-             f'<line x1="{left}" y1="10" x2="{left}" y2="{bottom}" stroke="#888"/>',
-             f'<text x="{left - 5}" y="15" text-anchor="end">{top:.0f} ms</text>',
-             f'<text x="{left - 5}" y="{bottom}" text-anchor="end">0</text>',
-             f'<text x="{width - 10}" y="{height - 10}" text-anchor="end">{span:.0f} s</text>']
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+            'font-size="11">'
+        ),
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<line x1="{left}" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#888"/>',
+        f'<line x1="{left}" y1="10" x2="{left}" y2="{bottom}" stroke="#888"/>',
+        f'<text x="{left - 5}" y="15" text-anchor="end">{top:.0f} ms</text>',
+        f'<text x="{left - 5}" y="{bottom}" text-anchor="end">0</text>',
+        f'<text x="{width - 10}" y="{height - 10}" text-anchor="end">{span:.0f} s</text>',
+    ]
     for position, (name, points) in enumerate(series.items()):
         if points:
             path = " ".join(xy(at, value) for at, value in points)
@@ -147,9 +175,11 @@ def write_report(results: Results, options: LoadtestOptions, folder: Path, stamp
     text = markdown(results, options, chart.name)
     path = folder / f"loadtest-{stamp}.md"
     path.write_text(text)
-    data = {"options": dataclasses.asdict(options), "results": {k: v for k, v in dataclasses.asdict(results).items()
-                                                                 if k != "timeline"},
-            "criteria": [dataclasses.asdict(c) for c in criteria(results, options)]}
+    data = {
+        "options": dataclasses.asdict(options),
+        "results": {k: v for k, v in dataclasses.asdict(results).items() if k != "timeline"},
+        "criteria": [dataclasses.asdict(c) for c in criteria(results, options)],
+    }
     (folder / f"loadtest-{stamp}.json").write_text(json.dumps(data, indent=2))
     return path, text
 

@@ -105,8 +105,16 @@ async def posted(request: web.Request) -> web.Response:
     """People's messages from index `since` on, with who received them (no per-bot copies)."""
     since = int(request.query.get("since", 0))
     messages = request.app[EMULATOR].posted[since:]
-    rows = [{"chat_id": m.chat_id, "message_id": m.message_id, "user_id": m.user_id,
-             "available_at": m.available_at, "recipients": len(m.recipients)} for m in messages]
+    rows = [
+        {
+            "chat_id": m.chat_id,
+            "message_id": m.message_id,
+            "user_id": m.user_id,
+            "available_at": m.available_at,
+            "recipients": len(m.recipients),
+        }
+        for m in messages
+    ]
     return web.json_response({"messages": rows, "next": since + len(rows)})
 
 
@@ -144,8 +152,9 @@ async def set_faults(request: web.Request) -> web.Response:
 async def get_faults(request: web.Request) -> web.Response:
     """The global plan and every bot's own."""
     emu = request.app[EMULATOR]
-    return web.json_response({"global": asdict(emu.faults),
-                              "bots": {name: asdict(plan) for name, plan in emu.bot_fault_plans().items()}})
+    return web.json_response(
+        {"global": asdict(emu.faults), "bots": {name: asdict(plan) for name, plan in emu.bot_fault_plans().items()}}
+    )
 
 
 async def revoke(request: web.Request) -> web.Response:
@@ -166,8 +175,14 @@ async def polling(request: web.Request) -> web.Response:
     """Who polls: per bot getUpdates calls, the latest one's time, an open long poll, pending updates."""
     emu = request.app[EMULATOR]
     per_bot = {name: status.to_json() for name, status in emu.polling().items()}
-    return web.json_response({"bots": len(per_bot), "polled": emu.bots_polled,
-                              "waiting": sum(1 for s in per_bot.values() if s["waiting"]), "per_bot": per_bot})
+    return web.json_response(
+        {
+            "bots": len(per_bot),
+            "polled": emu.bots_polled,
+            "waiting": sum(1 for s in per_bot.values() if s["waiting"]),
+            "per_bot": per_bot,
+        }
+    )
 
 
 async def wait_polled(request: web.Request) -> web.Response:
@@ -225,4 +240,3 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/control/wait_polled", _client_errors(wait_polled))
     app.router.add_post("/control/crowd", _client_errors(start_crowd))
     app.router.add_get("/control/crowd", _client_errors(crowd_status))
-

@@ -129,7 +129,9 @@ class Crowd:
         self.running = True
         start = self._started_at = loop.time()
         end = start + self.spec.duration
-        due = [(start + self._rng.expovariate(p.per_second), i, p) for i, p in enumerate(self._people) if p.per_second > 0]
+        due = [
+            (start + self._rng.expovariate(p.per_second), i, p) for i, p in enumerate(self._people) if p.per_second > 0
+        ]
         heapq.heapify(due)
         try:
             while due and not self._stop_event.is_set():

@@ -139,8 +139,13 @@ _REASONS = {404: "Not Found", 502: "Bad Gateway", 503: "Service Unavailable", 50
 def html_page(status: int, path: str) -> str:
     """An Apache-style error page that echoes the requested path, as a misconfigured proxy's does."""
     reason = _REASONS.get(status, "Error")
-    detail = (f"The requested URL {path} was not found on this server." if status == 404 else
-              f"The proxy server received an invalid response from an upstream server while serving {path}.")
-    return (f"<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{status} {reason}</title>\n"
-            f"</head><body>\n<h1>{reason}</h1>\n<p>{detail}</p>\n<hr>\n<address>Apache Server</address>\n"
-            "</body></html>\n")
+    detail = (
+        f"The requested URL {path} was not found on this server."
+        if status == 404
+        else f"The proxy server received an invalid response from an upstream server while serving {path}."
+    )
+    return (
+        f'<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>{status} {reason}</title>\n'
+        f"</head><body>\n<h1>{reason}</h1>\n<p>{detail}</p>\n<hr>\n<address>Apache Server</address>\n"
+        "</body></html>\n"
+    )

@@ -23,8 +23,12 @@ class EmulatorLimits:
 
 def limits_for(global_per_second: float, per_bot_chat_per_minute: int) -> EmulatorLimits:
     """The windows a roster's limits promise: all bots together per second, each bot per chat per minute."""
-    return EmulatorLimits(per_bot_per_second=30, per_bot_per_chat_per_minute=per_bot_chat_per_minute,
-                          total_per_second=int(global_per_second), per_chat_per_minute=None)
+    return EmulatorLimits(
+        per_bot_per_second=30,
+        per_bot_per_chat_per_minute=per_bot_chat_per_minute,
+        total_per_second=int(global_per_second),
+        per_chat_per_minute=None,
+    )
 
 
 class SlidingWindow:

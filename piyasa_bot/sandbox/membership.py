@@ -27,13 +27,21 @@ def chat_member(bot: SandboxBot, status: str) -> dict[str, Any]:
 
 
 def my_chat_member(chat: dict[str, Any], by: dict[str, Any], bot: SandboxBot, old: str, new: str) -> dict[str, Any]:
-    return {"my_chat_member": {"chat": chat, "from": by, "date": int(time.time()),
-                               "old_chat_member": chat_member(bot, old), "new_chat_member": chat_member(bot, new)}}
+    return {
+        "my_chat_member": {
+            "chat": chat,
+            "from": by,
+            "date": int(time.time()),
+            "old_chat_member": chat_member(bot, old),
+            "new_chat_member": chat_member(bot, new),
+        }
+    }
 
 
 def migrated(chat: ChatState) -> ApiError:
-    return ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                    {"migrate_to_chat_id": chat.migrated_to})
+    return ApiError(
+        400, "Bad Request: group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": chat.migrated_to}
+    )
 
 
 class Membership:
@@ -42,6 +50,7 @@ class Membership:
     _chats: dict[int, ChatState]
 
     if TYPE_CHECKING:
+
         def _chat(self, chat_id: int) -> ChatState: ...
         def _bot(self, name: str) -> BotAccount: ...
         def member_chat(self, state: BotAccount, raw_chat_id: Any) -> ChatState: ...
@@ -79,13 +88,28 @@ class Membership:
         for name in list(old.members):
             new.add_member(name, self._bot(name).index, 0)
             self._tell(new_id, name, person, "left", "member")
-            to_new = {"message_id": old.id_for_bot(name, last), "from": person, "chat": old.as_dict,
-                      "date": now, "migrate_to_chat_id": new_id}
+            to_new = {
+                "message_id": old.id_for_bot(name, last),
+                "from": person,
+                "chat": old.as_dict,
+                "date": now,
+                "migrate_to_chat_id": new_id,
+            }
             self.push_update(name, {"message": to_new})
         first = new.next_message_id()
         for name in new.members:
-            self.push_update(name, {"message": {"message_id": first, "from": person, "chat": new.as_dict,
-                                                "date": now, "migrate_from_chat_id": old_id}})
+            self.push_update(
+                name,
+                {
+                    "message": {
+                        "message_id": first,
+                        "from": person,
+                        "chat": new.as_dict,
+                        "date": now,
+                        "migrate_from_chat_id": old_id,
+                    }
+                },
+            )
         old.members.clear()
 
     def _tell(self, chat_id: int, bot_name: str, by: dict[str, Any], old: str, new: str) -> None:

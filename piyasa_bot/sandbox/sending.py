@@ -14,8 +14,9 @@ from .models import SandboxBot, SentMessage, bad_request, too_many_requests
 MAX_TEXT_LENGTH = 4096
 
 
-def send_message(chat: ChatState, bot: SandboxBot, params: dict[str, Any], limits: LimitBook,
-                 journal: Journal) -> dict[str, Any]:
+def send_message(
+    chat: ChatState, bot: SandboxBot, params: dict[str, Any], limits: LimitBook, journal: Journal
+) -> dict[str, Any]:
     """Post `params["text"]` as `bot` (already known to be a member of `chat`); the Message it gets back."""
     text = params.get("text")
     if not isinstance(text, str) or not text.strip():

@@ -66,7 +66,7 @@ def _int_param(params: dict[str, Any], key: str, default: int | None) -> int | N
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ApiError(400, f"Bad Request: field \"{key}\" must be a number") from None
+        raise ApiError(400, f'Bad Request: field "{key}" must be a number') from None
 
 
 async def get_me(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
@@ -153,10 +153,15 @@ def _proxy_answer(emu: SandboxState, fault: Fault, plan: FaultPlan, request: web
     """What a misconfigured proxy in front of the Bot API answers: the API never sees the request."""
     emu.journal.count_fault(fault.value)
     if fault is Fault.HTML:
-        return web.Response(text=html_page(plan.html_status, request.path), status=plan.html_status,
-                            content_type="text/html")
-    return web.Response(status=302, headers={"Location": request.path_qs}, content_type="text/html",
-                        text=f'<html><body>Moved <a href="{request.path_qs}">here</a></body></html>')
+        return web.Response(
+            text=html_page(plan.html_status, request.path), status=plan.html_status, content_type="text/html"
+        )
+    return web.Response(
+        status=302,
+        headers={"Location": request.path_qs},
+        content_type="text/html",
+        text=f'<html><body>Moved <a href="{request.path_qs}">here</a></body></html>',
+    )
 
 
 async def _apply_faults(emu: SandboxState, plan: FaultPlan, method: str, request: web.Request) -> None:
@@ -176,8 +181,9 @@ async def _apply_faults(emu: SandboxState, plan: FaultPlan, method: str, request
         raise too_many_requests(max(1, int(plan.retry_after)))
 
 
-def _break_answer(emu: SandboxState, plan: FaultPlan, method: str, result: Any, body: bytes,
-                  request: web.Request) -> bytes:
+def _break_answer(
+    emu: SandboxState, plan: FaultPlan, method: str, result: Any, body: bytes, request: web.Request
+) -> bytes:
     """Faults that come after the effect (updates taken, message posted): the answer is what breaks."""
     fault = answer_fault(plan, emu.rng, method.lower(), isinstance(result, RawJson) and result != b"[]")
     if fault is None:

@@ -98,7 +98,9 @@ class SandboxState(Membership):
         self._bots[name] = self._by_token[token] = state
         return bot
 
-    def add_chat(self, chat_id: int, title: str = "", type: str = "supergroup", members=(), forum: bool = False) -> None:
+    def add_chat(
+        self, chat_id: int, title: str = "", type: str = "supergroup", members=(), forum: bool = False
+    ) -> None:
         self._chats[chat_id] = ChatState(chat_id, title or str(chat_id), type, forum)
         for name in members:
             self.add_member(chat_id, name)
@@ -232,8 +234,10 @@ class SandboxState(Membership):
 
     def polling(self) -> dict[str, PollStatus]:
         """Per bot: getUpdates calls so far, the latest one's time, an open long poll, updates pending."""
-        return {name: PollStatus(s.queue.calls, s.queue.last_call_at, s.queue.polling, len(s.queue))
-                for name, s in self._bots.items()}
+        return {
+            name: PollStatus(s.queue.calls, s.queue.last_call_at, s.queue.polling, len(s.queue))
+            for name, s in self._bots.items()
+        }
 
     @property
     def bots_polled(self) -> int:
@@ -258,8 +262,11 @@ class SandboxState(Membership):
             "updates_delivered": sum(s.queue.delivered for s in self._bots.values()),
             "pending": {name: len(s.queue) for name, s in self._bots.items()},
             "unconfirmed": self._watch.unconfirmed,
-            "polling": {"bots": len(self._bots), "polled": self._polls.polled,
-                        "waiting": sum(1 for s in self._bots.values() if s.queue.polling)},
+            "polling": {
+                "bots": len(self._bots),
+                "polled": self._polls.polled,
+                "waiting": sum(1 for s in self._bots.values() if s.queue.polling),
+            },
         }
 
     def _bot(self, name: str) -> BotAccount:

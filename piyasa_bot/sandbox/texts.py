@@ -86,7 +86,18 @@ REPLIES = (
     "vade ne kadar, kısa mı uzun mu?",
 )
 
-CLOSERS = ("", "", "", "Yatırım tavsiyesi değildir.", "Dikkatli olmak lazım.", "Bakalım görelim.", "🙂", "📈", "📉", "Stop koymayı unutmayın.")
+CLOSERS = (
+    "",
+    "",
+    "",
+    "Yatırım tavsiyesi değildir.",
+    "Dikkatli olmak lazım.",
+    "Bakalım görelim.",
+    "🙂",
+    "📈",
+    "📉",
+    "Stop koymayı unutmayın.",
+)
 
 
 def _level(rng: random.Random, symbol: str) -> str:

@@ -154,9 +154,12 @@ class Outbox:
     def holds(self) -> LimitHolds:
         """What is held by which limit right now: messages whose time has come, waiting for room."""
         now = time.time()
-        held = Counter(self.limits.holding(item.bot, item.chat_id, item.is_chatter)
-                       for queue in self._queues.values() for item in queue
-                       if item.not_before <= now)  # a later one waits out a deliberate delay, not a limit
+        held = Counter(
+            self.limits.holding(item.bot, item.chat_id, item.is_chatter)
+            for queue in self._queues.values()
+            for item in queue
+            if item.not_before <= now
+        )  # a later one waits out a deliberate delay, not a limit
         return LimitHolds(chat=held["chat"], retry_after=held["retry_after"], global_bucket=self._waiting_global)
 
     # --- the per-chat loop ----------------------------------------------------------------
@@ -180,8 +183,13 @@ class Outbox:
             try:
                 await self._dispatch(item)
             except Exception as error:  # noqa: BLE001 - a database error retrying does not cover, or a bug
-                log.error("outbox.dispatch_failed", chat_id=chat_id, outbox_id=item.id, error=error_kind(error),
-                          detail=str(error))
+                log.error(
+                    "outbox.dispatch_failed",
+                    chat_id=chat_id,
+                    outbox_id=item.id,
+                    error=error_kind(error),
+                    detail=str(error),
+                )
                 item.not_before = time.time() + 1.0  # the chat's loop goes on; this message later
                 self._queue(item)
 
@@ -252,8 +260,9 @@ class Outbox:
             case SendOutcome.FAILED:
                 await self._finish(item, OutboxStatus.FAILED, result.reason)
             case SendOutcome.UNKNOWN:
-                log.warning("send.outcome_unknown", bot=item.bot, chat_id=item.chat_id, outbox_id=item.id,
-                            error=result.reason)
+                log.warning(
+                    "send.outcome_unknown", bot=item.bot, chat_id=item.chat_id, outbox_id=item.id, error=result.reason
+                )
                 await self._finish(item, *unknown_outcome(item, f"{result.reason}, after the request was sent"))
             case SendOutcome.RETRY:
                 await self._retry_later(item, result)
@@ -267,13 +276,20 @@ class Outbox:
             return
         self.counts.retried += 1
         item.not_before = retry_at
-        log.warning("send.retry", bot=item.bot, chat_id=item.chat_id, error=result.reason, attempt=item.attempts,
-                    retry_in=round(retry_at - time.time(), 2))
+        log.warning(
+            "send.retry",
+            bot=item.bot,
+            chat_id=item.chat_id,
+            error=result.reason,
+            attempt=item.attempts,
+            retry_in=round(retry_at - time.time(), 2),
+        )
         await self._store.not_started(item)  # committed before it can be marked again
         self._queue(item)
 
-    async def _finish(self, item: Outgoing, status: OutboxStatus, reason: str | None,
-                      message_id: int | None = None) -> None:
+    async def _finish(
+        self, item: Outgoing, status: OutboxStatus, reason: str | None, message_id: int | None = None
+    ) -> None:
         self.counts.ended(status)
         if status is not OutboxStatus.SENT:
             log.info(f"send.{status}", bot=item.bot, chat_id=item.chat_id, reason=reason, outbox_id=item.id)

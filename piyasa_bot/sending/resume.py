@@ -77,7 +77,15 @@ def plan_resume(rows: list[OutboxRow], names: Mapping[int, str], held: Container
 
 def _item(row: OutboxRow, bot: str) -> Outgoing:
     return Outgoing(
-        bot=bot, chat_id=row.chat_id, text=row.text, priority=Priority(row.priority),
-        reply_to=row.reply_to_message_id, answers=row.answers_message_id,
-        not_before=row.not_before.timestamp(), attempts=row.attempts, id=row.id,
-        expires_at=row.expires_at.timestamp() if row.expires_at else None, created=row.created_at.timestamp())
+        bot=bot,
+        chat_id=row.chat_id,
+        text=row.text,
+        priority=Priority(row.priority),
+        reply_to=row.reply_to_message_id,
+        answers=row.answers_message_id,
+        not_before=row.not_before.timestamp(),
+        attempts=row.attempts,
+        id=row.id,
+        expires_at=row.expires_at.timestamp() if row.expires_at else None,
+        created=row.created_at.timestamp(),
+    )

@@ -29,7 +29,7 @@ class RetryBackoff:
     def delay(self, attempts: int) -> float:
         """Seconds to wait after `attempts` failed attempts (1 or more)."""
         exponent = min(max(attempts - 1, 0), 64)  # 2.0 ** 1100 would overflow; the cap is reached long before
-        base = min(self.first * self.factor ** exponent, self.cap)
+        base = min(self.first * self.factor**exponent, self.cap)
         return base * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
 
     def next_attempt_at(self, item: Outgoing, now: float) -> float | None:

@@ -42,47 +42,81 @@ class OutboxStore:
     async def insert(self, item: Outgoing, bot_id: int) -> int | None:
         """The new row's id, or None when this person's message already has its answer."""
         expires_at = at(item.expires_at) if item.expires_at is not None else None
-        return await retrying(lambda: self.pool.fetchval(
-            """INSERT INTO outbox (bot_id, chat_id, text, reply_to_message_id, answers_message_id,
+        return await retrying(
+            lambda: self.pool.fetchval(
+                """INSERT INTO outbox (bot_id, chat_id, text, reply_to_message_id, answers_message_id,
                                    priority, not_before, expires_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                ON CONFLICT (chat_id, answers_message_id) WHERE answers_message_id IS NOT NULL DO NOTHING
                RETURNING id""",
-            bot_id, item.chat_id, item.text, item.reply_to, item.answers, int(item.priority),
-            at(item.not_before), expires_at))
+                bot_id,
+                item.chat_id,
+                item.text,
+                item.reply_to,
+                item.answers,
+                int(item.priority),
+                at(item.not_before),
+                expires_at,
+            )
+        )
 
-    async def finish(self, item: Outgoing, status: OutboxStatus, reason: str | None,
-                     telegram_message_id: int | None = None) -> None:
-        await retrying(lambda: self.pool.execute(
-            """UPDATE outbox SET status = $2, reason = $3, telegram_message_id = $4, attempts = $5,
+    async def finish(
+        self, item: Outgoing, status: OutboxStatus, reason: str | None, telegram_message_id: int | None = None
+    ) -> None:
+        await retrying(
+            lambda: self.pool.execute(
+                """UPDATE outbox SET status = $2, reason = $3, telegram_message_id = $4, attempts = $5,
                                  finished_at = now()
                WHERE id = $1""",
-            item.id, status.value, reason, telegram_message_id, item.attempts))
+                item.id,
+                status.value,
+                reason,
+                telegram_message_id,
+                item.attempts,
+            )
+        )
 
     async def mark_started(self, item: Outgoing) -> None:
         """Committed before the request: from now on, a crash leaves this row's outcome unknown."""
-        await retrying(lambda: self.pool.execute(
-            "UPDATE outbox SET send_started_at = clock_timestamp(), attempts = $2 WHERE id = $1",
-            item.id, item.attempts))
+        await retrying(
+            lambda: self.pool.execute(
+                "UPDATE outbox SET send_started_at = clock_timestamp(), attempts = $2 WHERE id = $1",
+                item.id,
+                item.attempts,
+            )
+        )
 
     async def not_started(self, item: Outgoing) -> None:
         """The attempt certainly did not reach Telegram: the row is plainly pending again."""
-        await retrying(lambda: self.pool.execute(
-            "UPDATE outbox SET send_started_at = NULL, attempts = $2, not_before = $3 WHERE id = $1",
-            item.id, item.attempts, at(item.not_before)))
+        await retrying(
+            lambda: self.pool.execute(
+                "UPDATE outbox SET send_started_at = NULL, attempts = $2, not_before = $3 WHERE id = $1",
+                item.id,
+                item.attempts,
+                at(item.not_before),
+            )
+        )
 
     async def move(self, item: Outgoing) -> None:
         """A pending message follows its chat to the chat's new id; its reply target is dropped.
 
         Telegram refused the send into the old id, so it did not start either."""
-        await retrying(lambda: self.pool.execute(
-            """UPDATE outbox SET chat_id = $2, reply_to_message_id = NULL, send_started_at = NULL, attempts = $3
+        await retrying(
+            lambda: self.pool.execute(
+                """UPDATE outbox SET chat_id = $2, reply_to_message_id = NULL, send_started_at = NULL, attempts = $3
                WHERE id = $1""",
-            item.id, item.chat_id, item.attempts))
+                item.id,
+                item.chat_id,
+                item.attempts,
+            )
+        )
 
     async def pending(self) -> list[OutboxRow]:
-        rows = await retrying(lambda: self.pool.fetch(
-            """SELECT id, bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, attempts,
+        rows = await retrying(
+            lambda: self.pool.fetch(
+                """SELECT id, bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, attempts,
                       not_before, expires_at, created_at, send_started_at
-               FROM outbox WHERE status = 'pending' ORDER BY priority, id"""))
+               FROM outbox WHERE status = 'pending' ORDER BY priority, id"""
+            )
+        )
         return [OutboxRow(*row) for row in rows]

@@ -44,6 +44,7 @@ class BackgroundWork:
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
         """Wait, without polling, until `condition` holds after some change."""
+
         async def reached() -> None:
             while not condition():
                 self._changed.clear()
