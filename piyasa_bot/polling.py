@@ -13,6 +13,7 @@ a rejected token): any other exception is logged with its kind, counted in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -75,6 +76,10 @@ StateListener = Callable[[BotHandle, BotState, str | None], None]
 
 class BatchNotStored(RuntimeError):
     """A commit the batch depends on failed: its offset is not confirmed, the batch comes again."""
+
+
+class MalformedBatch(RuntimeError):
+    """No update of the batch has an update_id: it cannot be confirmed, so back off before asking again."""
 
 
 class BotPoller:
@@ -195,10 +200,8 @@ class BotPoller:
         return deleted is not None and time.monotonic() - deleted < WEBHOOK_GRACE
 
     async def _wait_recheck(self, delay: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._recheck.wait(), delay)
-        except TimeoutError:
-            pass
         self._recheck.clear()
         log.info("bot.rechecking_token", bot=self.handle.name)
 
@@ -215,18 +218,23 @@ class BotPoller:
         answer: list[Any] = await self.handle.bot(request, request_timeout=self.poll_timeout + 10)
         self.last_polled_at = time.monotonic()
         self._set_state(BotState.RUNNING, None)
-        updates = self._well_formed(answer)
+        updates = [update for update in answer if isinstance(update, dict)]
         if not updates:
             return
+        confirmable = self._confirmable(answer, updates)
         now = time.monotonic()
         since_last, self._last_batch_at = now - self._last_batch_at, now
+        # A malformed update is still handled (its message stored from the raw dict if
+        # its chat and id are sound); only the well-formed ones can move the offset.
         batch = await self.ingest.process(self.handle, updates)
         if batch.commits:
             await asyncio.wait(batch.commits)
             if any(commit.cancelled() or commit.exception() is not None for commit in batch.commits):
                 raise BatchNotStored("a row of the batch was not committed")
+        if not confirmable:
+            raise MalformedBatch(f"{len(updates)} update(s) and none with an update_id: nothing to confirm")
         # Confirmed on the next call, now that every row of the batch is committed.
-        self.offset = max(update["update_id"] for update in updates) + 1
+        self.offset = max(confirmable) + 1
         name = self.handle.name
         if batch.new == 0 and len(updates) < self.batch_limit and self.listeners.may_rest(name):
             # Another bot got all of these first. Let this bot's copies pile up into
@@ -238,14 +246,14 @@ class BotPoller:
             finally:
                 self.listeners.resting(name, False)
 
-    def _well_formed(self, updates: list[Any]) -> list[dict[str, Any]]:
-        """The updates that carry an update_id: one without can be neither handled in order nor confirmed."""
-        kept = [u for u in updates if isinstance(u, dict) and type(u.get("update_id")) is int]
-        if len(kept) < len(updates):
-            dropped = len(updates) - len(kept)
-            self.errors["malformed_update"] = self.errors.get("malformed_update", 0) + dropped
-            log.warning("bot.malformed_updates", bot=self.handle.name, dropped=dropped, kept=len(kept))
-        return kept
+    def _confirmable(self, answer: list[Any], updates: list[dict[str, Any]]) -> list[int]:
+        """The update ids that can confirm the batch; anything without one is counted and logged."""
+        ids = [u["update_id"] for u in updates if type(u.get("update_id")) is int]
+        if len(ids) < len(answer):
+            malformed = len(answer) - len(ids)
+            self.errors["malformed_update"] = self.errors.get("malformed_update", 0) + malformed
+            log.warning("bot.malformed_updates", bot=self.handle.name, malformed=malformed, well_formed=len(ids))
+        return ids
 
     def _settle(self) -> None:
         self.settled.set()

@@ -13,7 +13,9 @@ aiogram spends any time parsing them.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from piyasa_bot.chat_kinds import numbered_per_bot
@@ -40,22 +42,43 @@ def content_fingerprint(kind: str, message: dict[str, Any]) -> str:
     return f"{sender}:{message.get('date', 0)}:{extra}:{digest}"
 
 
-class _Bounded(OrderedDict):
-    def __init__(self, capacity: int) -> None:
-        super().__init__()
+# Copies of one message reach the other bots within seconds (their pause between polls,
+# at worst a backoff of a minute); a key older than this is only memory. A copy that
+# still comes later is stored once all the same (ON CONFLICT) and answered once (the
+# outbox's answer-once index): forgetting costs nothing but a parse.
+REMEMBER_FOR = 600.0
+
+
+class _Recent:
+    """Insertion-ordered keys, forgotten after `max_age` seconds or beyond `capacity`, oldest first."""
+
+    def __init__(self, capacity: int, max_age: float = REMEMBER_FOR, clock: Callable[[], float] = time.monotonic):
         self.capacity = capacity
+        self.max_age = max_age
+        self._clock = clock
+        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        found = self._items.get(key)
+        return None if found is None else found[1]
 
     def remember(self, key: Any, value: Any) -> None:
-        self[key] = value
-        if len(self) > self.capacity:
-            self.popitem(last=False)
+        now = self._clock()
+        self._items[key] = (now, value)
+        self._items.move_to_end(key)
+        items, horizon = self._items, now - self.max_age
+        while len(items) > self.capacity or next(iter(items.values()))[0] < horizon:
+            items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class CopyKeys:
     """Gives every copy a key that is equal across bots exactly when the message is."""
 
     def __init__(self, capacity: int = 200_000) -> None:
-        self._occurrences = _Bounded(capacity)
+        self._occurrences = _Recent(capacity)
 
     def key(self, bot_id: int, kind: str, message: dict[str, Any]) -> tuple[MessageKey, str | None]:
         """Return (dedupe key, copy_key for the database or None where ids suffice)."""
@@ -80,8 +103,10 @@ class CopyKeys:
 class SeenMessages:
     """Keys of messages already handed to the writer, each with its commit future."""
 
-    def __init__(self, capacity: int = 200_000) -> None:
-        self._seen = _Bounded(capacity)
+    def __init__(
+        self, capacity: int = 200_000, max_age: float = REMEMBER_FOR, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._seen = _Recent(capacity, max_age, clock)
 
     def get(self, key: MessageKey) -> Any:
         return self._seen.get(key)
