@@ -280,7 +280,7 @@ async def ready_runs(args: argparse.Namespace) -> int:
     summary = []
     for bots in args.bots:
         runs = []
-        for repeat in range(args.repeat):
+        for _ in range(args.repeat):
             run = await one_run(args, bots, dsn)
             print(json.dumps(run), flush=True)
             runs.append(run)
