@@ -46,4 +46,4 @@ bench: setup  ## ingest benchmark beside a plain aiogram runner (see BENCHMARKS.
 	$(BIN)/python -m benchmarks.ingest $(ARGS)
 
 clean:
-	rm -rf $(VENV) .piyasa .pytest_cache *.egg-info
+	rm -rf $(VENV) .piyasa .pytest_cache .mypy_cache .ruff_cache *.egg-info

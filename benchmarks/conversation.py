@@ -246,7 +246,8 @@ def markdown(result: dict[str, Any]) -> str:
         ),
         (
             f"| messages opening (first 3 words) like an earlier one of the same bot | "
-            f"{sn['messages_opening_like_an_earlier_own_message']}/{r['messages']} = {pct(sn['opening_repeat_share'])}; "
+            f"{sn['messages_opening_like_an_earlier_own_message']}/{r['messages']} = "
+            f"{pct(sn['opening_repeat_share'])}; "
             f"distinct openings {sn['distinct_openings']} |"
         ),
         (

@@ -256,7 +256,8 @@ def markdown(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
         + f"; {os.cpu_count()} cores, Python {platform.python_version()}",
         "",
         (
-            "| bots | run | sent per bot in the run (median) | sustained/min per bot (median) | efficiency median / min | max in 60 s (any bot) | "
+            "| bots | run | sent per bot in the run (median) | sustained/min per bot (median) | "
+            "efficiency median / min | max in 60 s (any bot) | "
             "chat total, max 60 s | max 1 s (all) | violations | 429 | answers wait P50/P95/max s | "
             "chatter wait P50/max s | chatter expired |"
         ),

@@ -1,7 +1,7 @@
 """Start-up benchmark: from process start to every bot polling, then the cost of idling.
 
 The runner (`python -m piyasa_bot run`) is measured alone: the Bot API
-emulator runs in a child process of its own (this script, `emulator` mode),
+emulator runs in a child process of its own (benchmarks/startup_emulator.py),
 PostgreSQL is already running with the schema in place (a fresh, migrated
 database per run). "Polling" is the emulator's fact, not a log line: the
 moment each bot's first long poll is waiting (`Emulator.wait_polling`); the
@@ -27,13 +27,11 @@ import json
 import os
 import shutil
 import signal
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -52,59 +50,6 @@ TRUSTING_RUNNER = (
 )
 
 
-# --------------------------------------------------------------------------- the emulator's process
-
-
-async def serve_emulator(args: argparse.Namespace) -> None:
-    """`emulator` mode: N bots in one supergroup; /ready on a second port tells how many poll."""
-    from aiohttp import web
-
-    from piyasa_bot.sandbox import Emulator
-
-    emulator = Emulator()
-    names = [f"b{i:04d}" for i in range(args.bots)]
-    tokens = {name: emulator.add_bot(name, f"{name}_bench_bot", privacy=False).token for name in names}
-    emulator.add_chat(CHAT_ID, "Bench", "supergroup", names)
-    context = None
-    if args.cert:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.cert, args.key)
-    polling_at: dict[str, float] = {}
-
-    async def first_poll(name: str) -> None:
-        await emulator.wait_polling(name, timeout=3600)
-        polling_at[name] = time.time()
-
-    watchers = [asyncio.create_task(first_poll(name)) for name in names]
-
-    async def ready(_: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "polling": len(polling_at),
-                "last_at": max(polling_at.values(), default=None),
-                "stats": emulator.stats()["requests"],
-            }
-        )
-
-    app = web.Application()
-    app.router.add_get("/ready", ready)
-    control = web.AppRunner(app, access_log=None)
-    await control.setup()
-    site = web.TCPSite(control, "127.0.0.1", 0)
-    await site.start()
-    base_url = await emulator.start("127.0.0.1", 0, ssl_context=context)
-    ready_url = f"http://127.0.0.1:{control.addresses[0][1]}/ready"
-    print(json.dumps({"base_url": base_url, "ready_url": ready_url, "tokens": tokens}), flush=True)
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    await stop.wait()
-    for watcher in watchers:
-        watcher.cancel()
-    await emulator.stop()
-    await control.cleanup()
-
-
 # --------------------------------------------------------------------------- one run
 
 
@@ -117,25 +62,17 @@ def server_dsn(args: argparse.Namespace) -> str:
 
 
 async def migrated_database(dsn: str) -> tuple[str, str]:
+    """A fresh database with the schema in place: the runner's start-up migrates nothing."""
+    from benchmarks.lib.database import create_database
     from piyasa_bot.db.migrate import apply_migrations
-    from piyasa_bot.db.pool import fresh_database
 
-    name = f"startup_{uuid.uuid4().hex[:10]}"
-    database = await fresh_database(dsn, name)
+    name, database = await create_database(dsn)
     conn = await asyncpg.connect(database)
     try:
         await apply_migrations(conn)
     finally:
         await conn.close()
     return name, database
-
-
-async def drop_database(dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def stop(process: subprocess.Popen[bytes] | None) -> None:
@@ -150,7 +87,7 @@ def stop(process: subprocess.Popen[bytes] | None) -> None:
 
 
 def start_emulator(bots: int, workdir: Path, tls: bool) -> tuple[subprocess.Popen[bytes], dict[str, Any], Path | None]:
-    cmd = [PYTHON, __file__, "emulator", "--bots", str(bots)]
+    cmd = [PYTHON, "-m", "benchmarks.startup_emulator", "--bots", str(bots), "--chat-id", str(CHAT_ID)]
     cert = None
     if tls:
         from tests.tls import self_signed_certificate
@@ -214,6 +151,8 @@ def start_runner(
 
 
 async def one_run(args: argparse.Namespace, bots: int, dsn: str) -> dict[str, Any]:
+    from benchmarks.lib.database import drop_database  # this file also runs as a script: ROOT is on the path now
+
     workdir = Path(tempfile.mkdtemp(prefix="piyasa-startup-"))
     emulator = runner = None
     db_name, database = await migrated_database(dsn)
@@ -280,7 +219,7 @@ async def ready_runs(args: argparse.Namespace) -> int:
     summary = []
     for bots in args.bots:
         runs = []
-        for repeat in range(args.repeat):
+        for _ in range(args.repeat):
             run = await one_run(args, bots, dsn)
             print(json.dumps(run), flush=True)
             runs.append(run)
@@ -367,18 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
             default=Path("/tmp/piyasa-startup-pg"),
             help="embedded PostgreSQL when DATABASE_URL is unset",
         )
-    emulator = modes.add_parser("emulator", help="(internal) the emulator's own process")
-    emulator.add_argument("--bots", type=int, required=True)
-    emulator.add_argument("--cert")
-    emulator.add_argument("--key")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.mode == "emulator":
-        asyncio.run(serve_emulator(args))
-        return 0
     if args.mode == "cli":
         return cli_times(args)
     with contextlib.suppress(KeyboardInterrupt):

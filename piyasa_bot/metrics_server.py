@@ -145,7 +145,8 @@ class RunnerCollector(Collector):
             latency = ingest.latency
             family = HistogramMetricFamily(
                 "piyasa_ingest_latency_seconds",
-                "From a getUpdates batch's arrival to the commit of every row it depends on (batches with new messages)",
+                "From a getUpdates batch's arrival to the commit of every row it depends on "
+                "(batches with new messages)",
             )
             family.add_metric([], [(_bound(b), c) for b, c in latency.cumulative()], latency.sum)
             yield family

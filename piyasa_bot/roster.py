@@ -10,8 +10,9 @@ module only says what a valid roster is.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Sequence
 from datetime import time
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -80,9 +81,13 @@ class Limits(_Strict):
     answer_ttl_seconds: Annotated[float, Field(gt=0)] = 600
 
 
-DEFAULT_PRIME_HOURS = ["09:30-12:00", "14:00-18:00"]
-DEFAULT_TOPICS = ["bist", "usdtry", "gold", "crypto", "macro"]
+DEFAULT_PRIME_HOURS = ("09:30-12:00", "14:00-18:00")
 Topic = Literal["bist", "usdtry", "gold", "crypto", "macro"]
+DEFAULT_TOPICS: tuple[Topic, ...] = get_args(Topic)
+
+
+def _hour_ranges(*texts: str) -> list[HourRange]:
+    return [HourRange.parse(text) for text in texts]
 
 
 class ChatConfig(_Strict):
@@ -91,7 +96,7 @@ class ChatConfig(_Strict):
     topics: list[Topic] = Field(default_factory=lambda: list(DEFAULT_TOPICS))
     # Bot messages per hour in this chat, outside prime hours.
     pace: Annotated[float, Field(ge=0, le=1200)] = 30
-    prime_hours: HourRanges = Field(default_factory=lambda: _parse_ranges(DEFAULT_PRIME_HOURS))
+    prime_hours: HourRanges = Field(default_factory=lambda: _hour_ranges(*DEFAULT_PRIME_HOURS))
     prime_boost: Annotated[float, Field(ge=1, le=10)] = 1.8
     admins: list[int] = Field(default_factory=list)
 
@@ -124,7 +129,7 @@ class Persona(_Strict):
     # Topic -> stance, e.g. {"crypto": "bearish"}.
     stances: dict[Topic, Literal["bullish", "bearish", "neutral"]] = Field(default_factory=dict)
     signature_phrases: list[str] = Field(default_factory=list)
-    active_hours: HourRanges = Field(default_factory=lambda: _parse_ranges(["08:00-23:30"]))
+    active_hours: HourRanges = Field(default_factory=lambda: _hour_ranges("08:00-23:30"))
     # Chatter this bot may start per hour across all its chats (answers to people are not capped).
     hourly_cap: Annotated[int, Field(ge=0, le=600)] = 20
 
@@ -170,17 +175,38 @@ class Roster(_Strict):
         return next(bot for bot in self.bots if bot.name == name)
 
 
-def consistency_problems(roster: Roster) -> list[tuple[str, str]]:
+class BotKeys(NamedTuple):
+    """What `consistency_problems` compares of one bot."""
+
+    name: Hashable
+    token: Hashable
+    chats: Sequence[Hashable]
+
+
+class RosterKeys(NamedTuple):
+    """What `consistency_problems` compares: from a valid roster (`of`), or from the raw values of one
+    that failed validation (roster_loader), where an unusable value is a fresh `object()`, equal only to
+    itself: it neither clashes with another value nor is found."""
+
+    chat_ids: Sequence[Hashable]
+    bots: Sequence[BotKeys]
+
+    @classmethod
+    def of(cls, roster: Roster) -> RosterKeys:
+        return cls([chat.id for chat in roster.chats], [BotKeys(bot.name, bot.token, bot.chats) for bot in roster.bots])
+
+
+def consistency_problems(keys: RosterKeys) -> list[tuple[str, str]]:
     """Problems no single field can see: duplicates and dangling chat ids, as (path, message)."""
     problems: list[tuple[str, str]] = []
-    first_chat: dict[int, int] = {}
-    for index, chat in enumerate(roster.chats):
-        if chat.id in first_chat:
-            problems.append((f"chats[{index}].id", f"chat {chat.id} is already chats[{first_chat[chat.id]}]"))
-        first_chat.setdefault(chat.id, index)
-    first_name: dict[str, int] = {}
-    first_token: dict[str, int] = {}
-    for index, bot in enumerate(roster.bots):
+    first_chat: dict[Hashable, int] = {}
+    for index, chat_id in enumerate(keys.chat_ids):
+        if chat_id in first_chat:
+            problems.append((f"chats[{index}].id", f"chat {chat_id} is already chats[{first_chat[chat_id]}]"))
+        first_chat.setdefault(chat_id, index)
+    first_name: dict[Hashable, int] = {}
+    first_token: dict[Hashable, int] = {}
+    for index, bot in enumerate(keys.bots):
         if bot.name in first_name:
             problems.append(
                 (f"bots[{index}].name", f"'{bot.name}' is already the name of bots[{first_name[bot.name]}]")
@@ -189,7 +215,7 @@ def consistency_problems(roster: Roster) -> list[tuple[str, str]]:
         if bot.token in first_token:
             problems.append((f"bots[{index}].token", f"the same token as bots[{first_token[bot.token]}]"))
         first_token.setdefault(bot.token, index)
-        listed: dict[int, int] = {}
+        listed: dict[Hashable, int] = {}
         for position, chat_id in enumerate(bot.chats):
             if chat_id not in first_chat:
                 problems.append((f"bots[{index}].chats[{position}]", f"chat {chat_id} is not in chats"))

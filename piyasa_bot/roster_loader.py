@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from piyasa_bot.crypto import PREFIX, SETTING, SecretKeyError, TokenCipher
 from piyasa_bot.problems import Problem, Refused, RosterError
 from piyasa_bot.redaction import MIN_SECRET, TOKEN, Redactor, looks_like_token
-from piyasa_bot.roster import BotConfig, ChatConfig, Limits, Persona, Roster, consistency_problems
+from piyasa_bot.roster import BotConfig, BotKeys, ChatConfig, Limits, Persona, Roster, RosterKeys, consistency_problems
 from piyasa_bot.yaml_bounded import MAX_NODES, load_bounded
 
 __all__ = [  # Problem, RosterError and MAX_NODES live in their own modules; importable from here too
@@ -103,7 +103,7 @@ def parse_roster(text: str, source: str, env: Mapping[str, str], cipher: TokenCi
     tokens, secrets, token_problems, warnings = _resolve_tokens(data, env, cipher)
     problems += token_problems
     reported = [problem.path for problem in problems]
-    for path, message in consistency_problems(roster or _partial_roster(data)):
+    for path, message in consistency_problems(RosterKeys.of(roster) if roster else _raw_keys(data)):
         if not any(path == seen or path.startswith((seen + ".", seen + "[")) for seen in reported):
             problems.append(Problem(path, message))  # one complaint per field is enough
     if problems or roster is None:
@@ -252,18 +252,20 @@ def _resolve_tokens(
     return tokens, {secret for secret in secrets if len(secret) >= MIN_SECRET}, problems, warnings
 
 
-def _as_int(value: object) -> object:
-    try:
-        return int(value)  # type: ignore[call-overload]  # ids written as text count, as in pydantic
-    except (TypeError, ValueError, OverflowError):
-        return object()  # equal only to itself: an invalid id neither clashes nor is found
+def _as_int(value: object) -> Hashable:
+    if isinstance(value, int | float | str):  # ids written as text count, as in pydantic
+        try:
+            return int(value)
+        except (ValueError, OverflowError):
+            pass
+    return object()  # equal only to itself: an invalid id neither clashes nor is found
 
 
-def _partial_roster(data: dict[str, Any]) -> Roster:
-    """A Roster built unvalidated from the usable raw values, only for consistency_problems."""
+def _raw_keys(data: dict[str, Any]) -> RosterKeys:
+    """The usable raw values of a roster that failed validation, only for consistency_problems."""
     raw_chats, raw_bots = data.get("chats"), data.get("bots")
-    chats = [
-        ChatConfig.model_construct(id=_as_int(item.get("id") if isinstance(item, dict) else None))
+    chat_ids = [
+        _as_int(item.get("id") if isinstance(item, dict) else None)
         for item in (raw_chats if isinstance(raw_chats, list) else [])
     ]
     bots = []
@@ -271,11 +273,11 @@ def _partial_roster(data: dict[str, Any]) -> Roster:
         item = item if isinstance(item, dict) else {}
         name, token, listed = item.get("name"), item.get("token"), item.get("chats")
         bots.append(
-            BotConfig.model_construct(
+            BotKeys(
                 name=name if isinstance(name, str) else object(),
                 token=token.strip() if isinstance(token, str) else object(),
                 # Without a usable `chats:` every reference would look dangling: check none.
-                chats=[_as_int(chat) for chat in listed] if isinstance(listed, list) and chats else [],
+                chats=[_as_int(chat) for chat in listed] if isinstance(listed, list) and chat_ids else [],
             )
         )
-    return Roster.model_construct(chats=chats, bots=bots)
+    return RosterKeys(chat_ids, bots)

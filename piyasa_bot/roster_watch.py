@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -94,10 +95,8 @@ class RosterWatcher:
     async def run(self) -> None:
         while True:
             if not self._triggered.is_set():
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._triggered.wait(), self.interval)
-                except TimeoutError:
-                    pass
             forced = self._triggered.is_set()
             self._triggered.clear()
             try:

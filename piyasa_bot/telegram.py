@@ -27,7 +27,7 @@ from aiogram.types import Message, User
 class GetRawUpdates(GetUpdates):
     """getUpdates answered as plain dicts, so copies already seen are never parsed."""
 
-    __returning__ = list[dict[str, Any]]  # type: ignore[assignment]
+    __returning__ = list[dict[str, Any]]
 
 
 # pydantic keeps parametrized generics in a weak cache; aiogram asks for

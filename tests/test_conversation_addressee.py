@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime
 
 import pytest
@@ -126,8 +127,8 @@ def test_statements(text: str) -> None:
     assert not is_question(text)
 
 
-def persona_bot(name: str, watchlist: list[str], chats: list[int] = [CHAT], **persona) -> BotConfig:
-    return BotConfig(name=name, token="t", chats=chats, persona=Persona(watchlist=watchlist, **persona))
+def persona_bot(name: str, watchlist: list[str], chats: Sequence[int] = (CHAT,), **persona) -> BotConfig:
+    return BotConfig(name=name, token="t", chats=list(chats), persona=Persona(watchlist=watchlist, **persona))
 
 
 BOTS = [

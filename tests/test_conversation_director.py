@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,9 +22,11 @@ ALWAYS = ["00:00-24:00"]
 
 
 def bot(
-    name: str, *, chats: list[int] = [CHAT], cap: int = 600, hours: list[str] = ALWAYS, tone: str = "calm"
+    name: str, *, chats: Sequence[int] = (CHAT,), cap: int = 600, hours: list[str] = ALWAYS, tone: str = "calm"
 ) -> BotConfig:
-    return BotConfig(name=name, token="t", chats=chats, persona=Persona(hourly_cap=cap, active_hours=hours, tone=tone))
+    return BotConfig(
+        name=name, token="t", chats=list(chats), persona=Persona(hourly_cap=cap, active_hours=hours, tone=tone)
+    )
 
 
 def run(directors: list[Director], start: datetime, end: datetime, on_turn=None) -> list[tuple[int, Turn]]:

@@ -22,7 +22,7 @@ async def repo_world() -> World:
     emulator = Emulator(seed=5)
     placeholder = load_roster(REPO_ROSTER, _AnyToken(), None)
     env = {}
-    for index, bot in enumerate(placeholder.roster.bots):
+    for bot in placeholder.roster.bots:
         env[f"{bot.name.upper()}_TOKEN"] = emulator.add_bot(
             name=bot.name, username=f"{bot.name}_bot", privacy=False
         ).token

@@ -177,7 +177,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
                 "chat_id": f.chat_id,
                 "status": f.status,
                 "reason": _clean(f.reason),
-                "count": f.count,
+                "count": f.rows,
                 "last_at": when(f.last_at),
             }
             for f in snapshot.failures
@@ -252,7 +252,7 @@ def snapshot_text(snapshot: Snapshot) -> list[str]:
         lines += _table(
             ["count", "status", "bot", "chat", "last", "reason"],
             [
-                [str(f.count), f.status, f.bot, str(f.chat_id), _ago(now, f.last_at), _clean(f.reason) or "-"]
+                [str(f.rows), f.status, f.bot, str(f.chat_id), _ago(now, f.last_at), _clean(f.reason) or "-"]
                 for f in snapshot.failures
             ],
             numeric={0},

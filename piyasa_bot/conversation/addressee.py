@@ -116,7 +116,7 @@ def pick_volunteer(line: ChatLine, bots: Sequence[BotConfig], rng: random.Random
             scored.append((bot.name, score))
     if not scored:
         return None
-    names, weights = zip(*scored)
+    names, weights = zip(*scored, strict=True)
     return rng.choices(names, weights=weights)[0]
 
 

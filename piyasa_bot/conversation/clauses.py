@@ -89,6 +89,7 @@ def linked(clause: str, rng: random.Random) -> str:
 
 def stance_reply(mine: Stance, theirs: str | None, rng: random.Random) -> str:
     """Agree, disagree or half-agree with a message, by comparing its lean with our stance."""
+    family: tuple[str, ...]
     if theirs is None or mine == "neutral":
         family = talk.PARTIAL if theirs else talk.PARTIAL + answers.STATEMENT_ACKS
     elif theirs == mine:

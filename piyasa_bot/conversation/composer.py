@@ -25,7 +25,7 @@ from piyasa_bot.conversation.market import Market
 from piyasa_bot.conversation.style import Styler, is_lead_in
 from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, find_topics, symbols_for_topic, watchlist_codes
 from piyasa_bot.conversation.turkish import compare_key
-from piyasa_bot.roster import BotConfig, ChatConfig
+from piyasa_bot.roster import BotConfig, ChatConfig, Topic
 
 
 class _Auto:
@@ -271,6 +271,6 @@ def _after_lead_in(parts: list[str]) -> bool:
     return bool(parts) and is_lead_in(parts[-1])
 
 
-def _main_symbols(topic: str) -> list[str]:
+def _main_symbols(topic: Topic) -> list[str]:
     """A topic's headline symbols (not single stocks)."""
     return [code for code in symbols_for_topic(topic) if not SYMBOLS[code].beta]

@@ -75,7 +75,7 @@ def pick_reply_target(bot_name: str, lines: Sequence[ChatLine], now: datetime, r
         return None
     asks = [is_question(line.text) for line in candidates]
     weights = []
-    for line, asking in zip(candidates, asks):
+    for line, asking in zip(candidates, asks, strict=True):
         weight = (3.0 if line.is_human else 1.0) * (2.5 if asking else 1.0)
         age = (now - line.at).total_seconds()
         weights.append(weight * 0.5 ** (age / _HALF_LIFE_S))

@@ -19,7 +19,7 @@ from piyasa_bot.conversation.market import Market, Quote
 from piyasa_bot.conversation.phrases_market import ADVERBS, MOVE, MOVED
 from piyasa_bot.conversation.symbols import SYMBOLS
 from piyasa_bot.conversation.turkish import format_number, format_percent
-from piyasa_bot.roster import BotConfig
+from piyasa_bot.roster import BotConfig, Topic
 
 Stance = Literal["bullish", "bearish", "neutral"]
 
@@ -27,7 +27,7 @@ Stance = Literal["bullish", "bearish", "neutral"]
 @dataclass(frozen=True)
 class Facts:
     symbol: str
-    topic: str
+    topic: Topic
     quote: Quote
     slots: dict[str, str]
 
@@ -75,7 +75,7 @@ def gather(market: Market, symbol: str, now: datetime, rng: random.Random) -> Fa
     return Facts(symbol, spec.topic, quote, slots)
 
 
-def stance(bot: BotConfig, topic: str, now: datetime) -> Stance:
+def stance(bot: BotConfig, topic: Topic, now: datetime) -> Stance:
     """The persona's stance on a topic, or a mood of the day that stays put all day.
 
     crc32 rather than hash(): Python salts str hashes per process.

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Literal
 
 from piyasa_bot.conversation.turkish import fold
+from piyasa_bot.roster import Topic
 
 Session = Literal["bist", "fx", "crypto", "static"]
 
@@ -21,7 +22,7 @@ Session = Literal["bist", "fx", "crypto", "static"]
 @dataclass(frozen=True)
 class Symbol:
     code: str
-    topic: str
+    topic: Topic
     spoken: tuple[str, ...]  # how bots write it
     aliases: tuple[str, ...]  # folded words people type, beyond the code
     low: float
@@ -157,7 +158,7 @@ EURUSD = Symbol("EURUSD", "usdtry", ("EURUSD",), (), 1.06, 1.17, 0.004, 4, "", "
 TROY_OUNCE_GRAMS = 31.1035
 
 # Words that name a topic without naming a symbol (symbols imply their topic anyway).
-TOPIC_WORDS: dict[str, tuple[str, ...]] = {
+TOPIC_WORDS: dict[Topic, tuple[str, ...]] = {
     "bist": ("hisse", "bilanco", "temettu", "halka arz"),
     "usdtry": ("doviz",),
     "gold": ("kulce", "ceyrek altin", "yarim altin"),
@@ -211,7 +212,7 @@ def _find_symbols(text: str) -> tuple[str, ...]:
     return tuple(codes)
 
 
-def find_topics(text: str) -> list[str]:
+def find_topics(text: str) -> list[Topic]:
     folded = fold(text)
     found = [s.topic for s in (SYMBOLS[c] for c in find_symbols(text))]
     for topic, words in TOPIC_WORDS.items():
@@ -237,5 +238,5 @@ def watchlist_codes(watchlist: list[str]) -> list[str]:
     return list(dict.fromkeys(code for code in codes if code))
 
 
-def symbols_for_topic(topic: str) -> list[str]:
+def symbols_for_topic(topic: Topic) -> list[str]:
     return [code for code, s in SYMBOLS.items() if s.topic == topic]

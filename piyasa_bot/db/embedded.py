@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pgserver is imported only when a server is wanted
+    from pgserver.postgres_server import PostgresServer
 
 
 class EmbeddedPostgres:
@@ -24,16 +27,17 @@ class EmbeddedPostgres:
         runtime.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import pgserver
+            from pgserver.postgres_server import get_server
 
-            self._server: Any = pgserver.get_server(data_dir / "pg", cleanup_mode="stop" if stop_at_exit else None)
+            self._server: PostgresServer = get_server(data_dir / "pg", cleanup_mode="stop" if stop_at_exit else None)
 
     def dsn(self, database: str = "postgres") -> str:
-        uri: str = self._server.get_uri(database)
-        return uri
+        return self._server.get_uri(database)
 
     def stop(self) -> None:
-        from pgserver._commands import pg_ctl
+        # pgserver makes one function per PostgreSQL binary at import time (setattr), so its
+        # typing cannot name them.
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user)
 

@@ -8,13 +8,14 @@ cannot shift the window.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 import asyncpg
 
 from piyasa_bot.db.pool import INSTANCE_LOCK_KEY
 
-Conn = asyncpg.Connection | asyncpg.Pool
+# Every query here runs on a pool or on one connection alike.
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 
 class BotStatus(NamedTuple):
@@ -51,7 +52,7 @@ class FailureGroup(NamedTuple):
     chat_id: int
     status: str  # 'failed' or 'expired'
     reason: str | None
-    count: int
+    rows: int  # outbox rows in the group (`count` would shadow tuple.count)
     last_at: datetime
 
 

@@ -75,7 +75,8 @@ def markdown(results: Results, options: LoadtestOptions, chart_name: str) -> str
         "",
         "| | this run | reference |",
         "|---|---|---|",
-        f"| messages (people stored + bots sent) | {results.stored + results.bot_messages_sent:,} | {REFERENCE['messages']:,} |",
+        f"| messages (people stored + bots sent) | {results.stored + results.bot_messages_sent:,} "
+        f"| {REFERENCE['messages']:,} |",
         f"| throughput | {results.throughput:.2f} msg/s | {REFERENCE['throughput']} msg/s |",
         f"| error rate | {results.error_rate:.2%} | 0% |",
         f"| latency avg | {results.ingest.avg:,.1f} ms | {REFERENCE['avg']:,} ms |",
