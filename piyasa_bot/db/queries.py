@@ -270,7 +270,8 @@ async def migrate_chat(conn: asyncpg.Connection, old: int, new: int) -> ChatMove
         await conn.execute(
             """INSERT INTO chats (id, title, type, allowed)
                SELECT $2, title, 'supergroup', allowed FROM chats WHERE id = $1
-               ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = 'supergroup', allowed = EXCLUDED.allowed""",
+               ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = 'supergroup',
+                                             allowed = EXCLUDED.allowed""",
             old,
             new,
         )
