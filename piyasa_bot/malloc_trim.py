@@ -1,0 +1,72 @@
+"""Give the C heap's free pages back to the system now and then (glibc's malloc_trim).
+
+A soak at 34 messages a second showed the Python heap flat after its first
+ten minutes while the process grew ~0.8 MiB a minute: memory glibc held
+*free* (mallinfo2's fordblks) went from 4 to 20 MiB in 20 minutes, scattered
+between live blocks by the bodies of getUpdates answers (bytes objects of
+every size, allocated by malloc, not pymalloc). glibc returns such pages only
+from the top of the heap on its own; `malloc_trim(0)` hands back every free
+page anywhere in it (madvise), in about a millisecond for this heap.
+
+Elsewhere than glibc (musl, macOS) there is nothing to call, and the task
+does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+from collections.abc import Callable
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+TRIM_EVERY = 60.0  # seconds
+
+
+def _glibc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+class MallocTrimmer:
+    """A background task that calls malloc_trim(0) every `every` seconds (where glibc has it)."""
+
+    def __init__(self, every: float = TRIM_EVERY) -> None:
+        self.every = every
+        self.trims = 0
+        self._trim = _glibc_trim()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def available(self) -> bool:
+        return self._trim is not None
+
+    def trim(self) -> None:
+        if self._trim is not None:
+            self._trim(0)
+            self.trims += 1
+
+    def start(self) -> None:
+        if self._trim is not None and self._task is None:
+            self._task = asyncio.create_task(self._run(), name="malloc-trim")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            self.trim()
