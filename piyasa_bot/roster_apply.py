@@ -57,15 +57,19 @@ class RosterChange:
 async def register(
     pool: asyncpg.Pool, cipher: TokenCipher, aliases: ChatAliases, loaded: LoadedRoster
 ) -> dict[str, int]:
-    """Upsert the roster's chats, bots and pairings in one transaction; bot name -> database id."""
-    ids: dict[str, int] = {}
+    """Upsert the roster's chats, bots and pairings in one transaction; bot name -> database id.
+
+    A few statements for the whole roster, not a few per bot (1,000 bots: 2,000 round trips before).
+    """
+    roster = loaded.roster
+    chats = [(chat.id, chat.title) for chat in roster.chats]
+    bots = [
+        # A chat Telegram renumbered is paired under the id it has now.
+        queries.RosterBot(bot.name, cipher.encrypt(loaded.tokens[bot.name]), [aliases.current(c) for c in bot.chats])
+        for bot in roster.bots
+    ]
     async with pool.acquire() as conn, conn.transaction():
-        await queries.upsert_chats(conn, [(chat.id, chat.title) for chat in loaded.roster.chats])
-        for bot in loaded.roster.bots:
-            ids[bot.name] = await queries.upsert_bot(conn, bot.name, cipher.encrypt(loaded.tokens[bot.name]))
-            # A chat Telegram renumbered is paired under the id it has now.
-            await queries.set_bot_chats(conn, ids[bot.name], [aliases.current(chat) for chat in bot.chats])
-    return ids
+        return await queries.register_roster(conn, chats, bots)
 
 
 async def apply_roster(
