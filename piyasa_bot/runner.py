@@ -22,7 +22,8 @@ from piyasa_bot.bots import BotHandle
 from piyasa_bot.crypto import TokenCipher
 from piyasa_bot.llm import LlmConfig
 from piyasa_bot.logs import redact
-from piyasa_bot.polling import BotPoller, BotState
+from piyasa_bot.polling import DISABLED_RECHECK, LONGEST_POLL_TIMEOUT, BotPoller, BotState
+from piyasa_bot.polling_shared import Recovery
 from piyasa_bot.roster import BotConfig
 from piyasa_bot.roster_apply import apply_roster, register
 from piyasa_bot.roster_loader import LoadedRoster
@@ -56,7 +57,8 @@ class Runner:
         dsn: str,
         api_base: str,
         cipher: TokenCipher,
-        poll_timeout: int = 25,
+        poll_timeout: int = LONGEST_POLL_TIMEOUT,
+        disabled_recheck: float = DISABLED_RECHECK,
         conversation: bool = True,
         seed: int | None = None,
         pace_scale: float = 1.0,
@@ -67,6 +69,7 @@ class Runner:
         self.loaded = loaded
         self.cipher = cipher
         self.poll_timeout = poll_timeout
+        self.disabled_recheck = disabled_recheck  # seconds between getMe checks of a bot whose token was rejected
         self.options = ServiceOptions(
             dsn=dsn,
             api_base=api_base,
@@ -84,6 +87,8 @@ class Runner:
         self._services: Services | None = None
         self._resume: asyncio.Task[None] | None = None
         self._jitter = random.Random()
+        # One for every poller: the first call that succeeds after an outage wakes every bot backing off.
+        self._recovery = Recovery()
 
     # --- what the runner is built on -------------------------------------------------------
 
@@ -165,9 +170,17 @@ class Runner:
         await asyncio.shield(self._resume)
 
     async def wait_polling(self, timeout: float | None = 30.0) -> None:
-        """Return once every bot has been identified (or given up on); TimeoutError after `timeout` s."""
-        if not await self.services.bots.wait_known(self.pollers, timeout):
-            raise TimeoutError(f"bots still not identified after {timeout} s: {sorted(self.services.bots.pending)}")
+        """Return once every bot has been identified (or its token rejected); TimeoutError after `timeout` s."""
+        pollers = list(self.pollers.values())
+        waits = [asyncio.ensure_future(poller.settled.wait()) for poller in pollers if not poller.settled.is_set()]
+        if not waits:
+            return
+        _, pending = await asyncio.wait(waits, timeout=timeout)
+        for wait in pending:
+            wait.cancel()
+        if pending:
+            unsettled = sorted(poller.handle.name for poller in pollers if not poller.settled.is_set())
+            raise TimeoutError(f"bots still not identified after {timeout} s: {unsettled}")
 
     # --- one bot -------------------------------------------------------------------------
 
@@ -176,8 +189,15 @@ class Runner:
         handle = BotHandle(name=bot.name, db_id=db_id, bot=make_bot(token, services.session))
         services.bots.add(handle)
         services.listeners.join(bot.name, [services.aliases.current(chat) for chat in bot.chats])
+        # No IdentityGate: a message addressed to a bot not yet identified is held for it (held_messages.py).
         poller = BotPoller(
-            handle, services.ingest, self._on_state, poll_timeout=self.poll_timeout, listeners=services.listeners
+            handle,
+            services.ingest,
+            self._on_state,
+            poll_timeout=self.poll_timeout,
+            listeners=services.listeners,
+            recovery=self._recovery,
+            disabled_recheck=self.disabled_recheck,
         )
         self.pollers[bot.name] = poller
         self.poll_restarts.setdefault(bot.name, 0)
@@ -194,8 +214,12 @@ class Runner:
 
     async def apply(self, loaded: LoadedRoster) -> None:
         """A new roster while running: start added bots, stop removed ones, update the rest."""
-        await apply_roster(self.services, self, self.cipher, self.loaded, loaded)
+        change = await apply_roster(self.services, self, self.cipher, self.loaded, loaded)
         self.loaded = loaded
+        # A reload is the operator's way back for a bot disabled by a rejected token: ask getMe again now.
+        rechecked = [name for name, poller in self.pollers.items() if name not in change.added and poller.recheck()]
+        if rechecked:
+            log.info("roster.rechecking_disabled", bots=rechecked)
 
     async def _supervise(self, poller: BotPoller) -> None:
         """Keep the bot's poll loop running: one that ends (it never should) is logged, counted, restarted."""
@@ -210,9 +234,7 @@ class Runner:
                 except Exception as error:  # anything the loop did not catch itself
                     ended = redact(f"{type(error).__name__}: {error}")
                 else:
-                    if poller.state is BotState.DISABLED:
-                        return  # the token was rejected: the poller said so, nothing to restart
-                    ended = "returned"
+                    ended = "returned"  # it never should: a rejected token waits for its recheck inside
                 quick_failures = 1 if time.monotonic() - started > HEALTHY_RUN else quick_failures + 1
                 delay = min(RESTART_MAX, RESTART_MIN * 2 ** (quick_failures - 1)) * self._jitter.uniform(0.75, 1.0)
                 self.poll_restarts[name] += 1
@@ -233,8 +255,11 @@ class Runner:
         self.services.bots.identified(poller.handle.name)
 
     def _on_state(self, handle: BotHandle, state: BotState, detail: str | None) -> None:
+        bots = self.services.bots
         if state is BotState.DISABLED:
-            self.services.bots.gave_up(handle.name)  # nobody waits for its identity any more
+            bots.gave_up(handle.name)  # nobody waits for its identity any more
+        elif state is BotState.RUNNING and handle.telegram_id and bots.by_telegram_id(handle.telegram_id) is not handle:
+            bots.identified(handle.name)  # identified again after a recheck (a first getMe is noted at once)
         self.services.states.note(handle, state, detail)
 
     # --- stop ----------------------------------------------------------------------------
