@@ -29,8 +29,9 @@ from typing import Any
 import structlog
 from aiogram.types import Message
 
+from piyasa_bot.bots import BotHandle
 from piyasa_bot.conversation.guard import guard
-from piyasa_bot.ingest.pipeline import BotHandle, Recorder
+from piyasa_bot.ingest.pipeline import Recorder
 from piyasa_bot.sending.chat_queue import ChatQueue, LaneWait
 from piyasa_bot.sending.limits import SendLimits
 from piyasa_bot.sending.migration import follow_migration
