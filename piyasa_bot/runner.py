@@ -47,6 +47,9 @@ log = structlog.get_logger(__name__)
 RESTART_MIN, RESTART_MAX = 1.0, 60.0
 HEALTHY_RUN = 60.0  # a loop that ran this long before ending restarts from the shortest delay again
 POLL_STOP_TIMEOUT = 1.0  # seconds for every poll loop to end once cancelled
+# The longest pause of a bot whose batches bring only copies (another bot stored them): their
+# copies pile up into fewer, larger batches. Tests shorten it, so that offsets confirm soon.
+COPIES_PAUSE = 5.0
 
 
 class Runner:
@@ -59,6 +62,7 @@ class Runner:
         cipher: TokenCipher,
         poll_timeout: int = LONGEST_POLL_TIMEOUT,
         disabled_recheck: float = DISABLED_RECHECK,
+        copies_pause: float = COPIES_PAUSE,
         conversation: bool = True,
         seed: int | None = None,
         pace_scale: float = 1.0,
@@ -70,6 +74,7 @@ class Runner:
         self.cipher = cipher
         self.poll_timeout = poll_timeout
         self.disabled_recheck = disabled_recheck  # seconds between getMe checks of a bot whose token was rejected
+        self.copies_pause = copies_pause
         self.options = ServiceOptions(
             dsn=dsn,
             api_base=api_base,
@@ -198,6 +203,7 @@ class Runner:
             listeners=services.listeners,
             recovery=self._recovery,
             disabled_recheck=self.disabled_recheck,
+            copies_pause=self.copies_pause,
         )
         self.pollers[bot.name] = poller
         self.poll_restarts.setdefault(bot.name, 0)

@@ -55,6 +55,9 @@ def make_runner(world: World, dsn: str, loaded: LoadedRoster | None = None, **kw
     cipher = TokenCipher.from_setting(generate_key())
     assert cipher is not None
     kwargs.setdefault("poll_timeout", 5)
+    # A bot that gets only copies waits up to 1.5 x this before confirming them: at the default
+    # (5 s) every wait_confirmed paid 2.5-7.5 s.
+    kwargs.setdefault("copies_pause", 0.3)
     kwargs.setdefault("conversation", False)  # spine tests: only what the test itself sends
     return Runner(loaded or world.loaded, dsn=dsn, api_base=world.base_url, cipher=cipher, **kwargs)
 
