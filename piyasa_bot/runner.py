@@ -156,6 +156,8 @@ class Runner:
         self._resume = asyncio.create_task(self._resume_outbox(), name="outbox-resume")
         if services.rooms is not None:
             services.rooms.start()
+        if services.market is not None:
+            services.market.start()  # saved now and then, so that even a crash resumes near its levels
         # Everything built so far lives as long as the runner: keep it out of the
         # collector's full scans, which otherwise stall the loop for milliseconds.
         gc.collect()

@@ -27,7 +27,7 @@ from piyasa_bot.bot_chats import BotChats
 from piyasa_bot.bot_states import BotStates
 from piyasa_bot.bots import BotRegistry
 from piyasa_bot.chatrooms import ChatRooms
-from piyasa_bot.conversation import Composer, Market
+from piyasa_bot.conversation import Composer
 from piyasa_bot.db import queries
 from piyasa_bot.db.pool import InstanceLock, open_pool
 from piyasa_bot.deps import Deps
@@ -39,6 +39,7 @@ from piyasa_bot.ingest.writer import MessageWriter
 from piyasa_bot.listeners import Listeners
 from piyasa_bot.llm import LlmConfig, LlmSource, TemplateSource, TextSource
 from piyasa_bot.logs import register_secrets
+from piyasa_bot.market_keeper import MarketKeeper
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.metrics_server import MetricsServer
 from piyasa_bot.roster_loader import LoadedRoster
@@ -68,6 +69,7 @@ CLOSE_TIMEOUTS = {
     "foreign chats": 0.2,
     "bot states": 0.8,
     "chat rooms": 0.5,
+    "market": 0.5,  # one last save of the market's levels (MarketKeeper bounds it too)
     "text source": 0.5,
     "outbox": 2.0,
     "bot chats": 0.3,
@@ -96,6 +98,7 @@ class Services:
     ingest: Ingest
     source: TextSource | None  # None when the conversation is off
     rooms: ChatRooms | None  # None when the conversation is off
+    market: MarketKeeper | None  # the simulated market, kept across restarts; None when the conversation is off
     metrics: MetricsServer | None  # None without a metrics port
 
 
@@ -137,9 +140,13 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
         )
         closing("outbox", outbox.close)
         source: TextSource | None = None
+        market: MarketKeeper | None = None
         if options.conversation:
             rng = random.Random(options.seed)
-            templates = TemplateSource(Composer(Market(random.Random(rng.random())), random.Random(rng.random())))
+            # The stored market if there is one: a restart quotes the levels the last run quoted.
+            market = await MarketKeeper.open(pool, random.Random(rng.random()))
+            closing("market", market.close)  # after the rooms stop (the last save), before the pool closes
+            templates = TemplateSource(Composer(market.market, random.Random(rng.random())))
             source = LlmSource(options.llm, templates) if options.llm else templates
             closing("text source", source.close)
             rooms = ChatRooms(roster, bots, outbox, source, rng=rng, scale=options.pace_scale, aliases=aliases)
@@ -183,6 +190,7 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
             ingest=ingest,
             source=source,
             rooms=rooms,
+            market=market,
             metrics=metrics,
         )
 
