@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import random
 import time
 from typing import TYPE_CHECKING, Self
 
@@ -20,8 +19,9 @@ import structlog
 
 from piyasa_bot.bots import BotHandle
 from piyasa_bot.crypto import TokenCipher
+from piyasa_bot.instance_fence import Chatter, InstanceFence
 from piyasa_bot.llm import LlmConfig
-from piyasa_bot.logs import redact
+from piyasa_bot.poll_supervision import PollSupervisor
 from piyasa_bot.polling import DISABLED_RECHECK, LONGEST_POLL_TIMEOUT, BotPoller, BotState
 from piyasa_bot.polling_shared import Recovery
 from piyasa_bot.roster import BotConfig
@@ -42,11 +42,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-# A poll loop that ended (it never should) starts again after a delay that
-# doubles with each quick failure, from RESTART_MIN up to RESTART_MAX.
-RESTART_MIN, RESTART_MAX = 1.0, 60.0
-HEALTHY_RUN = 60.0  # a loop that ran this long before ending restarts from the shortest delay again
-POLL_STOP_TIMEOUT = 1.0  # seconds for every poll loop to end once cancelled
 # The longest pause of a bot whose batches bring only copies (another bot stored them): their
 # copies pile up into fewer, larger batches. Tests shorten it, so that offsets confirm soon.
 COPIES_PAUSE = 5.0
@@ -85,13 +80,13 @@ class Runner:
             metrics_port=metrics_port,
             metrics_host=metrics_host,
         )
-        self.pollers: dict[str, BotPoller] = {}
-        self.poll_restarts: dict[str, int] = {}  # bot -> times its poll loop ended and was started again
-        self._supervisors: dict[str, asyncio.Task[None]] = {}
+        self._polls = PollSupervisor(self._on_state, self._identified)
+        self._chatter = Chatter()
+        # The single-instance lock lost: polling, chatter and sends stand down until it is taken again.
+        self._fence = InstanceFence(self._polls, self._chatter)
         self._stack = contextlib.AsyncExitStack()
         self._services: Services | None = None
         self._resume: asyncio.Task[None] | None = None
-        self._jitter = random.Random()
         # One for every poller: the first call that succeeds after an outage wakes every bot backing off.
         self._recovery = Recovery()
 
@@ -132,6 +127,21 @@ class Runner:
     def metrics(self) -> MetricsServer | None:
         return self.services.metrics
 
+    @property
+    def fenced(self) -> bool:
+        """True while the single-instance lock is lost: nothing polls or sends."""
+        return self._fence.fenced
+
+    @property
+    def pollers(self) -> dict[str, BotPoller]:
+        """Every bot's poller by name (kept while polling is fenced off, for metrics and status)."""
+        return self._polls.pollers
+
+    @property
+    def poll_restarts(self) -> dict[str, int]:
+        """Bot -> times its poll loop ended and was started again."""
+        return self._polls.restarts
+
     # --- start ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -147,15 +157,23 @@ class Runner:
 
     async def start(self) -> None:
         self._services = services = await self._stack.enter_async_context(
-            open_services(self.loaded, self.options, metrics_view=self)
+            open_services(
+                self.loaded,
+                self.options,
+                metrics_view=self,
+                on_lock_lost=self._fence.lost,
+                on_lock_regained=self._fence.regained,
+            )
         )
+        await self._fence.guard(services.outbox)
+        self._chatter.rooms = services.rooms
         roster = self.loaded.roster
         ids = await register(services.pool, self.cipher, services.aliases, self.loaded)
         for bot in roster.bots:
             self.start_bot(bot, ids[bot.name], self.loaded.tokens[bot.name])
         self._resume = asyncio.create_task(self._resume_outbox(), name="outbox-resume")
-        if services.rooms is not None:
-            services.rooms.start()
+        self._chatter.wanted = True
+        await self._chatter.follow()
         if services.market is not None:
             services.market.start()  # saved now and then, so that even a crash resumes near its levels
         # Everything built so far lives as long as the runner: keep it out of the
@@ -207,15 +225,10 @@ class Runner:
             disabled_recheck=self.disabled_recheck,
             copies_pause=self.copies_pause,
         )
-        self.pollers[bot.name] = poller
-        self.poll_restarts.setdefault(bot.name, 0)
-        self._supervisors[bot.name] = asyncio.create_task(self._supervise(poller), name=f"poll:{bot.name}")
+        self._polls.add(poller)  # polls at once, unless the runner is fenced off
 
     async def stop_bot(self, name: str) -> None:
-        task = self._supervisors.pop(name)
-        task.cancel()
-        await asyncio.wait([task], timeout=POLL_STOP_TIMEOUT)
-        poller = self.pollers.pop(name)
+        poller = await self._polls.remove(name)
         self.services.bots.remove(name)
         self.services.listeners.leave(name)
         self._on_state(poller.handle, BotState.STOPPED, "removed from bots.yaml")
@@ -229,38 +242,8 @@ class Runner:
         if rechecked:
             log.info("roster.rechecking_disabled", bots=rechecked)
 
-    async def _supervise(self, poller: BotPoller) -> None:
-        """Keep the bot's poll loop running: one that ends (it never should) is logged, counted, restarted."""
-        name = poller.handle.name
-        identity = asyncio.create_task(self._note_identity(poller), name=f"identity:{name}")
-        quick_failures = 0
-        try:
-            while True:
-                started = time.monotonic()
-                try:
-                    await poller.run()
-                except Exception as error:  # anything the loop did not catch itself
-                    ended = redact(f"{type(error).__name__}: {error}")
-                else:
-                    ended = "returned"  # it never should: a rejected token waits for its recheck inside
-                quick_failures = 1 if time.monotonic() - started > HEALTHY_RUN else quick_failures + 1
-                delay = min(RESTART_MAX, RESTART_MIN * 2 ** (quick_failures - 1)) * self._jitter.uniform(0.75, 1.0)
-                self.poll_restarts[name] += 1
-                log.error(
-                    "bot.poll_loop_ended",
-                    bot=name,
-                    error=ended,
-                    restarts=self.poll_restarts[name],
-                    restart_in=round(delay, 2),
-                )
-                self._on_state(poller.handle, BotState.RETRYING, f"poll loop ended: {ended}")
-                await asyncio.sleep(delay)
-        finally:
-            identity.cancel()
-
-    async def _note_identity(self, poller: BotPoller) -> None:
-        await poller.identified.wait()
-        self.services.bots.identified(poller.handle.name)
+    def _identified(self, name: str) -> None:
+        self.services.bots.identified(name)
 
     def _on_state(self, handle: BotHandle, state: BotState, detail: str | None) -> None:
         bots = self.services.bots
@@ -280,20 +263,16 @@ class Runner:
         """
         deadline = time.monotonic() + timeout
         rooms = self.services.rooms
+        self._chatter.wanted = False
+        await self._chatter.follow()
         if rooms is not None:
-            await rooms.stop_chatter()
             await rooms.settle_answers(timeout=max(deadline - time.monotonic(), 0.0))
         await self.services.outbox.drain_until_idle(timeout=max(deadline - time.monotonic(), 0.0))
 
     async def stop(self) -> None:
         """Stop polling, then close the services in reverse: every step bounded in time."""
-        supervisors = list(self._supervisors.values())
-        for task in supervisors:
-            task.cancel()
-        if supervisors:
-            _, stuck = await asyncio.wait(supervisors, timeout=POLL_STOP_TIMEOUT)
-            if stuck:
-                log.warning("runner.polls_not_stopped", bots=len(stuck), seconds=POLL_STOP_TIMEOUT)
+        await self._fence.close()
+        await self._polls.close()
         if self._resume is not None:
             self._resume.cancel()
         if self._services is not None:

@@ -103,8 +103,19 @@ class Services:
 
 
 @contextlib.asynccontextmanager
-async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_view: Any) -> AsyncIterator[Services]:
-    """Build every service for `loaded`; `metrics_view` is what /metrics reads (the runner)."""
+async def open_services(
+    loaded: LoadedRoster,
+    options: ServiceOptions,
+    metrics_view: Any,
+    *,
+    on_lock_lost: Callable[[str], None] | None = None,
+    on_lock_regained: Callable[[], None] | None = None,
+) -> AsyncIterator[Services]:
+    """Build every service for `loaded`; `metrics_view` is what /metrics reads (the runner).
+
+    `on_lock_lost(reason)` and `on_lock_regained()` follow the single-instance lock: the
+    runner stops polling and sending while another process may hold it.
+    """
     roster = loaded.roster
     register_secrets(loaded.tokens.values())
     async with contextlib.AsyncExitStack() as stack:
@@ -114,7 +125,7 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
 
         pool = await open_pool(options.dsn)
         closing("pool", lambda: _close_pool(pool))
-        lock = InstanceLock(options.dsn)
+        lock = InstanceLock(options.dsn, on_lost=on_lock_lost, on_regained=on_lock_regained)
         await lock.acquire()
         closing("instance lock", lock.release)
         aliases = ChatAliases()
