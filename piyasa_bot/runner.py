@@ -24,6 +24,7 @@ from piyasa_bot.llm import LlmConfig
 from piyasa_bot.poll_supervision import PollSupervisor
 from piyasa_bot.polling import DISABLED_RECHECK, LONGEST_POLL_TIMEOUT, BotPoller, BotState
 from piyasa_bot.polling_shared import Recovery
+from piyasa_bot.removal_grace import REMOVAL_GRACE
 from piyasa_bot.roster import BotConfig
 from piyasa_bot.roster_apply import apply_roster, register
 from piyasa_bot.roster_loader import LoadedRoster
@@ -64,6 +65,7 @@ class Runner:
         llm: LlmConfig | None = None,
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
+        removal_grace: float = REMOVAL_GRACE,
     ) -> None:
         self.loaded = loaded
         self.cipher = cipher
@@ -79,6 +81,7 @@ class Runner:
             llm=llm,
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            removal_grace=removal_grace,
         )
         self._polls = PollSupervisor(self._on_state, self._identified)
         self._chatter = Chatter()

@@ -42,6 +42,7 @@ from piyasa_bot.logs import register_secrets
 from piyasa_bot.market_keeper import MarketKeeper
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.metrics_server import MetricsServer
+from piyasa_bot.removal_grace import REMOVAL_GRACE, RemovalGrace
 from piyasa_bot.roster_loader import LoadedRoster
 from piyasa_bot.sending.limits import SendLimits
 from piyasa_bot.sending.outbox import Outbox, Outgoing
@@ -60,6 +61,7 @@ class ServiceOptions:
     llm: LlmConfig | None = None
     metrics_port: int | None = None  # None: no /metrics and /healthz
     metrics_host: str = "127.0.0.1"
+    removal_grace: float = REMOVAL_GRACE  # seconds a removed bot's queued messages wait for it to be back
 
 
 # Seconds each closing step may take; with the runner's second to stop polling they add up to
@@ -71,6 +73,7 @@ CLOSE_TIMEOUTS = {
     "chat rooms": 0.5,
     "market": 0.5,  # one last save of the market's levels (MarketKeeper bounds it too)
     "text source": 0.5,
+    "removed bots": 0.1,
     "outbox": 2.0,
     "bot chats": 0.3,
     "writer": 1.5,
@@ -93,6 +96,7 @@ class Services:
     bot_chats: BotChats
     states: BotStates
     outbox: Outbox
+    removals: RemovalGrace  # queued messages of bots just removed from bots.yaml
     foreign: ForeignChats
     deps: Deps
     ingest: Ingest
@@ -150,6 +154,8 @@ async def open_services(
             pool, bots, SendLimits(roster.limits), recorder, on_sent=said, on_inactive=bot_chats.removed_soon
         )
         closing("outbox", outbox.close)
+        removals = RemovalGrace(outbox, grace=options.removal_grace)
+        closing("removed bots", removals.close)
         source: TextSource | None = None
         market: MarketKeeper | None = None
         if options.conversation:
@@ -196,6 +202,7 @@ async def open_services(
             bot_chats=bot_chats,
             states=states,
             outbox=outbox,
+            removals=removals,
             foreign=foreign,
             deps=deps,
             ingest=ingest,

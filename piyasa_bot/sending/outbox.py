@@ -143,6 +143,27 @@ class Outbox:
         for item in dropped:
             await self._finish(item, OutboxStatus.FAILED, reason)
 
+    def set_aside(self, bot: str) -> list[Outgoing]:
+        """Take the bot's queued messages out of the queues: it left bots.yaml, perhaps for a moment.
+
+        Their rows stay pending and held by this process (a resume does not take them);
+        `take_back` queues them again, `fail_set_aside` ends them.
+        """
+        items = [item for queue in self._queues.values() for item in queue.remove_bot(bot)]
+        self._work.changed()
+        return items
+
+    def take_back(self, items: list[Outgoing]) -> None:
+        """The bot is back: its messages set aside go out after all (those gone stale expire as usual)."""
+        for item in items:
+            self._queue(item)
+
+    async def fail_set_aside(self, bot: str, items: list[Outgoing], reason: str) -> None:
+        """The bot is not coming back: what it had queued ends failed, with the reason."""
+        self.limits.pauses.forget(bot)
+        for item in items:
+            await self._finish(item, OutboxStatus.FAILED, reason)
+
     # --- what others may ask ------------------------------------------------------------------
 
     @property
