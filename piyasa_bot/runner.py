@@ -1,8 +1,10 @@
 """The runner: starts the bots on built services, keeps them polling, stops them in reverse.
 
 Everything the bots need is built beforehand by `services.open_services`;
-the runner owns only what runs: one supervised poll loop per bot, the
-resumption of what an earlier run left pending, and the chatter. It leaves
+the runner owns only what runs: one supervised poll loop per bot
+(poll_supervision.py), the resumption of what an earlier run left pending,
+the chatter, and standing all of it down while the single-instance lock is
+lost (instance_fence.py). It leaves
 the event loop and signals to its caller (the CLI, a test), so tests drive it
 with `async with Runner(...)` against the emulator.
 """

@@ -1,9 +1,10 @@
 """Everything a runner needs, built by one function before anything runs, closed in reverse.
 
 `open_services` opens the pool (migrating), takes the single-instance lock,
-and builds the session, the writer, the recorder, the outbox, the text
-source and chat rooms, the handlers' dependencies, the ingest pipeline and
-the metrics server, in the order each needs the one before. It yields them
+and builds the session, the writer, the recorder, the outbox (and the grace
+of removed bots' messages), the stored market, the text source and chat
+rooms, the handlers' dependencies, the ingest pipeline and the metrics
+server, in the order each needs the one before. It yields them
 as one frozen `Services`; leaving the context closes them in reverse, each
 step bounded in time so that stopping always ends (a row the writer could
 not land in time was never confirmed to Telegram: it comes again).
@@ -65,7 +66,7 @@ class ServiceOptions:
 
 
 # Seconds each closing step may take; with the runner's second to stop polling they add up to
-# 8.5 s, under the 10 s in which a SIGTERM must end the process.
+# 9.1 s, under `run`'s 9.5 s deadline and the 10 s in which a SIGTERM must end the process.
 CLOSE_TIMEOUTS = {
     "metrics": 0.5,
     "foreign chats": 0.2,
