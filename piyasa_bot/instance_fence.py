@@ -46,6 +46,11 @@ class Chatter:
         else:
             await self.rooms.stop_chatter()
 
+    async def roster_applied(self) -> None:
+        """ChatRooms.apply starts the turns of every chat that has none: stopped chatter stays stopped."""
+        if self.rooms is not None and not self._running:
+            await self.rooms.stop_chatter()
+
 
 class InstanceFence:
     def __init__(self, polls: PollSupervisor, chatter: Chatter) -> None:

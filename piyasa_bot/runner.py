@@ -242,6 +242,7 @@ class Runner:
         """A new roster while running: start added bots, stop removed ones, update the rest."""
         change = await apply_roster(self.services, self, self.cipher, self.loaded, loaded)
         self.loaded = loaded
+        await self._chatter.roster_applied()  # fenced off or drained: no chatter either with the new roster
         # A reload is the operator's way back for a bot disabled by a rejected token: ask getMe again now.
         rechecked = [name for name, poller in self.pollers.items() if name not in change.added and poller.recheck()]
         if rechecked:

@@ -51,6 +51,11 @@ async def make_world(bots: int, *, chat_type: str = "supergroup", privacy: bool 
     return World(emulator, base_url, loaded, env, chat_id)
 
 
+def roster_of(world: World, names: list[str]) -> LoadedRoster:
+    """A roster of some of the world's bots (as bots.yaml would name them), in the world's chat."""
+    return parse_roster(roster_yaml(names, world.chat_id), "test.yaml", world.env, None)
+
+
 def make_runner(world: World, dsn: str, loaded: LoadedRoster | None = None, **kwargs) -> Runner:
     cipher = TokenCipher.from_setting(generate_key())
     assert cipher is not None

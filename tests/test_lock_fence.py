@@ -10,7 +10,7 @@ import pytest
 
 from piyasa_bot.db.pool import INSTANCE_LOCK_KEY
 from piyasa_bot.sending.outbox import Outgoing, Priority
-from tests.helpers import make_runner, make_world
+from tests.helpers import make_runner, make_world, roster_of
 
 pytestmark = pytest.mark.slow
 
@@ -19,11 +19,12 @@ QUIET_WINDOW = 1.5  # seconds of watching the request log for a poll or a send t
 
 
 async def test_a_runner_that_lost_its_lock_to_another_stops_polling_and_sending_until_it_is_free(dsn: str) -> None:
-    world = await make_world(3)
+    world = await make_world(4)
+    first = ["bot000", "bot001", "bot002"]
     admin = await asyncpg.connect(dsn)
     other = await asyncpg.connect(dsn)  # another runner's lock connection
     try:
-        async with make_runner(world, dsn, poll_timeout=POLL_TIMEOUT) as runner:
+        async with make_runner(world, dsn, roster_of(world, first), poll_timeout=POLL_TIMEOUT) as runner:
             await runner.wait_polling()
             holder = await admin.fetchval(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
@@ -43,6 +44,7 @@ async def test_a_runner_that_lost_its_lock_to_another_stops_polling_and_sending_
                 Outgoing(bot="bot001", chat_id=world.chat_id, text="Kilit gelince.", priority=Priority.ANSWER)
             )
             posted = world.emulator.post(world.chat_id, user_id=9, text="kimse yok mu?")
+            await runner.apply(world.loaded)  # a reload meanwhile: bot003 joins, but does not poll yet
             await asyncio.sleep(QUIET_WINDOW)
             during = [r for r in world.emulator.requests if r.at > fenced_at]
             status = await runner.pool.fetchval("SELECT status FROM outbox WHERE id = $1", outbox_id)
@@ -56,12 +58,12 @@ async def test_a_runner_that_lost_its_lock_to_another_stops_polling_and_sending_
                 "SELECT count(*) FROM messages WHERE telegram_message_id = $1", posted.message_id
             )
             final = await runner.pool.fetchval("SELECT status FROM outbox WHERE id = $1", outbox_id)
-            assert not runner.fenced
+            assert not runner.fenced and "bot003" in runner.pollers
     finally:
         await world.emulator.stop()
         await admin.close()
         await other.close()
-    assert [(r.bot_name, r.method) for r in during] == []  # no getUpdates, no sendMessage, from any bot
+    assert [(r.bot_name, r.method) for r in during] == []  # no getMe, getUpdates or sendMessage from any bot
     assert status == "pending"
     assert sent == ["Kilit gelince."] and final == "sent"
     assert stored == 1

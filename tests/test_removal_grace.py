@@ -7,15 +7,10 @@ import time
 
 import pytest
 
-from piyasa_bot.roster_loader import parse_roster
 from piyasa_bot.sending.outbox import Outgoing, Priority
-from tests.helpers import World, make_runner, make_world, roster_yaml
+from tests.helpers import World, make_runner, make_world, roster_of
 
 pytestmark = pytest.mark.slow
-
-
-def roster_of(world: World, names: list[str]):
-    return parse_roster(roster_yaml(names, world.chat_id), "test.yaml", world.env, None)
 
 
 async def queue_answers(runner, world: World, bot: str, count: int) -> list[int]:
