@@ -15,7 +15,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from piyasa_bot.ingest.pipeline import Batch, BotHandle, Ingest
+from piyasa_bot.bots import BotHandle
+from piyasa_bot.ingest.pipeline import Batch, Ingest
 
 # Seconds. Healthy ingest is tens of milliseconds; a database outage holds
 # batches for as long as it lasts, hence the long tail.

@@ -3,8 +3,9 @@
 `register` writes the roster's chats and bots (tokens encrypted) and returns
 each bot's database id. `apply_roster` takes an edited bots.yaml to the
 running system: bots whose token is new or changed start, bots that are gone
-(or whose token changed) stop and their queued messages end failed with the
-reason, and everything else (chat settings, pairings, limits, the
+(or whose token changed) stop and their queued messages wait out a grace
+period in case the same bot is back (removal_grace.py), then end failed with
+the reason, and everything else (chat settings, pairings, limits, the
 conversation's directors) follows the new file.
 """
 
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from piyasa_bot.services import Services
 
 log = structlog.get_logger(__name__)
-
-REMOVED_REASON = "the bot was removed from bots.yaml"
 
 
 class Fleet(Protocol):
@@ -57,15 +56,19 @@ class RosterChange:
 async def register(
     pool: asyncpg.Pool, cipher: TokenCipher, aliases: ChatAliases, loaded: LoadedRoster
 ) -> dict[str, int]:
-    """Upsert the roster's chats, bots and pairings in one transaction; bot name -> database id."""
-    ids: dict[str, int] = {}
+    """Upsert the roster's chats, bots and pairings in one transaction; bot name -> database id.
+
+    A few statements for the whole roster, not a few per bot (1,000 bots: 2,000 round trips before).
+    """
+    roster = loaded.roster
+    chats = [(chat.id, chat.title) for chat in roster.chats]
+    bots = [
+        # A chat Telegram renumbered is paired under the id it has now.
+        queries.RosterBot(bot.name, cipher.encrypt(loaded.tokens[bot.name]), [aliases.current(c) for c in bot.chats])
+        for bot in roster.bots
+    ]
     async with pool.acquire() as conn, conn.transaction():
-        await queries.upsert_chats(conn, [(chat.id, chat.title) for chat in loaded.roster.chats])
-        for bot in loaded.roster.bots:
-            ids[bot.name] = await queries.upsert_bot(conn, bot.name, cipher.encrypt(loaded.tokens[bot.name]))
-            # A chat Telegram renumbered is paired under the id it has now.
-            await queries.set_bot_chats(conn, ids[bot.name], [aliases.current(chat) for chat in bot.chats])
-    return ids
+        return await queries.register_roster(conn, chats, bots)
 
 
 async def apply_roster(
@@ -77,7 +80,7 @@ async def apply_roster(
     ids = await register(services.pool, cipher, services.aliases, new)
     for name in change.removed:
         await fleet.stop_bot(name)
-        await services.outbox.drop_bot(name, REMOVED_REASON)
+        services.removals.removed(name, old.tokens[name])
     roster = new.roster
     for bot in roster.bots:
         services.listeners.join(bot.name, [services.aliases.current(chat) for chat in bot.chats])
@@ -85,6 +88,7 @@ async def apply_roster(
     services.outbox.limits.update(roster.limits)
     for name in change.added:
         fleet.start_bot(roster.bot(name), ids[name], new.tokens[name])
+        await services.removals.added(name, new.tokens[name])  # back within the grace: its messages go out
     if services.rooms is not None:
         services.rooms.apply(roster)
     log.info(

@@ -1,8 +1,10 @@
 """The runner: starts the bots on built services, keeps them polling, stops them in reverse.
 
 Everything the bots need is built beforehand by `services.open_services`;
-the runner owns only what runs: one supervised poll loop per bot, the
-resumption of what an earlier run left pending, and the chatter. It leaves
+the runner owns only what runs: one supervised poll loop per bot
+(poll_supervision.py), the resumption of what an earlier run left pending,
+the chatter, and standing all of it down while the single-instance lock is
+lost (instance_fence.py). It leaves
 the event loop and signals to its caller (the CLI, a test), so tests drive it
 with `async with Runner(...)` against the emulator.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import random
 import time
 from typing import TYPE_CHECKING, Self
 
@@ -20,9 +21,12 @@ import structlog
 
 from piyasa_bot.bots import BotHandle
 from piyasa_bot.crypto import TokenCipher
+from piyasa_bot.instance_fence import Chatter, InstanceFence
 from piyasa_bot.llm import LlmConfig
-from piyasa_bot.logs import redact
-from piyasa_bot.polling import BotPoller, BotState
+from piyasa_bot.poll_supervision import PollSupervisor
+from piyasa_bot.polling import DISABLED_RECHECK, LONGEST_POLL_TIMEOUT, BotPoller, BotState
+from piyasa_bot.polling_shared import Recovery
+from piyasa_bot.removal_grace import REMOVAL_GRACE
 from piyasa_bot.roster import BotConfig
 from piyasa_bot.roster_apply import apply_roster, register
 from piyasa_bot.roster_loader import LoadedRoster
@@ -41,11 +45,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-# A poll loop that ended (it never should) starts again after a delay that
-# doubles with each quick failure, from RESTART_MIN up to RESTART_MAX.
-RESTART_MIN, RESTART_MAX = 1.0, 60.0
-HEALTHY_RUN = 60.0  # a loop that ran this long before ending restarts from the shortest delay again
-POLL_STOP_TIMEOUT = 1.0  # seconds for every poll loop to end once cancelled
+# The longest pause of a bot whose batches bring only copies (another bot stored them): their
+# copies pile up into fewer, larger batches. Tests shorten it, so that offsets confirm soon.
+COPIES_PAUSE = 5.0
 
 
 class Runner:
@@ -56,17 +58,22 @@ class Runner:
         dsn: str,
         api_base: str,
         cipher: TokenCipher,
-        poll_timeout: int = 25,
+        poll_timeout: int = LONGEST_POLL_TIMEOUT,
+        disabled_recheck: float = DISABLED_RECHECK,
+        copies_pause: float = COPIES_PAUSE,
         conversation: bool = True,
         seed: int | None = None,
         pace_scale: float = 1.0,
         llm: LlmConfig | None = None,
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
+        removal_grace: float = REMOVAL_GRACE,
     ) -> None:
         self.loaded = loaded
         self.cipher = cipher
         self.poll_timeout = poll_timeout
+        self.disabled_recheck = disabled_recheck  # seconds between getMe checks of a bot whose token was rejected
+        self.copies_pause = copies_pause
         self.options = ServiceOptions(
             dsn=dsn,
             api_base=api_base,
@@ -76,14 +83,17 @@ class Runner:
             llm=llm,
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            removal_grace=removal_grace,
         )
-        self.pollers: dict[str, BotPoller] = {}
-        self.poll_restarts: dict[str, int] = {}  # bot -> times its poll loop ended and was started again
-        self._supervisors: dict[str, asyncio.Task[None]] = {}
+        self._polls = PollSupervisor(self._on_state, self._identified)
+        self._chatter = Chatter()
+        # The single-instance lock lost: polling, chatter and sends stand down until it is taken again.
+        self._fence = InstanceFence(self._polls, self._chatter)
         self._stack = contextlib.AsyncExitStack()
         self._services: Services | None = None
         self._resume: asyncio.Task[None] | None = None
-        self._jitter = random.Random()
+        # One for every poller: the first call that succeeds after an outage wakes every bot backing off.
+        self._recovery = Recovery()
 
     # --- what the runner is built on -------------------------------------------------------
 
@@ -122,6 +132,21 @@ class Runner:
     def metrics(self) -> MetricsServer | None:
         return self.services.metrics
 
+    @property
+    def fenced(self) -> bool:
+        """True while the single-instance lock is lost: nothing polls or sends."""
+        return self._fence.fenced
+
+    @property
+    def pollers(self) -> dict[str, BotPoller]:
+        """Every bot's poller by name (kept while polling is fenced off, for metrics and status)."""
+        return self._polls.pollers
+
+    @property
+    def poll_restarts(self) -> dict[str, int]:
+        """Bot -> times its poll loop ended and was started again."""
+        return self._polls.restarts
+
     # --- start ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
@@ -137,15 +162,25 @@ class Runner:
 
     async def start(self) -> None:
         self._services = services = await self._stack.enter_async_context(
-            open_services(self.loaded, self.options, metrics_view=self)
+            open_services(
+                self.loaded,
+                self.options,
+                metrics_view=self,
+                on_lock_lost=self._fence.lost,
+                on_lock_regained=self._fence.regained,
+            )
         )
+        await self._fence.guard(services.outbox)
+        self._chatter.rooms = services.rooms
         roster = self.loaded.roster
         ids = await register(services.pool, self.cipher, services.aliases, self.loaded)
         for bot in roster.bots:
             self.start_bot(bot, ids[bot.name], self.loaded.tokens[bot.name])
         self._resume = asyncio.create_task(self._resume_outbox(), name="outbox-resume")
-        if services.rooms is not None:
-            services.rooms.start()
+        self._chatter.wanted = True
+        await self._chatter.follow()
+        if services.market is not None:
+            services.market.start()  # saved now and then, so that even a crash resumes near its levels
         # Everything built so far lives as long as the runner: keep it out of the
         # collector's full scans, which otherwise stall the loop for milliseconds.
         gc.collect()
@@ -165,9 +200,17 @@ class Runner:
         await asyncio.shield(self._resume)
 
     async def wait_polling(self, timeout: float | None = 30.0) -> None:
-        """Return once every bot has been identified (or given up on); TimeoutError after `timeout` s."""
-        if not await self.services.bots.wait_known(self.pollers, timeout):
-            raise TimeoutError(f"bots still not identified after {timeout} s: {sorted(self.services.bots.pending)}")
+        """Return once every bot has been identified (or its token rejected); TimeoutError after `timeout` s."""
+        pollers = list(self.pollers.values())
+        waits = [asyncio.ensure_future(poller.settled.wait()) for poller in pollers if not poller.settled.is_set()]
+        if not waits:
+            return
+        _, pending = await asyncio.wait(waits, timeout=timeout)
+        for wait in pending:
+            wait.cancel()
+        if pending:
+            unsettled = sorted(poller.handle.name for poller in pollers if not poller.settled.is_set())
+            raise TimeoutError(f"bots still not identified after {timeout} s: {unsettled}")
 
     # --- one bot -------------------------------------------------------------------------
 
@@ -176,65 +219,44 @@ class Runner:
         handle = BotHandle(name=bot.name, db_id=db_id, bot=make_bot(token, services.session))
         services.bots.add(handle)
         services.listeners.join(bot.name, [services.aliases.current(chat) for chat in bot.chats])
+        # No IdentityGate: a message addressed to a bot not yet identified is held for it (held_messages.py).
         poller = BotPoller(
-            handle, services.ingest, self._on_state, poll_timeout=self.poll_timeout, listeners=services.listeners
+            handle,
+            services.ingest,
+            self._on_state,
+            poll_timeout=self.poll_timeout,
+            listeners=services.listeners,
+            recovery=self._recovery,
+            disabled_recheck=self.disabled_recheck,
+            copies_pause=self.copies_pause,
         )
-        self.pollers[bot.name] = poller
-        self.poll_restarts.setdefault(bot.name, 0)
-        self._supervisors[bot.name] = asyncio.create_task(self._supervise(poller), name=f"poll:{bot.name}")
+        self._polls.add(poller)  # polls at once, unless the runner is fenced off
 
     async def stop_bot(self, name: str) -> None:
-        task = self._supervisors.pop(name)
-        task.cancel()
-        await asyncio.wait([task], timeout=POLL_STOP_TIMEOUT)
-        poller = self.pollers.pop(name)
+        poller = await self._polls.remove(name)
         self.services.bots.remove(name)
         self.services.listeners.leave(name)
         self._on_state(poller.handle, BotState.STOPPED, "removed from bots.yaml")
 
     async def apply(self, loaded: LoadedRoster) -> None:
         """A new roster while running: start added bots, stop removed ones, update the rest."""
-        await apply_roster(self.services, self, self.cipher, self.loaded, loaded)
+        change = await apply_roster(self.services, self, self.cipher, self.loaded, loaded)
         self.loaded = loaded
+        await self._chatter.roster_applied()  # fenced off or drained: no chatter either with the new roster
+        # A reload is the operator's way back for a bot disabled by a rejected token: ask getMe again now.
+        rechecked = [name for name, poller in self.pollers.items() if name not in change.added and poller.recheck()]
+        if rechecked:
+            log.info("roster.rechecking_disabled", bots=rechecked)
 
-    async def _supervise(self, poller: BotPoller) -> None:
-        """Keep the bot's poll loop running: one that ends (it never should) is logged, counted, restarted."""
-        name = poller.handle.name
-        identity = asyncio.create_task(self._note_identity(poller), name=f"identity:{name}")
-        quick_failures = 0
-        try:
-            while True:
-                started = time.monotonic()
-                try:
-                    await poller.run()
-                except Exception as error:  # anything the loop did not catch itself
-                    ended = redact(f"{type(error).__name__}: {error}")
-                else:
-                    if poller.state is BotState.DISABLED:
-                        return  # the token was rejected: the poller said so, nothing to restart
-                    ended = "returned"
-                quick_failures = 1 if time.monotonic() - started > HEALTHY_RUN else quick_failures + 1
-                delay = min(RESTART_MAX, RESTART_MIN * 2 ** (quick_failures - 1)) * self._jitter.uniform(0.75, 1.0)
-                self.poll_restarts[name] += 1
-                log.error(
-                    "bot.poll_loop_ended",
-                    bot=name,
-                    error=ended,
-                    restarts=self.poll_restarts[name],
-                    restart_in=round(delay, 2),
-                )
-                self._on_state(poller.handle, BotState.RETRYING, f"poll loop ended: {ended}")
-                await asyncio.sleep(delay)
-        finally:
-            identity.cancel()
-
-    async def _note_identity(self, poller: BotPoller) -> None:
-        await poller.identified.wait()
-        self.services.bots.identified(poller.handle.name)
+    def _identified(self, name: str) -> None:
+        self.services.bots.identified(name)
 
     def _on_state(self, handle: BotHandle, state: BotState, detail: str | None) -> None:
+        bots = self.services.bots
         if state is BotState.DISABLED:
-            self.services.bots.gave_up(handle.name)  # nobody waits for its identity any more
+            bots.gave_up(handle.name)  # nobody waits for its identity any more
+        elif state is BotState.RUNNING and handle.telegram_id and bots.by_telegram_id(handle.telegram_id) is not handle:
+            bots.identified(handle.name)  # identified again after a recheck (a first getMe is noted at once)
         self.services.states.note(handle, state, detail)
 
     # --- stop ----------------------------------------------------------------------------
@@ -247,20 +269,16 @@ class Runner:
         """
         deadline = time.monotonic() + timeout
         rooms = self.services.rooms
+        self._chatter.wanted = False
+        await self._chatter.follow()
         if rooms is not None:
-            await rooms.stop_chatter()
             await rooms.settle_answers(timeout=max(deadline - time.monotonic(), 0.0))
         await self.services.outbox.drain_until_idle(timeout=max(deadline - time.monotonic(), 0.0))
 
     async def stop(self) -> None:
         """Stop polling, then close the services in reverse: every step bounded in time."""
-        supervisors = list(self._supervisors.values())
-        for task in supervisors:
-            task.cancel()
-        if supervisors:
-            _, stuck = await asyncio.wait(supervisors, timeout=POLL_STOP_TIMEOUT)
-            if stuck:
-                log.warning("runner.polls_not_stopped", bots=len(stuck), seconds=POLL_STOP_TIMEOUT)
+        await self._fence.close()
+        await self._polls.close()
         if self._resume is not None:
             self._resume.cancel()
         if self._services is not None:

@@ -1,9 +1,10 @@
 """Everything a runner needs, built by one function before anything runs, closed in reverse.
 
 `open_services` opens the pool (migrating), takes the single-instance lock,
-and builds the session, the writer, the recorder, the outbox, the text
-source and chat rooms, the handlers' dependencies, the ingest pipeline and
-the metrics server, in the order each needs the one before. It yields them
+and builds the session, the writer, the recorder, the outbox (and the grace
+of removed bots' messages), the stored market, the text source and chat
+rooms, the handlers' dependencies, the ingest pipeline and the metrics
+server, in the order each needs the one before. It yields them
 as one frozen `Services`; leaving the context closes them in reverse, each
 step bounded in time so that stopping always ends (a row the writer could
 not land in time was never confirmed to Telegram: it comes again).
@@ -27,7 +28,7 @@ from piyasa_bot.bot_chats import BotChats
 from piyasa_bot.bot_states import BotStates
 from piyasa_bot.bots import BotRegistry
 from piyasa_bot.chatrooms import ChatRooms
-from piyasa_bot.conversation import Composer, Market
+from piyasa_bot.conversation import Composer
 from piyasa_bot.db import queries
 from piyasa_bot.db.pool import InstanceLock, open_pool
 from piyasa_bot.deps import Deps
@@ -39,8 +40,10 @@ from piyasa_bot.ingest.writer import MessageWriter
 from piyasa_bot.listeners import Listeners
 from piyasa_bot.llm import LlmConfig, LlmSource, TemplateSource, TextSource
 from piyasa_bot.logs import register_secrets
+from piyasa_bot.market_keeper import MarketKeeper
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.metrics_server import MetricsServer
+from piyasa_bot.removal_grace import REMOVAL_GRACE, RemovalGrace
 from piyasa_bot.roster_loader import LoadedRoster
 from piyasa_bot.sending.limits import SendLimits
 from piyasa_bot.sending.outbox import Outbox, Outgoing
@@ -59,16 +62,19 @@ class ServiceOptions:
     llm: LlmConfig | None = None
     metrics_port: int | None = None  # None: no /metrics and /healthz
     metrics_host: str = "127.0.0.1"
+    removal_grace: float = REMOVAL_GRACE  # seconds a removed bot's queued messages wait for it to be back
 
 
 # Seconds each closing step may take; with the runner's second to stop polling they add up to
-# 8.5 s, under the 10 s in which a SIGTERM must end the process.
+# 9.1 s, under `run`'s 9.5 s deadline and the 10 s in which a SIGTERM must end the process.
 CLOSE_TIMEOUTS = {
     "metrics": 0.5,
     "foreign chats": 0.2,
     "bot states": 0.8,
     "chat rooms": 0.5,
+    "market": 0.5,  # one last save of the market's levels (MarketKeeper bounds it too)
     "text source": 0.5,
+    "removed bots": 0.1,
     "outbox": 2.0,
     "bot chats": 0.3,
     "writer": 1.5,
@@ -91,17 +97,30 @@ class Services:
     bot_chats: BotChats
     states: BotStates
     outbox: Outbox
+    removals: RemovalGrace  # queued messages of bots just removed from bots.yaml
     foreign: ForeignChats
     deps: Deps
     ingest: Ingest
     source: TextSource | None  # None when the conversation is off
     rooms: ChatRooms | None  # None when the conversation is off
+    market: MarketKeeper | None  # the simulated market, kept across restarts; None when the conversation is off
     metrics: MetricsServer | None  # None without a metrics port
 
 
 @contextlib.asynccontextmanager
-async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_view: Any) -> AsyncIterator[Services]:
-    """Build every service for `loaded`; `metrics_view` is what /metrics reads (the runner)."""
+async def open_services(
+    loaded: LoadedRoster,
+    options: ServiceOptions,
+    metrics_view: Any,
+    *,
+    on_lock_lost: Callable[[str], None] | None = None,
+    on_lock_regained: Callable[[], None] | None = None,
+) -> AsyncIterator[Services]:
+    """Build every service for `loaded`; `metrics_view` is what /metrics reads (the runner).
+
+    `on_lock_lost(reason)` and `on_lock_regained()` follow the single-instance lock: the
+    runner stops polling and sending while another process may hold it.
+    """
     roster = loaded.roster
     register_secrets(loaded.tokens.values())
     async with contextlib.AsyncExitStack() as stack:
@@ -111,7 +130,7 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
 
         pool = await open_pool(options.dsn)
         closing("pool", lambda: _close_pool(pool))
-        lock = InstanceLock(options.dsn)
+        lock = InstanceLock(options.dsn, on_lost=on_lock_lost, on_regained=on_lock_regained)
         await lock.acquire()
         closing("instance lock", lock.release)
         aliases = ChatAliases()
@@ -136,10 +155,16 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
             pool, bots, SendLimits(roster.limits), recorder, on_sent=said, on_inactive=bot_chats.removed_soon
         )
         closing("outbox", outbox.close)
+        removals = RemovalGrace(outbox, grace=options.removal_grace)
+        closing("removed bots", removals.close)
         source: TextSource | None = None
+        market: MarketKeeper | None = None
         if options.conversation:
             rng = random.Random(options.seed)
-            templates = TemplateSource(Composer(Market(random.Random(rng.random())), random.Random(rng.random())))
+            # The stored market if there is one: a restart quotes the levels the last run quoted.
+            market = await MarketKeeper.open(pool, random.Random(rng.random()))
+            closing("market", market.close)  # after the rooms stop (the last save), before the pool closes
+            templates = TemplateSource(Composer(market.market, random.Random(rng.random())))
             source = LlmSource(options.llm, templates) if options.llm else templates
             closing("text source", source.close)
             rooms = ChatRooms(roster, bots, outbox, source, rng=rng, scale=options.pace_scale, aliases=aliases)
@@ -178,11 +203,13 @@ async def open_services(loaded: LoadedRoster, options: ServiceOptions, metrics_v
             bot_chats=bot_chats,
             states=states,
             outbox=outbox,
+            removals=removals,
             foreign=foreign,
             deps=deps,
             ingest=ingest,
             source=source,
             rooms=rooms,
+            market=market,
             metrics=metrics,
         )
 

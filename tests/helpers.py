@@ -51,10 +51,18 @@ async def make_world(bots: int, *, chat_type: str = "supergroup", privacy: bool 
     return World(emulator, base_url, loaded, env, chat_id)
 
 
+def roster_of(world: World, names: list[str]) -> LoadedRoster:
+    """A roster of some of the world's bots (as bots.yaml would name them), in the world's chat."""
+    return parse_roster(roster_yaml(names, world.chat_id), "test.yaml", world.env, None)
+
+
 def make_runner(world: World, dsn: str, loaded: LoadedRoster | None = None, **kwargs) -> Runner:
     cipher = TokenCipher.from_setting(generate_key())
     assert cipher is not None
     kwargs.setdefault("poll_timeout", 5)
+    # A bot that gets only copies waits up to 1.5 x this before confirming them: at the default
+    # (5 s) every wait_confirmed paid 2.5-7.5 s.
+    kwargs.setdefault("copies_pause", 0.3)
     kwargs.setdefault("conversation", False)  # spine tests: only what the test itself sends
     return Runner(loaded or world.loaded, dsn=dsn, api_base=world.base_url, cipher=cipher, **kwargs)
 

@@ -8,7 +8,7 @@ import os
 import random
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +20,7 @@ from piyasa_bot.conversation.market import Market
 from piyasa_bot.db import market_store
 from piyasa_bot.db.pool import open_pool
 from piyasa_bot.market_keeper import MarketKeeper
+from tests.helpers import make_runner, make_world
 
 ROOT = Path(__file__).resolve().parents[1]
 SYMBOLS = ("GRAM", "USDTRY", "SOL", "XU100", "THYAO", "EURTRY", "POLICY")
@@ -33,6 +34,7 @@ import asyncio, json, random, sys
 from datetime import datetime
 from piyasa_bot.db.pool import open_pool
 from piyasa_bot.market_keeper import MarketKeeper
+from tests.helpers import make_runner, make_world
 
 async def main(dsn, now, symbols):
     pool = await open_pool(dsn)
@@ -154,3 +156,19 @@ async def _stored_after(dsn: str, moment: datetime) -> bool:
     finally:
         await conn.close()
     return stored is not None and datetime.fromisoformat(stored["as_of"]) > moment
+
+
+@pytest.mark.slow
+async def test_a_restarted_runner_quotes_the_market_the_last_run_quoted(dsn: str) -> None:
+    world = await make_world(2)
+    now = datetime.now(UTC)
+    try:
+        quoted = []
+        for seed in (1, 2):  # another seed: a market drawn afresh would quote other levels
+            async with make_runner(world, dsn, conversation=True, seed=seed) as runner:
+                assert runner.services.market is not None
+                quoted.append({symbol: runner.services.market.market.quote(symbol, now).price for symbol in SYMBOLS})
+    finally:
+        await world.emulator.stop()
+    assert quoted[1] == quoted[0]
+    assert quoted[1] != quotes(Market(random.Random(random.Random(2).random())), now)  # what seed 2 alone draws

@@ -17,7 +17,8 @@ import pytest
 from aiohttp import web
 
 from piyasa_bot.backoff import Backoff, BackoffPolicy
-from piyasa_bot.ingest.pipeline import Batch, BotHandle
+from piyasa_bot.bots import BotHandle
+from piyasa_bot.ingest.pipeline import Batch
 from piyasa_bot.polling import FAULT_BACKOFF, BotPoller, BotState
 from piyasa_bot.polling_shared import IdentityGate, Recovery
 from piyasa_bot.sandbox import Emulator

@@ -10,7 +10,7 @@ from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import SendMessage
 from aiohttp import web
 
-from piyasa_bot.ingest.pipeline import BotHandle
+from piyasa_bot.bots import BotHandle
 from piyasa_bot.roster import Limits
 from piyasa_bot.sandbox import Emulator
 from piyasa_bot.sending.limits import SendLimits

@@ -12,6 +12,8 @@ import pytest
 
 from tests.helpers import RunnerProcess, World, make_world, roster_yaml
 
+pytestmark = pytest.mark.slow
+
 NAMES = [f"bot{i:03d}" for i in range(10)]
 
 

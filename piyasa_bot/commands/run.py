@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import asyncpg
 import structlog
@@ -21,8 +22,10 @@ from piyasa_bot.bootstrap import Prepared, database_dsn, environment
 from piyasa_bot.db.migrate import apply_migrations
 from piyasa_bot.roster_loader import load_roster
 from piyasa_bot.roster_watch import RosterWatcher
-from piyasa_bot.runner import Runner
 from piyasa_bot.settings import Settings
+
+if TYPE_CHECKING:
+    from piyasa_bot.runner import Runner
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +65,10 @@ def _exit_now(code: int) -> None:
 
 
 async def run(settings: Settings, prepared: Prepared) -> int:
+    # Here, not at the top: the runner brings aiogram and the whole service graph (~3 s), which
+    # `migrate` (and `simulate`'s signal helper) never needs.
+    from piyasa_bot.runner import Runner
+
     stop = asyncio.Event()
     stop_on_signals(stop, deadline=STOP_DEADLINE)
     runner = Runner(

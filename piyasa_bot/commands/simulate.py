@@ -135,7 +135,7 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
             stopped = asyncio.create_task(stop.wait())
             while not crowd_task.done() and not stopped.done():
                 await asyncio.wait([crowd_task, stopped], timeout=1.0)
-                view.show({p.user_id: p.first_name for p in crowd._people})
+                view.show({p.user_id: p.first_name for p in crowd.people})
             crowd.stop()
             stopped.cancel()
             await crowd_task

@@ -31,7 +31,7 @@ from piyasa_bot.db import queries
 from piyasa_bot.ingest.aliases import ChatAliases
 
 if TYPE_CHECKING:
-    from piyasa_bot.ingest.pipeline import BotHandle
+    from piyasa_bot.bots import BotHandle
 
 log = structlog.get_logger(__name__)
 

@@ -20,7 +20,7 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import Message, Update
 from pydantic import ValidationError
 
-from piyasa_bot.bots import BotHandle as BotHandle  # re-exported: its home was this module
+from piyasa_bot.bots import BotHandle
 from piyasa_bot.db.queries import EditRow, MessageRow
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.ingest.identity import CopyKeys, MessageKey, SeenMessages, message_of

@@ -4,6 +4,9 @@ Rows submitted while a write is in flight form the next batch, so batches grow
 with load by themselves and a lone message is written at once. A failed write
 (PostgreSQL down, connection lost) is retried with backoff and nothing is
 dropped: the pollers wait on the futures before they confirm their offsets.
+An outage is reported through the process's shared database state
+(db/retry.py: a line when it starts, a summary while it lasts, a line when it
+ends), not once per retry.
 A row PostgreSQL refuses outright (a value it cannot hold) is found by writing
 the batch row by row, logged and counted; the rest of its batch lands.
 Edited messages travel the same way as EditRows, inserted after the messages.
@@ -18,18 +21,24 @@ import asyncpg
 import structlog
 
 from piyasa_bot.db.queries import EditRow, MessageRow, insert_edits, insert_messages
-from piyasa_bot.db.retry import RETRYABLE
+from piyasa_bot.db.retry import DATABASE, RETRYABLE, Outage
 
 log = structlog.get_logger(__name__)
 
 Row = MessageRow | EditRow
 # A value PostgreSQL (or its driver) will never accept: retrying cannot help, the row is refused.
 REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
+# The database is away. asyncpg raises InternalClientError ("cannot switch to state ...") for a pooled
+# connection whose server went away while it was idle: the first failure of a restart, not a bug.
+OUTAGE = (*RETRYABLE, asyncpg.InternalClientError)
 
 
 class MessageWriter:
-    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 1000, max_backoff: float = 2.0) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, max_batch: int = 1000, max_backoff: float = 2.0, outage: Outage | None = None
+    ) -> None:
         self._pool = pool
+        self._outage = DATABASE if outage is None else outage
         self._max_batch = max_batch
         self._max_backoff = max_backoff
         self._rows: list[Row] = []
@@ -125,11 +134,16 @@ class MessageWriter:
                 raise
             except Exception as error:  # never drop a row, never let the writer die: try again
                 self.write_failures += 1
-                report = log.warning if isinstance(error, RETRYABLE) else log.error
-                report("db.write_retry", rows=len(rows), error=type(error).__name__, retry_in=round(delay, 2))
+                if isinstance(error, OUTAGE):
+                    self._outage.failed(error)  # the database is away: its state says so, not every retry
+                else:  # not an outage but something nobody foresaw: every time, with what it was
+                    log.error(
+                        "db.write_retry", rows=len(rows), error=f"{type(error).__name__}: {error}", retry_in=delay
+                    )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)
                 continue
+            self._outage.succeeded()
             self.rows_written += inserted
             self.batches_written += 1
             log.debug(

@@ -29,8 +29,9 @@ from typing import Any
 import structlog
 from aiogram.types import Message
 
+from piyasa_bot.bots import BotHandle
 from piyasa_bot.conversation.guard import guard
-from piyasa_bot.ingest.pipeline import BotHandle, Recorder
+from piyasa_bot.ingest.pipeline import Recorder
 from piyasa_bot.sending.chat_queue import ChatQueue, LaneWait
 from piyasa_bot.sending.limits import SendLimits
 from piyasa_bot.sending.migration import follow_migration
@@ -82,6 +83,7 @@ class Outbox:
         self._held: set[int] = set()  # row ids queued or on the wire in this process, until their row is closed
         self._dispatching = 0  # off its queue, not yet handed to a send task
         self._waiting_global = 0  # of those, waiting for the roster-wide bucket
+        self.paused = False  # True: nothing is sent (`pause`), what is queued stays pending
 
     # --- putting in -----------------------------------------------------------------------
 
@@ -131,7 +133,7 @@ class Outbox:
         self.counts.max_queue = max(self.counts.max_queue, self.backlog)
         self._work.changed()
         self._wake[item.chat_id].set()
-        if item.chat_id not in self._tasks:
+        if item.chat_id not in self._tasks and not self.paused:
             self._tasks[item.chat_id] = asyncio.create_task(self._serve(item.chat_id), name=f"outbox:{item.chat_id}")
 
     async def drop_bot(self, bot: str, reason: str) -> None:
@@ -139,6 +141,27 @@ class Outbox:
         dropped = [item for queue in self._queues.values() for item in queue.remove_bot(bot)]
         self.limits.pauses.forget(bot)
         for item in dropped:
+            await self._finish(item, OutboxStatus.FAILED, reason)
+
+    def set_aside(self, bot: str) -> list[Outgoing]:
+        """Take the bot's queued messages out of the queues: it left bots.yaml, perhaps for a moment.
+
+        Their rows stay pending and held by this process (a resume does not take them);
+        `take_back` queues them again, `fail_set_aside` ends them.
+        """
+        items = [item for queue in self._queues.values() for item in queue.remove_bot(bot)]
+        self._work.changed()
+        return items
+
+    def take_back(self, items: list[Outgoing]) -> None:
+        """The bot is back: its messages set aside go out after all (those gone stale expire as usual)."""
+        for item in items:
+            self._queue(item)
+
+    async def fail_set_aside(self, bot: str, items: list[Outgoing], reason: str) -> None:
+        """The bot is not coming back: what it had queued ends failed, with the reason."""
+        self.limits.pauses.forget(bot)
+        for item in items:
             await self._finish(item, OutboxStatus.FAILED, reason)
 
     # --- what others may ask ------------------------------------------------------------------
@@ -295,6 +318,28 @@ class Outbox:
             log.info(f"send.{status}", bot=item.bot, chat_id=item.chat_id, reason=reason, outbox_id=item.id)
         await self._store.finish(item, status, reason, message_id)
         self._held.discard(item.id)  # only now: until the row is closed, a resume must not take it
+
+    # --- standing down while another runner may send ------------------------------------------
+
+    async def pause(self) -> None:
+        """Send nothing until `resume` (the single-instance lock was lost).
+
+        Every chat's loop stops as at `close`: a message being dispatched goes back to its
+        queue unsent, its row plainly pending; sends already on the wire finish and are recorded.
+        """
+        self.paused = True
+        loops = list(self._tasks.values())
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+
+    def resume(self) -> None:
+        """Send again: every chat's loop starts over with what its queue holds."""
+        self.paused = False
+        for chat_id in self._queues:
+            loop = self._tasks.get(chat_id)  # none yet for a chat first queued while paused
+            if loop is None or loop.done():
+                self._tasks[chat_id] = asyncio.create_task(self._serve(chat_id), name=f"outbox:{chat_id}")
 
     # --- waiting ------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import ReplyParameters
 
-from piyasa_bot.ingest.pipeline import BotHandle
+from piyasa_bot.bots import BotHandle
 from piyasa_bot.sending.limits import SendLimits
 from piyasa_bot.sending.outcomes import SendOutcome, SendResult, classify
 from piyasa_bot.sending.outgoing import Outgoing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from piyasa_bot.ingest.pipeline import BotHandle
+from piyasa_bot.bots import BotHandle
 from piyasa_bot.telegram import error_kind
 
 log = structlog.get_logger(__name__)
