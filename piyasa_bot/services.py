@@ -40,6 +40,7 @@ from piyasa_bot.ingest.writer import MessageWriter
 from piyasa_bot.listeners import Listeners
 from piyasa_bot.llm import LlmConfig, LlmSource, TemplateSource, TextSource
 from piyasa_bot.logs import register_secrets
+from piyasa_bot.malloc_trim import MallocTrimmer
 from piyasa_bot.market_keeper import MarketKeeper
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.metrics_server import MetricsServer
@@ -66,7 +67,7 @@ class ServiceOptions:
 
 
 # Seconds each closing step may take; with the runner's second to stop polling they add up to
-# 9.1 s, under `run`'s 9.5 s deadline and the 10 s in which a SIGTERM must end the process.
+# 9.2 s, under `run`'s 9.5 s deadline and the 10 s in which a SIGTERM must end the process.
 CLOSE_TIMEOUTS = {
     "metrics": 0.5,
     "foreign chats": 0.2,
@@ -81,6 +82,7 @@ CLOSE_TIMEOUTS = {
     "session": 0.3,
     "instance lock": 0.3,
     "pool": 0.6,
+    "malloc trim": 0.1,
 }
 
 
@@ -105,6 +107,7 @@ class Services:
     rooms: ChatRooms | None  # None when the conversation is off
     market: MarketKeeper | None  # the simulated market, kept across restarts; None when the conversation is off
     metrics: MetricsServer | None  # None without a metrics port
+    trimmer: MallocTrimmer  # hands the C heap's free pages back to the system every minute
 
 
 @contextlib.asynccontextmanager
@@ -128,6 +131,9 @@ async def open_services(
         def closing(step: str, close: Callable[[], Awaitable[object]]) -> None:
             stack.push_async_callback(_bounded, step, close, CLOSE_TIMEOUTS[step])
 
+        trimmer = MallocTrimmer()
+        trimmer.start()
+        closing("malloc trim", trimmer.stop)
         pool = await open_pool(options.dsn)
         closing("pool", lambda: _close_pool(pool))
         lock = InstanceLock(options.dsn, on_lost=on_lock_lost, on_regained=on_lock_regained)
@@ -211,6 +217,7 @@ async def open_services(
             rooms=rooms,
             market=market,
             metrics=metrics,
+            trimmer=trimmer,
         )
 
 
