@@ -240,3 +240,68 @@ async def test_an_answer_cut_off_after_the_request_was_forwarded_is_not_sent_twi
     assert "after the request was sent" in answer["reason"]
     assert chatter["status"] == "expired" and chatter["reason"].startswith("outcome unknown: network")
     assert (counts.failed, counts.expired, counts.retried) == (1, 1, 0)
+
+
+async def insert_answer_row(
+    dsn: str, chat_id: int, text: str, answers: int, *, status: str = "pending", started: bool = False
+) -> int:
+    """An answer's row as another round trip left it: committed, and never seen by the process that wrote it."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(
+            """INSERT INTO outbox (bot_id, chat_id, text, priority, answers_message_id, status, send_started_at)
+               SELECT id, $1, $2, 0, $3, $4, CASE WHEN $5 THEN now() END FROM bots WHERE name = 'bot000'
+               RETURNING id""",
+            chat_id,
+            text,
+            answers,
+            status,
+            started,
+        )
+    finally:
+        await conn.close()
+
+
+async def test_an_answer_whose_insert_committed_unseen_is_sent_once_when_put_meets_its_row(dsn: str) -> None:
+    """The database outage race: the INSERT commits as PostgreSQL stops, the retry meets the answer-once index."""
+    world = await make_world(1)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_resumed()
+            committed = await insert_answer_row(dsn, world.chat_id, "kayıp cevap", answers=41)
+            retried = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="kayıp cevap", priority=Priority.ANSWER, answers=41)
+            )
+            again = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="ikinci", priority=Priority.ANSWER, answers=41)
+            )
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await world.emulator.stop()
+    assert (retried, again) == (committed, None)  # the row is this put's; a later one finds it held here
+    assert [(s.text, s.reply_to_message_id) for s in world.emulator.sent()] == [("kayıp cevap", None)]
+    (row,) = await outbox_rows(dsn)
+    assert (row["id"], row["status"], row["attempts"]) == (committed, "sent", 1)
+
+
+async def test_put_meeting_an_ended_or_started_answer_sends_nothing(dsn: str) -> None:
+    world = await make_world(1)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_resumed()
+            await insert_answer_row(dsn, world.chat_id, "gitti", answers=51, status="sent")
+            await insert_answer_row(dsn, world.chat_id, "belki gitti", answers=52, started=True)
+            ended = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="yine", priority=Priority.ANSWER, answers=51)
+            )
+            started = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="yine", priority=Priority.ANSWER, answers=52)
+            )
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await world.emulator.stop()
+    assert (ended, started) == (None, None)
+    assert world.emulator.sent() == []
+    sent, unknown = await outbox_rows(dsn)
+    assert (sent["status"], sent["text"]) == ("sent", "gitti")
+    assert unknown["status"] == "failed" and unknown["reason"].startswith("outcome unknown:")
