@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import asyncpg
@@ -305,3 +307,82 @@ async def test_put_meeting_an_ended_or_started_answer_sends_nothing(dsn: str) ->
     sent, unknown = await outbox_rows(dsn)
     assert (sent["status"], sent["text"]) == ("sent", "gitti")
     assert unknown["status"] == "failed" and unknown["reason"].startswith("outcome unknown:")
+
+
+class SwallowingProxy:
+    """PostgreSQL behind a TCP proxy that, once armed, lets one `INSERT INTO outbox` commit and then
+    cuts its connection before the answer gets back: the client sees the database go away."""
+
+    STATEMENT = b"INSERT INTO outbox"
+
+    def __init__(self, dsn: str) -> None:
+        parts = urlsplit(dsn)
+        socket_dir = dict(parse_qsl(parts.query)).get("host", "")
+        self.unix = f"{socket_dir}/.s.PGSQL.{parts.port or 5432}" if socket_dir.startswith("/") else None
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 5432)
+        self.database, self.user = parts.path.lstrip("/"), parts.username or "postgres"
+        self.armed = False
+        self.cuts = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"postgresql://{self.user}@127.0.0.1:{port}/{self.database}?sslmode=disable"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _connection(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        if self.unix is not None:
+            server_r, server_w = await asyncio.open_unix_connection(self.unix)
+        else:
+            server_r, server_w = await asyncio.open_connection(*self.upstream)
+        phase = [0]  # 1: the INSERT was parsed; 2: it is being executed, its answer is to be swallowed
+
+        async def up() -> None:
+            while data := await client_r.read(65536):
+                if phase[0] == 0 and self.armed and self.STATEMENT in data:
+                    phase[0] = 1
+                elif phase[0] == 1:
+                    phase[0] = 2
+                server_w.write(data)
+                await server_w.drain()
+
+        async def down() -> None:
+            while data := await server_r.read(65536):
+                if phase[0] == 2:  # the server executed and committed the INSERT: its answer is lost
+                    self.armed, self.cuts = False, self.cuts + 1
+                    return
+                client_w.write(data)
+                await client_w.drain()
+
+        try:
+            await asyncio.wait(
+                [asyncio.create_task(up()), asyncio.create_task(down())], return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for writer in (client_w, server_w):
+                writer.close()
+
+
+async def test_an_answer_committed_as_the_database_connection_drops_is_still_sent_once(dsn: str) -> None:
+    world = await make_world(1)
+    proxy = SwallowingProxy(dsn)
+    try:
+        async with make_runner(world, await proxy.start()) as runner:
+            await runner.wait_resumed()
+            proxy.armed = True
+            outbox_id = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="geç cevap", priority=Priority.ANSWER, answers=61)
+            )
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await proxy.stop()
+        await world.emulator.stop()
+    assert proxy.cuts == 1
+    (row,) = await outbox_rows(dsn)
+    # The first INSERT committed (its id is the sequence's first); the retry met it and sent it.
+    assert (row["id"], row["status"], outbox_id) == (1, "sent", 1)
+    assert [s.text for s in world.emulator.sent()] == ["geç cevap"]
