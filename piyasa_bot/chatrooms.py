@@ -5,7 +5,9 @@ the clock. Handlers call `heard` (it never sends, it schedules); the outbox
 calls `said` once Telegram has a bot's message, so every director sees every
 line of its chat. A message heard while some of the chat's bots are still
 being identified waits for them (held_messages.py): who it is addressed to
-cannot be told before.
+cannot be told before. Answers are composed in answering.py; at start, once
+the bots are identified, the answers an earlier run owed are taken up again
+(answer_recovery.py).
 """
 
 from __future__ import annotations
@@ -15,24 +17,17 @@ import contextlib
 import dataclasses
 import random
 import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from aiogram.types import Message
 
+from piyasa_bot.answer_recovery import Owed, find_owed
+from piyasa_bot.answering import AnswerCounts, Answers, Ask
 from piyasa_bot.bots import BotRegistry
-from piyasa_bot.chat_kinds import reply_target
-from piyasa_bot.conversation import (
-    BotIdentity,
-    ChatLine,
-    Composer,
-    Director,
-    SpeakerUsage,
-    classify,
-)
+from piyasa_bot.conversation import BotIdentity, Director, SpeakerUsage, classify
 from piyasa_bot.held_messages import HeldUntilIdentified
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.llm import TextSource
@@ -49,17 +44,6 @@ MAX_QUEUED_CHATTER = 3
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class AnswerCounts:
-    addressed: int = 0
-    answered: int = 0
-    volunteered: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-
-    def skip(self, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
 class ChatRooms:
@@ -86,10 +70,10 @@ class ChatRooms:
         self.usage = SpeakerUsage()
         self.scale = scale
         self.directors = {chat.id: self._director(chat, roster) for chat in roster.chats}
-        self.counts = AnswerCounts()
+        self.answers = Answers(outbox, source, lambda: self.roster, clock, self.aliases)
         self._wake = {chat.id: asyncio.Event() for chat in roster.chats}
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._answers: set[asyncio.Task[None]] = set()
+        self._recovery: asyncio.Task[None] | None = None
         self._identities: list[BotIdentity] = []
         self._identities_version = -1
         self._held = HeldUntilIdentified(bots, self._hear)
@@ -102,17 +86,19 @@ class ChatRooms:
     def start(self) -> None:
         for chat_id in self.directors:
             self._start_talking(chat_id)
+        self._recovery = asyncio.create_task(self._recover(), name="answers-owed")
 
     def _start_talking(self, chat_id: int) -> None:
         self._wake.setdefault(chat_id, asyncio.Event())
         self._tasks[chat_id] = asyncio.create_task(self._talk(chat_id), name=f"talk:{chat_id}")
 
     async def stop(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
         await self.stop_chatter()
         await self._held.close()
-        for task in self._answers:
-            task.cancel()
-        await asyncio.gather(*self._answers, return_exceptions=True)
+        await self.answers.stop()
 
     async def stop_chatter(self) -> None:
         """No more chatter; answers already decided still go out."""
@@ -147,16 +133,19 @@ class ChatRooms:
                 self._start_talking(chat_id)
 
     @property
+    def counts(self) -> AnswerCounts:
+        return self.answers.counts
+
+    @property
     def composing(self) -> int:
         """Answers being composed now (not yet in the outbox)."""
-        return len(self._answers)
+        return self.answers.composing
 
     async def settle_answers(self, timeout: float = 30.0) -> None:
         """Wait until every answer being composed (or waiting for its bot's identity) is in the outbox."""
-        deadline = time.monotonic() + timeout
+        deadline = asyncio.get_running_loop().time() + timeout
         await self._held.settle(timeout)
-        if self._answers:
-            await asyncio.wait(set(self._answers), timeout=max(deadline - time.monotonic(), 0.0))
+        await self.answers.settle(max(deadline - asyncio.get_running_loop().time(), 0.0))
 
     def nudge(self, chat_id: int) -> None:
         """Replan this chat's next turn now (its director was paused, resumed or re-paced)."""
@@ -193,17 +182,16 @@ class ChatRooms:
         addressee = classify(line, self._identified())
         if addressee is not None and addressee.bot_name in director.members:
             line = dataclasses.replace(line, addressed_to=addressee.bot_name)
-            self.counts.addressed += 1
             director.observe(line)
-            self._spawn(
-                self._answer(director, line, addressee.bot_name, received_by, message.chat.type, volunteer=False)
-            )
+            if self.answers.take(Ask(director, line, addressee.bot_name, received_by, message.chat.type)):
+                self.counts.addressed += 1
             return
         director.observe(line)
         volunteer = director.volunteer(line, self.clock())
-        if volunteer is not None:
+        if volunteer is not None and self.answers.take(
+            Ask(director, line, volunteer, received_by, message.chat.type, volunteer=True)
+        ):
             self.counts.volunteered += 1
-            self._spawn(self._answer(director, line, volunteer, received_by, message.chat.type, volunteer=True))
         self._wake[line.chat_id].set()
 
     def said(self, item: Outgoing, message: Message) -> None:
@@ -221,36 +209,35 @@ class ChatRooms:
             director.deactivate(bot_name)
             self._wake[director.chat.id].set()
 
-    # --- answers ----------------------------------------------------------------------------
+    # --- answers an earlier run owed ------------------------------------------------------------
 
-    async def _answer(
-        self, director: Director, line: ChatLine, bot_name: str, received_by: str, chat_type: str, *, volunteer: bool
-    ) -> None:
-        # People first: the hourly cap and active hours pace chatter, not answers.
-        if director.paused or not director.is_active(bot_name):
-            self.counts.skip("paused" if director.paused else "bot inactive in chat")
-            return
-        bot = self.roster.bot(bot_name)
-        draft = await self.source.answer(bot, director.chat, line, director.recent, self.clock())
-        if draft is None:
-            self.counts.skip("nothing new to say")
-            log.info("answer.skipped", bot=bot_name, chat_id=line.chat_id, message_id=line.message_id)
-            return
-        chat_id = self.aliases.current(line.chat_id)
-        outbox_id = await self.outbox.put(
-            Outgoing(
-                bot=bot_name,
-                chat_id=chat_id,
-                text=draft.text,
-                priority=Priority.ANSWER,
-                reply_to=reply_target(chat_type, line.message_id, received_by=received_by, answering_bot=bot_name),
-                answers=line.message_id,
-                not_before=time.time() + Composer.typing_delay(draft.text),
-                expires_at=time.time() + self.roster.limits.answer_ttl_seconds,
+    async def _recover(self) -> None:
+        """Once every bot is identified, answer what an earlier run stored and never answered."""
+        await self.bots.wait_known(self.bots, None)
+        names = {handle.db_id: name for name, handle in self.bots.items()}
+        chats = {self.aliases.current(chat_id): chat_id for chat_id in self.directors}
+        try:
+            owed = await find_owed(
+                self.outbox.pool, self._identified(), names, chats, self.roster.limits.answer_ttl_seconds
             )
-        )
-        if outbox_id is not None and not volunteer:
-            self.counts.answered += 1
+        except Exception as error:  # a bug, or a database error retrying does not cover: say so, run on
+            log.error("answers.recovery_failed", error=f"{type(error).__name__}: {error}")
+            return
+        taken = sum(self._owe(item) for item in owed)
+        if owed:
+            log.info("answers.recovered", owed=len(owed), taken=taken)
+
+    def _owe(self, owed: Owed) -> bool:
+        director = self.directors.get(owed.line.chat_id)
+        if director is None or owed.bot_name not in director.members:
+            return False
+        director.observe(owed.line)
+        ask = Ask(director, owed.line, owed.bot_name, owed.received_by, owed.chat_type, expires_at=owed.expires_at)
+        if not self.answers.take(ask):
+            return False  # heard again live meanwhile: that answer is the one
+        self.counts.addressed += 1
+        self.counts.recovered += 1
+        return True
 
     # --- chatter ----------------------------------------------------------------------------
 
@@ -296,14 +283,3 @@ class ChatRooms:
             self._identities = [BotIdentity(h.name, h.username, h.telegram_id) for h in self.bots.identified_handles()]
             self._identities_version = self.bots.version
         return self._identities
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._answers.add(task)
-        task.add_done_callback(self._answer_done)
-
-    def _answer_done(self, task: asyncio.Task[None]) -> None:
-        self._answers.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            error = task.exception()
-            log.error("answer.failed", error=f"{type(error).__name__}: {error}")

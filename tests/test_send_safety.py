@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import asyncpg
@@ -240,3 +242,147 @@ async def test_an_answer_cut_off_after_the_request_was_forwarded_is_not_sent_twi
     assert "after the request was sent" in answer["reason"]
     assert chatter["status"] == "expired" and chatter["reason"].startswith("outcome unknown: network")
     assert (counts.failed, counts.expired, counts.retried) == (1, 1, 0)
+
+
+async def insert_answer_row(
+    dsn: str, chat_id: int, text: str, answers: int, *, status: str = "pending", started: bool = False
+) -> int:
+    """An answer's row as another round trip left it: committed, and never seen by the process that wrote it."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(
+            """INSERT INTO outbox (bot_id, chat_id, text, priority, answers_message_id, status, send_started_at)
+               SELECT id, $1, $2, 0, $3, $4, CASE WHEN $5 THEN now() END FROM bots WHERE name = 'bot000'
+               RETURNING id""",
+            chat_id,
+            text,
+            answers,
+            status,
+            started,
+        )
+    finally:
+        await conn.close()
+
+
+async def test_an_answer_whose_insert_committed_unseen_is_sent_once_when_put_meets_its_row(dsn: str) -> None:
+    """The database outage race: the INSERT commits as PostgreSQL stops, the retry meets the answer-once index."""
+    world = await make_world(1)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_resumed()
+            committed = await insert_answer_row(dsn, world.chat_id, "kayıp cevap", answers=41)
+            retried = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="kayıp cevap", priority=Priority.ANSWER, answers=41)
+            )
+            again = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="ikinci", priority=Priority.ANSWER, answers=41)
+            )
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await world.emulator.stop()
+    assert (retried, again) == (committed, None)  # the row is this put's; a later one finds it held here
+    assert [(s.text, s.reply_to_message_id) for s in world.emulator.sent()] == [("kayıp cevap", None)]
+    (row,) = await outbox_rows(dsn)
+    assert (row["id"], row["status"], row["attempts"]) == (committed, "sent", 1)
+
+
+async def test_put_meeting_an_ended_or_started_answer_sends_nothing(dsn: str) -> None:
+    world = await make_world(1)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_resumed()
+            await insert_answer_row(dsn, world.chat_id, "gitti", answers=51, status="sent")
+            await insert_answer_row(dsn, world.chat_id, "belki gitti", answers=52, started=True)
+            ended = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="yine", priority=Priority.ANSWER, answers=51)
+            )
+            started = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="yine", priority=Priority.ANSWER, answers=52)
+            )
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await world.emulator.stop()
+    assert (ended, started) == (None, None)
+    assert world.emulator.sent() == []
+    sent, unknown = await outbox_rows(dsn)
+    assert (sent["status"], sent["text"]) == ("sent", "gitti")
+    assert unknown["status"] == "failed" and unknown["reason"].startswith("outcome unknown:")
+
+
+class SwallowingProxy:
+    """PostgreSQL behind a TCP proxy that, once armed, lets one `INSERT INTO outbox` commit and then
+    cuts its connection before the answer gets back: the client sees the database go away."""
+
+    STATEMENT = b"INSERT INTO outbox"
+
+    def __init__(self, dsn: str) -> None:
+        parts = urlsplit(dsn)
+        socket_dir = dict(parse_qsl(parts.query)).get("host", "")
+        self.unix = f"{socket_dir}/.s.PGSQL.{parts.port or 5432}" if socket_dir.startswith("/") else None
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 5432)
+        self.database, self.user = parts.path.lstrip("/"), parts.username or "postgres"
+        self.armed = False
+        self.cuts = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"postgresql://{self.user}@127.0.0.1:{port}/{self.database}?sslmode=disable"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _connection(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        if self.unix is not None:
+            server_r, server_w = await asyncio.open_unix_connection(self.unix)
+        else:
+            server_r, server_w = await asyncio.open_connection(*self.upstream)
+        phase = [0]  # 1: the INSERT was parsed; 2: it is being executed, its answer is to be swallowed
+
+        async def up() -> None:
+            while data := await client_r.read(65536):
+                if phase[0] == 0 and self.armed and self.STATEMENT in data:
+                    phase[0] = 1
+                elif phase[0] == 1:
+                    phase[0] = 2
+                server_w.write(data)
+                await server_w.drain()
+
+        async def down() -> None:
+            while data := await server_r.read(65536):
+                if phase[0] == 2:  # the server executed and committed the INSERT: its answer is lost
+                    self.armed, self.cuts = False, self.cuts + 1
+                    return
+                client_w.write(data)
+                await client_w.drain()
+
+        try:
+            await asyncio.wait(
+                [asyncio.create_task(up()), asyncio.create_task(down())], return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for writer in (client_w, server_w):
+                writer.close()
+
+
+async def test_an_answer_committed_as_the_database_connection_drops_is_still_sent_once(dsn: str) -> None:
+    world = await make_world(1)
+    proxy = SwallowingProxy(dsn)
+    try:
+        async with make_runner(world, await proxy.start()) as runner:
+            await runner.wait_resumed()
+            proxy.armed = True
+            outbox_id = await runner.outbox.put(
+                Outgoing(bot="bot000", chat_id=world.chat_id, text="geç cevap", priority=Priority.ANSWER, answers=61)
+            )
+            await runner.outbox.drain_until_idle(timeout=20)
+    finally:
+        await proxy.stop()
+        await world.emulator.stop()
+    assert proxy.cuts == 1
+    (row,) = await outbox_rows(dsn)
+    # The first INSERT committed (its id is the sequence's first); the retry met it and sent it.
+    assert (row["id"], row["status"], outbox_id) == (1, "sent", 1)
+    assert [s.text for s in world.emulator.sent()] == ["geç cevap"]

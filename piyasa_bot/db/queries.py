@@ -419,3 +419,44 @@ async def set_bot_states(conn: asyncpg.Connection, rows: Sequence[BotStateRow]) 
         [row.state for row in latest],
         [row.error for row in latest],
     )
+
+
+# --- answers owed: what a run that stopped while composing left unanswered -----------------
+
+
+class UnansweredRow(NamedTuple):
+    chat_id: int
+    id_scope: int
+    telegram_message_id: int
+    from_user_id: int
+    text: str
+    reply_to_message_id: int | None
+    replied_bot_id: int | None  # the roster bot whose stored message this replies to
+    received_by: int | None
+    sent_at: datetime | None
+    created_at: datetime
+
+
+async def unanswered_incoming(
+    conn: asyncpg.Connection | asyncpg.Pool, chat_ids: Sequence[int], within_seconds: float
+) -> list[UnansweredRow]:
+    """People's messages of these chats stored in the last `within_seconds` that may be addressed to a bot
+    (an "@" in the text, or a reply to one of our bots' stored messages) and that no outbox row answers
+    (the answer-once index); oldest first. Which bot, if any, they address is the caller's to decide."""
+    rows = await conn.fetch(
+        """SELECT m.chat_id, m.id_scope, m.telegram_message_id, m.from_user_id, m.text, m.reply_to_message_id,
+                  r.bot_id, m.received_by, m.sent_at, m.created_at
+           FROM messages m
+           LEFT JOIN messages r ON r.chat_id = m.chat_id AND r.id_scope = m.id_scope
+                AND r.telegram_message_id = m.reply_to_message_id AND r.bot_id IS NOT NULL
+           WHERE m.is_incoming AND m.chat_id = ANY($1::bigint[])
+             AND m.created_at > clock_timestamp() - make_interval(secs => $2)
+             AND m.text IS NOT NULL AND m.from_user_id > 0 AND m.kind <> 'unparsed'
+             AND (strpos(m.text, '@') > 0 OR r.bot_id IS NOT NULL)
+             AND NOT EXISTS (SELECT 1 FROM outbox o
+                             WHERE o.chat_id = m.chat_id AND o.answers_message_id = m.telegram_message_id)
+           ORDER BY m.created_at, m.id""",
+        list(chat_ids),
+        float(within_seconds),
+    )
+    return [UnansweredRow(*row) for row in rows]

@@ -41,7 +41,7 @@ from piyasa_bot.sending.resume import plan_resume, unknown_outcome
 from piyasa_bot.sending.retry import RetryBackoff, default_expiry, stale_reason
 from piyasa_bot.sending.send import send_once
 from piyasa_bot.sending.status import LimitHolds, OutboxCounts, OutboxStatus
-from piyasa_bot.sending.store import OutboxStore
+from piyasa_bot.sending.store import OutboxRow, OutboxStore
 from piyasa_bot.sending.typing_action import show_typing
 from piyasa_bot.sending.work import BackgroundWork
 from piyasa_bot.telegram import error_kind
@@ -94,7 +94,7 @@ class Outbox:
             item.expires_at = default_expiry(item, self.limits.limits)  # every message tries until it is stale
         outbox_id = await self._store.insert(item, handle.db_id)
         if outbox_id is None:
-            return None
+            return await self._take_existing(item)
         if outbox_id in self._held:
             return outbox_id  # a resume that ran meanwhile found the row and queued it
         item.id = outbox_id
@@ -109,10 +109,23 @@ class Outbox:
             self._work.spawn(show_typing(handle, item.chat_id))
         return item.id
 
+    async def _take_existing(self, item: Outgoing) -> int | None:
+        """The person's message has its row already. Ended, or held here: None. Pending and held by nobody
+        (our insert whose commit an outage hid, or an earlier run's row): resumed (queued, or closed by the
+        resume's rules: a send that started is never repeated); its id if queued."""
+        found = await self._store.answering(item.chat_id, item.answers) if item.answers is not None else None
+        if found is None or found[0] is not OutboxStatus.PENDING:
+            return None
+        row = found[1]
+        return row.id if await self._resume([row]) else None
+
     async def load_pending(self) -> int:
         """Queue what a previous run left pending, except rows this run holds already; returns how many."""
+        return await self._resume(await self._store.pending())
+
+    async def _resume(self, rows: list[OutboxRow]) -> int:
         names = {handle.db_id: name for name, handle in self.handles.items()}
-        plan = plan_resume(await self._store.pending(), names, self._held)
+        plan = plan_resume(rows, names, self._held)
         for item, _, _ in plan.close:
             self._held.add(item.id)  # being closed: a second resume must not pick it up meanwhile
         for item in plan.queue:

@@ -31,6 +31,11 @@ class OutboxRow(NamedTuple):
     send_started_at: datetime | None  # set: a request may have gone out, and no answer was recorded
 
 
+# OutboxRow's fields, in its order.
+_COLUMNS = """id, bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, attempts,
+              not_before, expires_at, created_at, send_started_at"""
+
+
 def at(wall: float) -> datetime:
     return datetime.fromtimestamp(wall, UTC)
 
@@ -111,12 +116,21 @@ class OutboxStore:
             )
         )
 
+    async def answering(self, chat_id: int, message_id: int) -> tuple[OutboxStatus, OutboxRow] | None:
+        """The row that answers this person's message (the answer-once index), and its status."""
+        row = await retrying(
+            lambda: self.pool.fetchrow(
+                f"SELECT status, {_COLUMNS} FROM outbox WHERE chat_id = $1 AND answers_message_id = $2",
+                chat_id,
+                message_id,
+            )
+        )
+        if row is None:
+            return None
+        return OutboxStatus(row[0]), OutboxRow(*row[1:])
+
     async def pending(self) -> list[OutboxRow]:
         rows = await retrying(
-            lambda: self.pool.fetch(
-                """SELECT id, bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, attempts,
-                      not_before, expires_at, created_at, send_started_at
-               FROM outbox WHERE status = 'pending' ORDER BY priority, id"""
-            )
+            lambda: self.pool.fetch(f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' ORDER BY priority, id")
         )
         return [OutboxRow(*row) for row in rows]
