@@ -14,10 +14,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from piyasa_bot.bootstrap import Prepared
+from piyasa_bot.bot_states import BotStates
+from piyasa_bot.bots import BotHandle
 from piyasa_bot.commands.check import reach_bots
 from piyasa_bot.crypto import TokenCipher, generate_key
-from piyasa_bot.db import queries
 from piyasa_bot.db.migrate import SQL_DIR, apply_migrations
+from piyasa_bot.polling import BotState
 from piyasa_bot.redaction import Redactor, redact
 from piyasa_bot.roster_loader import parse_roster
 from piyasa_bot.settings import Settings
@@ -68,15 +70,18 @@ def test_known_secrets_are_replaced_whatever_their_shape_and_urls_lose_their_pas
 
 
 async def test_a_bot_state_error_is_stored_redacted(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     try:
-        await apply_migrations(conn)
-        bot_id = await conn.fetchval("INSERT INTO bots (name, token_encrypted) VALUES ('ayse', 'enc:x') RETURNING id")
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+        bot_id = await pool.fetchval("INSERT INTO bots (name, token_encrypted) VALUES ('ayse', 'enc:x') RETURNING id")
         page = f"ClientDecodeError: <html>The requested URL /bot{UNKNOWN}/getMe was not found</html>"
-        await queries.set_bot_state(conn, bot_id, "retrying", page)
-        stored = await conn.fetchval("SELECT last_error FROM bots WHERE id = $1", bot_id)
+        states = BotStates(pool)
+        states.note(BotHandle(name="ayse", db_id=bot_id, bot=None), BotState.RETRYING, page)  # type: ignore[arg-type]
+        await states.close()  # writes what was noted
+        stored = await pool.fetchval("SELECT last_error FROM bots WHERE id = $1", bot_id)
     finally:
-        await conn.close()
+        await pool.close()
     assert stored == "ClientDecodeError: <html>The requested URL /<token>/getMe was not found</html>"
 
 

@@ -34,8 +34,10 @@ async def test_registering_the_roster_at_once_writes_what_one_bot_at_a_time_did(
             queries.RosterBot("ali", "enc:b2", [-1002]),
         ]
         async with conn.transaction():  # an earlier run: one bot at a time; ali was then removed from -1002
-            ayse = await queries.upsert_bot(conn, "ayse", "enc:a1")
-            await queries.set_bot_chats(conn, ayse, [-1001])
+            ayse = await conn.fetchval(
+                "INSERT INTO bots (name, token_encrypted) VALUES ('ayse', 'enc:a1') RETURNING id"
+            )
+            await conn.execute("INSERT INTO bot_chats (bot_id, chat_id) VALUES ($1, -1001)", ayse)
             await queries.set_bot_chat_active(conn, ayse, -1001, False, "kicked")
         async with conn.transaction():
             ids = await queries.register_roster(conn, chats, roster)

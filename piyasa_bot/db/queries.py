@@ -42,61 +42,6 @@ async def insert_messages(conn: asyncpg.Connection | asyncpg.Pool, rows: Sequenc
     return int(status.rsplit(" ", 1)[-1])
 
 
-async def upsert_chats(conn: asyncpg.Connection, chats: Sequence[tuple[int, str]]) -> None:
-    await conn.executemany(
-        """INSERT INTO chats (id, title, allowed) VALUES ($1, $2, true)
-           ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, allowed = true""",
-        chats,
-    )
-
-
-async def upsert_bot(conn: asyncpg.Connection, name: str, token_encrypted: str) -> int:
-    bot_id: int = await conn.fetchval(
-        """INSERT INTO bots (name, token_encrypted) VALUES ($1, $2)
-           ON CONFLICT (name) DO UPDATE SET token_encrypted = EXCLUDED.token_encrypted, updated_at = now()
-           RETURNING id""",
-        name,
-        token_encrypted,
-    )
-    return bot_id
-
-
-async def set_bot_chats(conn: asyncpg.Connection, bot_id: int, chat_ids: Sequence[int]) -> None:
-    await conn.executemany(
-        # A restart tries every listed pair again: a bot added back to a chat speaks again.
-        """INSERT INTO bot_chats (bot_id, chat_id) VALUES ($1, $2)
-           ON CONFLICT (bot_id, chat_id) DO UPDATE SET active = true, reason = NULL, updated_at = now()""",
-        [(bot_id, chat_id) for chat_id in chat_ids],
-    )
-
-
-async def set_bot_identity(
-    conn: asyncpg.Connection | asyncpg.Pool, bot_id: int, telegram_id: int, username: str
-) -> None:
-    # A token moved from one name to another: the old row gives up the identity.
-    await conn.execute("UPDATE bots SET telegram_id = NULL WHERE telegram_id = $2 AND id <> $1", bot_id, telegram_id)
-    await conn.execute(
-        "UPDATE bots SET telegram_id = $2, username = $3, updated_at = now() WHERE id = $1",
-        bot_id,
-        telegram_id,
-        username,
-    )
-
-
-async def set_bot_state(conn: asyncpg.Connection | asyncpg.Pool, bot_id: int, state: str, error: str | None) -> None:
-    from piyasa_bot.redaction import DEFAULT  # the process-wide redactor (to the module imports once merged)
-
-    await conn.execute(
-        """UPDATE bots SET state = $2, last_error = $3, updated_at = now(),
-                  last_seen_at = CASE WHEN $2 = 'running' THEN now() ELSE last_seen_at END
-           WHERE id = $1""",
-        bot_id,
-        state,
-        # An error text may echo a request URL (an HTML error page, a redirect): never store a token.
-        DEFAULT.optional(error),
-    )
-
-
 async def stored_tokens(conn: asyncpg.Connection) -> list[tuple[int, str]]:
     rows = await conn.fetch("SELECT id, token_encrypted FROM bots ORDER BY id")
     return [(row["id"], row["token_encrypted"]) for row in rows]
@@ -106,80 +51,6 @@ async def replace_token(conn: asyncpg.Connection, bot_id: int, token_encrypted: 
     await conn.execute(
         "UPDATE bots SET token_encrypted = $2, updated_at = now() WHERE id = $1", bot_id, token_encrypted
     )
-
-
-class OutboxRow(NamedTuple):
-    id: int
-    bot_id: int
-    chat_id: int
-    text: str
-    reply_to_message_id: int | None
-    answers_message_id: int | None
-    priority: int
-    attempts: int
-    not_before: datetime
-    expires_at: datetime | None
-
-
-async def insert_outgoing(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    *,
-    bot_id: int,
-    chat_id: int,
-    text: str,
-    reply_to_message_id: int | None,
-    answers_message_id: int | None,
-    priority: int,
-    not_before: datetime,
-    expires_at: datetime | None,
-) -> int | None:
-    """The new row's id, or None when this person's message already has its answer."""
-    outbox_id: int | None = await conn.fetchval(
-        """INSERT INTO outbox (bot_id, chat_id, text, reply_to_message_id, answers_message_id,
-                               priority, not_before, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (chat_id, answers_message_id) WHERE answers_message_id IS NOT NULL DO NOTHING
-           RETURNING id""",
-        bot_id,
-        chat_id,
-        text,
-        reply_to_message_id,
-        answers_message_id,
-        priority,
-        not_before,
-        expires_at,
-    )
-    return outbox_id
-
-
-async def finish_outgoing(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    outbox_id: int,
-    status: str,
-    *,
-    reason: str | None = None,
-    telegram_message_id: int | None = None,
-    attempts: int,
-) -> None:
-    await conn.execute(
-        """UPDATE outbox SET status = $2, reason = $3, telegram_message_id = $4, attempts = $5,
-                             finished_at = now()
-           WHERE id = $1""",
-        outbox_id,
-        status,
-        reason,
-        telegram_message_id,
-        attempts,
-    )
-
-
-async def pending_outgoing(conn: asyncpg.Connection | asyncpg.Pool) -> list[OutboxRow]:
-    rows = await conn.fetch(
-        """SELECT id, bot_id, chat_id, text, reply_to_message_id, answers_message_id, priority, attempts,
-                  not_before, expires_at
-           FROM outbox WHERE status = 'pending' ORDER BY priority, id"""
-    )
-    return [OutboxRow(*row) for row in rows]
 
 
 async def set_bot_chat_active(
@@ -338,11 +209,6 @@ async def bot_chat_states(conn: asyncpg.Connection | asyncpg.Pool, chat_id: int)
     return [(row["name"], row["state"], row["active"]) for row in rows]
 
 
-async def move_outgoing(conn: asyncpg.Connection | asyncpg.Pool, outbox_id: int, chat_id: int) -> None:
-    """A pending message follows its chat to the chat's new id; its reply target is dropped."""
-    await conn.execute("UPDATE outbox SET chat_id = $2, reply_to_message_id = NULL WHERE id = $1", outbox_id, chat_id)
-
-
 # --- start-up in a few statements, not a few per bot (1,000 bots: 2,000 round trips before) ---------------
 
 
@@ -357,9 +223,13 @@ async def register_roster(
 ) -> dict[str, int]:
     """Chats, bots (with their token) and memberships of the whole roster; returns each bot's id by name.
 
-    The same as `upsert_chats`, then `upsert_bot` and `set_bot_chats` for every bot; run it in a transaction.
+    Chats upserted, bots upserted by name (token replaced), each bot's chats set; run it in a transaction.
     """
-    await upsert_chats(conn, chats)
+    await conn.executemany(
+        """INSERT INTO chats (id, title, allowed) VALUES ($1, $2, true)
+           ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, allowed = true""",
+        chats,
+    )
     rows = await conn.fetch(
         """INSERT INTO bots (name, token_encrypted) SELECT * FROM unnest($1::text[], $2::text[])
            ON CONFLICT (name) DO UPDATE SET token_encrypted = EXCLUDED.token_encrypted, updated_at = now()
@@ -389,7 +259,7 @@ class BotStateRow(NamedTuple):
 
 
 async def set_bot_states(conn: asyncpg.Connection, rows: Sequence[BotStateRow]) -> None:
-    """`set_bot_identity` (when telegram_id is given) and `set_bot_state` for many bots; run it in a transaction.
+    """Identities (when telegram_id is given) and states of many bots; run it in a transaction.
 
     The last row of a bot wins, as the last of its single updates would.
     """
