@@ -25,7 +25,14 @@ def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> dic
     return {key: DEFAULT.value(value) for key, value in event_dict.items()}
 
 
-def configure_logging(level: str = "INFO", *, json: bool | None = None, stream: Any = None) -> None:
+def configure_logging(
+    level: str = "INFO", *, json: bool | None = None, stream: Any = None, cache_loggers: bool = True
+) -> None:
+    """Configure structlog and the stdlib root logger.
+
+    `cache_loggers=False` is for tests that configure logging in-process: a cached logger keeps
+    the processors of its first use, which `structlog.testing.capture_logs` in a later test cannot replace.
+    """
     stream = stream or sys.stderr
     if json is None:
         json = not stream.isatty()
@@ -40,7 +47,7 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None, stream: 
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache_loggers,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,

@@ -17,6 +17,6 @@ def capture_log_lines() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     stream = io.StringIO()
-    configure_logging("INFO", json=True, stream=stream)
+    configure_logging("INFO", json=True, stream=stream, cache_loggers=False)
     yield stream
     root.handlers[:], root.level = handlers, level

@@ -121,7 +121,7 @@ async def test_rotate_key_with_the_wrong_key_changes_nothing(dsn: str) -> None:
 
 def test_tokens_in_exception_urls_never_reach_the_log() -> None:
     stream = io.StringIO()
-    configure_logging("INFO", json=True, stream=stream)
+    configure_logging("INFO", json=True, stream=stream, cache_loggers=False)
     token = "7000000001:AAH" + "x" * 32
     try:
         raise OSError(f"Cannot connect to host for url http://127.0.0.1:9/bot{token}/getUpdates")

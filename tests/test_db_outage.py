@@ -60,7 +60,7 @@ async def test_an_outage_is_logged_when_it_starts_and_ends_not_at_every_retry(
     spare_postgres: EmbeddedPostgres,
 ) -> None:
     stream = io.StringIO()
-    configure_logging("INFO", json=True, stream=stream)
+    configure_logging("INFO", json=True, stream=stream, cache_loggers=False)
     dsn = spare_postgres.dsn()
     outage = Outage(summary_every=30.0)
 
@@ -85,7 +85,7 @@ async def test_an_outage_is_logged_when_it_starts_and_ends_not_at_every_retry(
 
 def test_a_long_outage_gets_a_summary_line_every_interval() -> None:
     stream = io.StringIO()
-    configure_logging("INFO", json=True, stream=stream)
+    configure_logging("INFO", json=True, stream=stream, cache_loggers=False)
     now = [0.0]
     outage = Outage(summary_every=10.0, clock=lambda: now[0])
     for _ in range(200):  # 25 s of a failure every 0.125 s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import random
@@ -10,10 +11,10 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
-import structlog
 
 from piyasa_bot.conversation.hours import ISTANBUL
 from piyasa_bot.conversation.market import Market
@@ -21,6 +22,7 @@ from piyasa_bot.db import market_store
 from piyasa_bot.db.pool import open_pool
 from piyasa_bot.market_keeper import MarketKeeper
 from tests.helpers import make_runner, make_world
+from tests.log_capture import capture_log_lines  # noqa: F401  # the log_lines fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 SYMBOLS = ("GRAM", "USDTRY", "SOL", "XU100", "THYAO", "EURTRY", "POLICY")
@@ -120,12 +122,17 @@ async def test_the_state_is_saved_periodically_while_running(dsn: str) -> None:
         await pool.close()
 
 
-async def test_an_unreadable_stored_state_is_logged_and_replaced(dsn: str) -> None:
+def logged(log_lines: io.StringIO, since: int = 0) -> list[dict[str, Any]]:
+    # The package's own log lines (JSON) from character `since` on, whatever loggers other tests cached.
+    return [json.loads(line) for line in log_lines.getvalue()[since:].splitlines() if line.startswith("{")]
+
+
+async def test_an_unreadable_stored_state_is_logged_and_replaced(dsn: str, log_lines: io.StringIO) -> None:
     pool = await open_pool(dsn)
     try:
         await market_store.save(pool, {"format": 99})
-        with structlog.testing.capture_logs() as events:
-            keeper = await MarketKeeper.open(pool, random.Random(5), clock=Clock(START))
+        keeper = await MarketKeeper.open(pool, random.Random(5), clock=Clock(START))
+        events = logged(log_lines)
         assert [e["error"] for e in events if e["event"] == "market.state_unreadable"] == [
             "market state format 99: this version reads 1"
         ]
@@ -135,17 +142,19 @@ async def test_an_unreadable_stored_state_is_logged_and_replaced(dsn: str) -> No
         await pool.close()
 
 
-async def test_closing_with_the_database_gone_is_logged_and_bounded(dsn: str) -> None:
+async def test_closing_with_the_database_gone_is_logged_and_bounded(dsn: str, log_lines: io.StringIO) -> None:
     clock = Clock(START)
     pool = await open_pool(dsn)
     keeper = await MarketKeeper.open(pool, random.Random(7), clock=clock)
     keeper.start()
     clock.now += timedelta(minutes=5)
     await pool.close()
-    with structlog.testing.capture_logs() as events:
-        async with asyncio.timeout(10):
-            await keeper.close()
-    assert [e["event"] for e in events] == ["market.save_failed"]
+    closing_from = len(log_lines.getvalue())
+    async with asyncio.timeout(10):
+        await keeper.close()
+    assert [e["event"] for e in logged(log_lines, closing_from) if e["logger"] == "piyasa_bot.market_keeper"] == [
+        "market.save_failed"
+    ]
     assert not await _stored_after(dsn, START)
 
 
