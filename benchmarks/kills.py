@@ -84,13 +84,6 @@ class SlowModel:
             await self._runner.cleanup()
 
 
-def roster(names: list[str]) -> str:
-    import yaml
-
-    bots = [{"name": n, "token": "${" + f"{n.upper()}_TOKEN" + "}", "chats": [CHAT_ID]} for n in names]
-    return yaml.safe_dump({"chats": [{"id": CHAT_ID, "title": "Kills"}], "bots": bots}, sort_keys=False)
-
-
 def span(text: str) -> tuple[float, float]:
     low, high = (float(x) for x in text.split(":"))
     return low, high
@@ -115,23 +108,21 @@ async def kills(args: argparse.Namespace, workdir: Path, procs: Processes, code:
     call = control.call
     try:
         names = [f"k{i:03d}" for i in range(args.bots)]
-        privacy = args.privacy == "on"
-        tokens = {
-            n: (await call("POST", "/control/bots", {"name": n, "username": f"{n}_kill_bot", "privacy": privacy}))[
-                "token"
-            ]
-            for n in names
-        }
-        await call("POST", "/control/chats", {"id": CHAT_ID, "title": "Kills", "type": "supergroup", "members": names})
-        (workdir / "bots.yaml").write_text(roster(names), encoding="utf-8")
+        bots_env = await control.supergroup_roster(
+            names,
+            CHAT_ID,
+            "Kills",
+            privacy=args.privacy == "on",
+            username_suffix="kill_bot",
+            config=workdir / "bots.yaml",
+        )
         env.update(
             {
                 "DATABASE_URL": dsn,
-                "PIYASA_CONFIG": str(workdir / "bots.yaml"),
                 "PIYASA_TELEGRAM_API": api,
                 "PIYASA_SECRET_KEY": generate_key(),
                 "PIYASA_DATA_DIR": str(workdir / "data"),
-                **{f"{n.upper()}_TOKEN": token for n, token in tokens.items()},
+                **bots_env,
             }
         )
         if args.model_delay > 0:

@@ -71,13 +71,6 @@ def crowd_spec(args: argparse.Namespace, seconds: float) -> dict[str, Any]:
     }
 
 
-def roster(names: list[str]) -> str:
-    import yaml
-
-    bots = [{"name": n, "token": "${" + f"{n.upper()}_TOKEN" + "}", "chats": [CHAT_ID]} for n in names]
-    return yaml.safe_dump({"chats": [{"id": CHAT_ID, "title": "Soak"}], "bots": bots}, sort_keys=False)
-
-
 async def soak(
     args: argparse.Namespace, workdir: Path, procs: Processes, code: Snapshot, database: DatabaseServer
 ) -> dict[str, Any]:
@@ -97,24 +90,18 @@ async def soak(
 
     try:
         names = [f"s{i:03d}" for i in range(args.bots)]
-        tokens = {
-            n: (await call("POST", "/control/bots", {"name": n, "username": f"{n}_soak_bot", "privacy": False}))[
-                "token"
-            ]
-            for n in names
-        }
-        await call("POST", "/control/chats", {"id": CHAT_ID, "title": "Soak", "type": "supergroup", "members": names})
-        (workdir / "bots.yaml").write_text(roster(names), encoding="utf-8")
+        bots_env = await control.supergroup_roster(
+            names, CHAT_ID, "Soak", privacy=False, username_suffix="soak_bot", config=workdir / "bots.yaml"
+        )
         env.update(
             {
                 "DATABASE_URL": dsn,
-                "PIYASA_CONFIG": str(workdir / "bots.yaml"),
                 "PIYASA_TELEGRAM_API": api,
                 "PIYASA_SECRET_KEY": generate_key(),
                 "PIYASA_DATA_DIR": str(workdir / "data"),
+                **bots_env,
             }
         )
-        env.update({f"{n.upper()}_TOKEN": token for n, token in tokens.items()})
         started = time.time()
         warmup_end = started + args.warmup * 60
         stats = workdir / "heap.jsonl"

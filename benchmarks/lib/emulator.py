@@ -83,5 +83,26 @@ class Control:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"only {answer['polled']}/{count} bots polling after {timeout:.0f} s")
 
+    async def supergroup_roster(
+        self, names: list[str], chat_id: int, title: str, *, privacy: bool, username_suffix: str, config: Path
+    ) -> dict[str, str]:
+        """Add `names` as bots of one supergroup, write a bots.yaml for them to `config`.
+
+        Returns the runner's environment for them: PIYASA_CONFIG and each bot's token variable.
+        """
+        import yaml
+
+        tokens = {}
+        for name in names:
+            body = {"name": name, "username": f"{name}_{username_suffix}", "privacy": privacy}
+            tokens[name] = (await self.call("POST", "/control/bots", body))["token"]
+        await self.call(
+            "POST", "/control/chats", {"id": chat_id, "title": title, "type": "supergroup", "members": names}
+        )
+        bots = [{"name": n, "token": "${" + f"{n.upper()}_TOKEN" + "}", "chats": [chat_id]} for n in names]
+        roster = {"chats": [{"id": chat_id, "title": title}], "bots": bots}
+        config.write_text(yaml.safe_dump(roster, sort_keys=False), encoding="utf-8")
+        return {"PIYASA_CONFIG": str(config), **{f"{n.upper()}_TOKEN": token for n, token in tokens.items()}}
+
     async def close(self) -> None:
         await self.http.close()
