@@ -1,10 +1,11 @@
-"""The parsers on bodies recorded in each source's own format, and on the ways a body goes wrong."""
+"""The parsers on bodies recorded in each source's own format, the ways a body goes wrong, and the sanity rules."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from piyasa_bot.conversation.hours import ISTANBUL
 from piyasa_bot.quotes.observation import Observation, SourceError
 from piyasa_bot.quotes.parsers import parse_binance_24hr, parse_tcmb, parse_yahoo_chart
+from piyasa_bot.quotes.sanity import implausible
 
 DATA = Path(__file__).parent / "data" / "quotes"
 TCMB = (DATA / "tcmb_today.xml").read_bytes()
@@ -271,3 +273,63 @@ def test_yahoo_chart_without_any_previous_close_has_none() -> None:
 )
 def test_yahoo_body_that_is_no_chart_is_refused_with_the_reason(body: bytes, message: str) -> None:
     assert yahoo_error(body).startswith(message)
+
+
+# Sanity: what is not news
+
+NOW = datetime(2025, 3, 4, 13, 0, tzinfo=UTC)
+GOOD = Observation("BTC", 90000.0, 92000.0, NOW - timedelta(minutes=2), "binance")
+
+
+def later(minutes: float, price: float, previous_close: float | None = 92000.0) -> Observation:
+    return Observation("BTC", price, previous_close, GOOD.as_of + timedelta(minutes=minutes), "binance")
+
+
+def test_a_parsed_quote_and_an_ordinary_move_are_believed() -> None:
+    [usd] = parse_tcmb(TCMB, source="tcmb", wanted={"USDTRY": "USD"})
+
+    assert implausible(usd, None, BULLETIN + timedelta(hours=3)) is None
+    assert implausible(later(1, 87000.0), GOOD, NOW) is None
+    assert implausible(later(1, 134000.0), GOOD, NOW) is None  # +49%: wild, but not proof of a bad feed
+
+
+@pytest.mark.parametrize(
+    ("new", "reason"),
+    [
+        (later(0, 0.0), "BTC price 0.0 is not a positive number"),
+        (later(0, -1.0), "BTC price -1.0 is not a positive number"),
+        (later(0, math.nan), "BTC price nan is not a positive number"),
+        (later(0, math.inf), "BTC price inf is not a positive number"),
+        (later(0, 90000.0, previous_close=0.0), "BTC previous close 0.0 is not a positive number"),
+        (later(0, 90000.0, previous_close=math.nan), "BTC previous close nan is not a positive number"),
+    ],
+    ids=["zero", "negative", "nan", "inf", "zero-close", "nan-close"],
+)
+def test_a_price_that_is_not_a_positive_number_is_rejected(new: Observation, reason: str) -> None:
+    assert implausible(new, None, NOW) == reason
+
+
+def test_a_quote_from_the_future_is_rejected_but_a_little_clock_drift_is_not() -> None:
+    drifted = Observation("BTC", 90000.0, None, NOW + timedelta(minutes=4), "binance")
+    ahead = Observation("BTC", 90000.0, None, NOW + timedelta(minutes=6), "binance")
+
+    assert implausible(drifted, None, NOW) is None
+    assert implausible(ahead, None, NOW) == (
+        "BTC is dated 2025-03-04T13:06:00+00:00, ahead of now 2025-03-04T13:00:00+00:00"
+    )
+
+
+def test_a_jump_of_more_than_half_within_the_hour_is_a_bad_feed() -> None:
+    assert implausible(later(1, 9000.0), GOOD, NOW) == "BTC moved -90% (90000 -> 9000) in 1 min"
+    an_hour_on = NOW + timedelta(hours=1)
+    assert implausible(later(59, 136000.0), GOOD, an_hour_on) == "BTC moved +51% (90000 -> 136000) in 59 min"
+
+
+def test_a_jump_after_more_than_an_hour_is_believed() -> None:
+    assert implausible(later(61, 9000.0), GOOD, NOW + timedelta(hours=1)) is None
+
+
+def test_an_older_observation_far_from_the_last_good_one_is_judged_by_the_gap_between_them() -> None:
+    earlier = Observation("BTC", 30000.0, None, GOOD.as_of - timedelta(minutes=10), "binance")
+
+    assert implausible(earlier, GOOD, NOW) == "BTC moved -67% (90000 -> 30000) in 10 min"
