@@ -33,8 +33,8 @@ def parse_tcmb(body: bytes, *, source: str, wanted: Mapping[str, str]) -> list[O
     """CBRT today.xml -> one observation per `wanted` entry (our code -> currency Kod: {"USDTRY": "USD"}).
 
     The price is ForexSelling per one unit of the currency (JPY is quoted per 100): the selling rate
-    is the one the bulletin is quoted by in the press and the one Turkish law uses for conversions,
-    so it is the rate people recognise. The bulletin has no previous close.
+    is what someone buying the currency pays, the side people mean when they say "dolar 36,52".
+    The bulletin has no previous close: yesterday's is another file.
     """
     root = _xml(body, source)
     if root.tag != "Tarih_Date":
