@@ -44,7 +44,9 @@ _URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 # A headline goes into a sentence ("Haberlere düştü: {headline}."): no trailing full stop or separator.
 _TRAILING = " .,;:-–—|/·•"
-_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
+_HTML_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL
+)
 
 
 class FeedError(SourceError):
@@ -101,9 +103,7 @@ def parse_feed(body: bytes, *, source: str, now: datetime, max_age: timedelta) -
     return ParsedFeed(headlines, rejected)
 
 
-def _headline(
-    entry: Mapping[str, Any], *, source: str, now: datetime, max_age: timedelta
-) -> tuple[Headline | None, str]:
+def _headline(entry: dict[str, Any], *, source: str, now: datetime, max_age: timedelta) -> tuple[Headline | None, str]:
     """One item as a Headline, or None and why not."""
     texts = [_text(entry.get("title")), _text(entry.get("summary"))]
     texts += [_text(part.get("value")) for part in entry.get("content") or () if isinstance(part, Mapping)]
@@ -119,7 +119,7 @@ def _headline(
     if published > now + FUTURE_SLACK:
         return None, f"dated {published.isoformat()}, in the future"
     if published < now - max_age:
-        return None, f"dated {published.isoformat()}, older than {max_age}"
+        return None, f"dated {published.isoformat()}, older than {_duration(max_age)}"
     title = clean_title(texts[0])
     if not title:
         return None, "no title left after cleaning"
@@ -138,8 +138,8 @@ def clean_title(raw: str) -> str:
         text = _TAG.sub(" ", html.unescape(text))
     text = _SPACE.sub(" ", _URL.sub(" ", text)).strip()
     if len(text) > MAX_TITLE:
-        cut = text[: MAX_TITLE + 1].rsplit(" ", 1)[0]
-        text = cut if len(cut) >= MAX_TITLE // 2 else text[:MAX_TITLE]  # one long word: cut inside it
+        space = text.rfind(" ", 0, MAX_TITLE + 1)
+        text = text[:space] if space >= MAX_TITLE // 2 else text[:MAX_TITLE]  # one long word: cut inside it
     return text.rstrip(_TRAILING)
 
 
@@ -156,15 +156,23 @@ def headline_key(source: str, *, identity: str, link: str | None, title: str) ->
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
-def _published(entry: Mapping[str, Any]) -> datetime | None:
+def _published(entry: dict[str, Any]) -> datetime | None:
     # feedparser turns every date format it knows into a UTC struct_time; Atom's required date is `updated`.
-    moment = entry.get("published_parsed") or entry.get("updated_parsed")
+    # Plain dict lookups: FeedParserDict answers a missing `updated_parsed` with `published_parsed` and a warning.
+    moment = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if moment is None:
         return None
     try:
         return datetime.fromtimestamp(calendar.timegm(moment), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)} d"
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
 def _text(value: object) -> str:
