@@ -32,6 +32,7 @@ from piyasa_bot.held_messages import HeldUntilIdentified
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.llm import TextSource
 from piyasa_bot.message_lines import bot_line, person_line
+from piyasa_bot.news.desk import NewsDesk
 from piyasa_bot.roster import ChatConfig, Roster
 from piyasa_bot.sending.outbox import Outbox, Outgoing, Priority
 
@@ -58,8 +59,10 @@ class ChatRooms:
         clock: Clock = utc_now,
         scale: float = 1.0,
         aliases: ChatAliases | None = None,
+        news: NewsDesk | None = None,
     ) -> None:
         self.roster = roster
+        self.news = news  # fresh headlines a chatter turn may bring up
         # Directors stay keyed by bots.yaml's ids; Telegram's ids are translated at the edges.
         self.aliases = aliases if aliases is not None else ChatAliases()
         self.bots = bots
@@ -261,7 +264,14 @@ class ChatRooms:
         chat_id = self.aliases.current(chat.id)
         if self.outbox.backlog_of(chat_id, Priority.CHATTER) >= MAX_QUEUED_CHATTER:
             return  # the chat is saturated: adding chatter would only make it expire
-        draft = await self.source.chatter(self.roster.bot(turn.bot_name), chat, director.recent, now, turn.reply_to)
+        bot = self.roster.bot(turn.bot_name)
+        draft = None
+        if self.news is not None and turn.reply_to is None:
+            headline = await self.news.offer(chat, bot, now)
+            if headline is not None:
+                draft = await self.source.news(bot, chat, headline.title, director.recent, now)
+        if draft is None:
+            draft = await self.source.chatter(bot, chat, director.recent, now, turn.reply_to)
         if draft is None:
             return
         await self.outbox.put(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import asyncpg
@@ -257,6 +257,7 @@ class MetricsServer:
         *,
         probe_timeout: float = PROBE_TIMEOUT,
         stall_margin: float = STALL_MARGIN,
+        collectors: Sequence[Collector] = (),
     ) -> None:
         self.view = view
         self.host = host
@@ -266,6 +267,8 @@ class MetricsServer:
         self.registry = CollectorRegistry(auto_describe=False)
         self.collector = RunnerCollector(view, stall_margin)
         self.registry.register(self.collector)
+        for collector in collectors:  # e.g. the live market's (quotes/metrics.py)
+            self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
         self._site_runner: web.AppRunner | None = None
         self._probe: asyncio.Task[bool] | None = None

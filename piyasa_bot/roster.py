@@ -16,6 +16,8 @@ from typing import Annotated, Literal, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from piyasa_bot.market_config import MarketConfig
+
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _BOT_NAME = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
@@ -165,6 +167,7 @@ class BotConfig(_Strict):
 
 class Roster(_Strict):
     limits: Limits = Field(default_factory=Limits)
+    market: MarketConfig = Field(default_factory=MarketConfig)
     chats: Annotated[list[ChatConfig], Field(min_length=1)]
     bots: Annotated[list[BotConfig], Field(min_length=1)]
 

@@ -180,7 +180,9 @@ class Runner:
         self._chatter.wanted = True
         await self._chatter.follow()
         if services.market is not None:
-            services.market.start()  # saved now and then, so that even a crash resumes near its levels
+            services.market.start()  # the simulated market's saving, or the live one's fetching
+        if services.news is not None:
+            services.news.start()
         # Everything built so far lives as long as the runner: keep it out of the
         # collector's full scans, which otherwise stall the loop for milliseconds.
         gc.collect()

@@ -41,9 +41,10 @@ from piyasa_bot.listeners import Listeners
 from piyasa_bot.llm import LlmConfig, LlmSource, TemplateSource, TextSource
 from piyasa_bot.logs import register_secrets
 from piyasa_bot.malloc_trim import MallocTrimmer
-from piyasa_bot.market_keeper import MarketKeeper
+from piyasa_bot.markets import OpenMarket, open_market, open_news
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.metrics_server import MetricsServer
+from piyasa_bot.news.desk import NewsDesk
 from piyasa_bot.removal_grace import REMOVAL_GRACE, RemovalGrace
 from piyasa_bot.roster_loader import LoadedRoster
 from piyasa_bot.sending.limits import SendLimits
@@ -73,7 +74,8 @@ CLOSE_TIMEOUTS = {
     "foreign chats": 0.2,
     "bot states": 0.8,
     "chat rooms": 0.5,
-    "market": 0.5,  # one last save of the market's levels (MarketKeeper bounds it too)
+    "news": 0.1,  # cancels its fetches
+    "market": 0.4,  # simulated: one last save of its levels (MarketKeeper bounds it too); live: stop fetching
     "text source": 0.5,
     "removed bots": 0.1,
     "outbox": 2.0,
@@ -105,7 +107,8 @@ class Services:
     ingest: Ingest
     source: TextSource | None  # None when the conversation is off
     rooms: ChatRooms | None  # None when the conversation is off
-    market: MarketKeeper | None  # the simulated market, kept across restarts; None when the conversation is off
+    market: OpenMarket | None  # simulated (kept across restarts) or live (bots.yaml); None when the conversation is off
+    news: NewsDesk | None  # None without feeds in bots.yaml (or without the conversation)
     metrics: MetricsServer | None  # None without a metrics port
     trimmer: MallocTrimmer  # hands the C heap's free pages back to the system every minute
 
@@ -164,16 +167,21 @@ async def open_services(
         removals = RemovalGrace(outbox, grace=options.removal_grace)
         closing("removed bots", removals.close)
         source: TextSource | None = None
-        market: MarketKeeper | None = None
+        market: OpenMarket | None = None
+        news: NewsDesk | None = None
         if options.conversation:
             rng = random.Random(options.seed)
-            # The stored market if there is one: a restart quotes the levels the last run quoted.
-            market = await MarketKeeper.open(pool, random.Random(rng.random()))
+            market = await open_market(pool, roster.market, random.Random(rng.random()))
             closing("market", market.close)  # after the rooms stop (the last save), before the pool closes
-            templates = TemplateSource(Composer(market.market, random.Random(rng.random())))
+            templates = TemplateSource(Composer(market.view, random.Random(rng.random())))
             source = LlmSource(options.llm, templates) if options.llm else templates
             closing("text source", source.close)
-            rooms = ChatRooms(roster, bots, outbox, source, rng=rng, scale=options.pace_scale, aliases=aliases)
+            news = await open_news(pool, roster.market.news, random.Random(rng.random()))
+            if news is not None:
+                closing("news", news.close)
+            rooms = ChatRooms(
+                roster, bots, outbox, source, rng=rng, scale=options.pace_scale, aliases=aliases, news=news
+            )
             bot_chats.on_removed(rooms.deactivate)
             closing("chat rooms", rooms.stop)
         states = BotStates(pool)
@@ -194,7 +202,8 @@ async def open_services(
         ingest = TimedIngest(build_dispatcher(conversation_on=rooms is not None), recorder, deps)
         metrics = None
         if options.metrics_port is not None:
-            metrics = MetricsServer(metrics_view, options.metrics_host, options.metrics_port)
+            collectors = market.collectors if market is not None else ()
+            metrics = MetricsServer(metrics_view, options.metrics_host, options.metrics_port, collectors=collectors)
             await metrics.start()
             closing("metrics", metrics.stop)
         yield Services(
@@ -216,6 +225,7 @@ async def open_services(
             source=source,
             rooms=rooms,
             market=market,
+            news=news,
             metrics=metrics,
             trimmer=trimmer,
         )

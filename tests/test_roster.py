@@ -282,7 +282,7 @@ def test_a_missing_field_is_required() -> None:
             "bots[0].persna: unknown key (did you mean 'persona'?)",
         ),
         (MINIMAL + "limit: {}\n", "limit: unknown key (did you mean 'limits'?)"),
-        (MINIMAL + "zzz: 1\n", "zzz: unknown key; expected one of: limits, chats, bots"),
+        (MINIMAL + "zzz: 1\n", "zzz: unknown key; expected one of: limits, market, chats, bots"),
         (
             roster_text(bot("ayse", "${AYSE_TOKEN}"), chats=f"  - id: {CHAT}\n    titel: x\n"),
             "chats[0].titel: unknown key (did you mean 'title'?)",

@@ -26,6 +26,8 @@ from piyasa_bot.db.status_queries import (
     ChatStatus,
     FailureGroup,
     InactiveMembership,
+    QuoteSourceStatus,
+    QuoteStatus,
 )
 from piyasa_bot.logs import redact
 from piyasa_bot.settings import Settings
@@ -48,6 +50,8 @@ class Snapshot:
     chats: list[ChatStatus]
     failures: list[FailureGroup]
     inactive: list[InactiveMembership]
+    quotes: list[QuoteStatus]
+    quote_sources: list[QuoteSourceStatus]
 
 
 async def read_snapshot(conn: asyncpg.Connection, window: timedelta = WINDOW) -> Snapshot | None:
@@ -64,6 +68,8 @@ async def read_snapshot(conn: asyncpg.Connection, window: timedelta = WINDOW) ->
             chats=await queries.chat_statuses(conn, window),
             failures=await queries.failure_groups(conn, window),
             inactive=await queries.inactive_memberships(conn),
+            quotes=await queries.quote_statuses(conn),
+            quote_sources=await queries.quote_source_statuses(conn),
         )
 
 
@@ -182,6 +188,28 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             }
             for f in snapshot.failures
         ],
+        "quote_sources": [
+            {
+                "name": q.name,
+                "kind": q.kind,
+                "ok_at": when(q.ok_at),
+                "failed_at": when(q.failed_at),
+                "failures_in_a_row": q.failures,
+                "last_error": _clean(q.last_error),
+            }
+            for q in snapshot.quote_sources
+        ],
+        "quotes": [
+            {
+                "symbol": q.symbol,
+                "source": q.source,
+                "price": q.price,
+                "as_of": when(q.as_of),
+                "age_seconds": round((snapshot.now - q.as_of).total_seconds(), 1),
+                "received_at": when(q.received_at),
+            }
+            for q in snapshot.quotes
+        ],
     }
 
 
@@ -259,6 +287,40 @@ def snapshot_text(snapshot: Snapshot) -> list[str]:
         )
     else:
         lines.append("no failed or expired sends in the last hour")
+    lines += _market_text(snapshot)
+    return lines
+
+
+def _market_text(snapshot: Snapshot) -> list[str]:
+    """The live market's sources and quotes; nothing in simulated mode (no rows)."""
+    now, lines = snapshot.now, []
+    if snapshot.quote_sources:
+        lines += ["", "QUOTE SOURCES"]
+        lines += _table(
+            ["source", "kind", "last good", "failures in a row", "last failure", "last error"],
+            [
+                [
+                    q.name,
+                    q.kind,
+                    _ago(now, q.ok_at),
+                    str(q.failures),
+                    _ago(now, q.failed_at) if q.failures else "-",
+                    (_short(_clean(q.last_error)) or "-") if q.failures else "-",
+                ]
+                for q in snapshot.quote_sources
+            ],
+            numeric={3},
+        )
+    if snapshot.quotes:
+        lines += ["", "QUOTES (the last good value of each; a stale one is not quoted as now)"]
+        lines += _table(
+            ["symbol", "source", "price", "as of", "received"],
+            [
+                [q.symbol, q.source, f"{q.price:.6g}", _ago(now, q.as_of), _ago(now, q.received_at)]
+                for q in snapshot.quotes
+            ],
+            numeric={2},
+        )
     return lines
 
 

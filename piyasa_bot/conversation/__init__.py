@@ -19,8 +19,9 @@ from piyasa_bot.conversation.composer import Composer
 from piyasa_bot.conversation.director import Director
 from piyasa_bot.conversation.guard import GuardVerdict, guard
 from piyasa_bot.conversation.lines import ChatLine, Draft, Turn
-from piyasa_bot.conversation.market import Market, Quote
+from piyasa_bot.conversation.market import Market
 from piyasa_bot.conversation.market_state import MarketState
+from piyasa_bot.conversation.quote import MarketView, Quote
 from piyasa_bot.conversation.usage import SpeakerUsage
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "GuardVerdict",
     "Market",
     "MarketState",
+    "MarketView",
     "Quote",
     "SpeakerUsage",
     "Turn",

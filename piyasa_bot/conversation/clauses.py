@@ -7,10 +7,15 @@ function takes the rng explicitly so the whole message is reproducible.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
+from string import Formatter
 
 from piyasa_bot.conversation import phrases_answer as answers
 from piyasa_bot.conversation import phrases_market as market_words
+from piyasa_bot.conversation import phrases_news as news
+from piyasa_bot.conversation import phrases_numberless as numberless
 from piyasa_bot.conversation import phrases_talk as talk
 from piyasa_bot.conversation.facts import Facts, Stance
 from piyasa_bot.conversation.hours import istanbul
@@ -23,28 +28,43 @@ def fill(template: str, facts: Facts | None, **extra: str) -> str:
     return template.format_map(slots)
 
 
-def _pick(rng: random.Random, templates: tuple[str, ...] | list[str], facts: Facts | None, **extra: str) -> str:
-    return fill(rng.choice(templates), facts, **extra)
+def _pick(rng: random.Random, templates: Sequence[str], facts: Facts | None, **extra: str) -> str:
+    """A template whose every slot is known (facts and `extra`), filled; a numberless fact when none is."""
+    known = set(facts.slots if facts else ()) | set(extra)
+    usable = [t for t in templates if _slots(t) <= known]
+    if not usable:
+        usable = [t for t in numberless.NUMBERLESS_FACTS if _slots(t) <= known]
+    return fill(rng.choice(usable), facts, **extra)
 
 
-def _no_levels(templates: tuple[str, ...]) -> list[str]:
-    return [t for t in templates if "{support" not in t and "{resistance" not in t]
+@lru_cache(maxsize=4096)
+def _slots(template: str) -> frozenset[str]:
+    return frozenset(field for _, field, _, _ in Formatter().parse(template) if field)
 
 
 def fact(facts: Facts, rng: random.Random, *, plain: bool = False) -> str:
     """The day's fact for the symbol; `plain` keeps to ones that start with its name (after a lead-in)."""
-    key = facts.fact_key
-    family = market_words.FACTS[key] + (market_words.FACTS["move"] if key in ("up", "down") else ())
+    family = _fact_family(facts.fact_key)
     if plain:
         family = tuple(t for t in family if t.startswith("{sym}")) or family
     return _pick(rng, family, facts)
+
+
+def _fact_family(key: str) -> tuple[str, ...]:
+    if key == "numberless":
+        return numberless.NUMBERLESS_FACTS
+    if key == "level":
+        return numberless.LEVEL_ONLY
+    if key == "closed_level":
+        return numberless.CLOSED_LAST
+    return market_words.FACTS[key] + (market_words.FACTS["move"] if key in ("up", "down") else ())
 
 
 def outlook(facts: Facts, stance: Stance, rng: random.Random) -> str:
     if facts.symbol == "POLICY":
         return _pick(rng, market_words.POLICY_OUTLOOK[stance], facts)
     family = market_words.OUTLOOK[stance]
-    versus = market_words.OUTLOOK_VS_DAY.get((stance, facts.quote.direction), ())
+    versus = market_words.OUTLOOK_VS_DAY.get((stance, facts.direction or "unknown"), ())
     return _pick(rng, family + versus, facts)
 
 
@@ -53,13 +73,11 @@ def driver(facts: Facts, rng: random.Random, frames: tuple[str, ...] = market_wo
 
 
 def risk(persona: Persona, facts: Facts, rng: random.Random) -> str:
-    notes = market_words.RISK_NOTES[persona.risk]
-    return _pick(rng, notes if facts.symbol != "POLICY" else _no_levels(notes), facts)
+    return _pick(rng, market_words.RISK_NOTES[persona.risk], facts)
 
 
 def question(facts: Facts, rng: random.Random) -> str:
-    family = talk.QUESTIONS if facts.symbol != "POLICY" else _no_levels(talk.QUESTIONS)
-    return _pick(rng, family, facts)
+    return _pick(rng, talk.QUESTIONS, facts)
 
 
 def opener(persona: Persona, rng: random.Random) -> str:
@@ -127,3 +145,14 @@ def thanks_reply(rng: random.Random) -> str:
 
 def unknown_symbol(facts: Facts, rng: random.Random) -> str:
     return _pick(rng, answers.UNKNOWN_SYMBOL, facts)
+
+
+def news_opener(headline: str, facts: Facts | None, rng: random.Random) -> str:
+    """A headline retold; with `facts`, tied to the symbol it concerns."""
+    if facts is not None and rng.random() < 0.5:
+        return _pick(rng, news.NEWS_OPENERS_WITH_SYM, facts, headline=headline)
+    return _pick(rng, news.NEWS_OPENERS, None, headline=headline)
+
+
+def news_reaction(persona: Persona, rng: random.Random) -> str:
+    return rng.choice(news.NEWS_REACTIONS[persona.tone])

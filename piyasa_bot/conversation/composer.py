@@ -21,7 +21,7 @@ from piyasa_bot.conversation.facts import Facts, gather, stance
 from piyasa_bot.conversation.guard import guard
 from piyasa_bot.conversation.intent import is_greeting, is_question, is_thanks, question_kind, sentiment
 from piyasa_bot.conversation.lines import ChatLine, Draft
-from piyasa_bot.conversation.market import Market
+from piyasa_bot.conversation.quote import MarketView
 from piyasa_bot.conversation.style import Styler, is_lead_in
 from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, find_topics, symbols_for_topic, watchlist_codes
 from piyasa_bot.conversation.turkish import compare_key
@@ -40,7 +40,7 @@ _TICKER = re.compile(r"\b[A-Z]{4,6}\b")
 
 
 class Composer:
-    def __init__(self, market: Market, rng: random.Random, *, memory: int = 50, attempts: int = 8) -> None:
+    def __init__(self, market: MarketView, rng: random.Random, *, memory: int = 50, attempts: int = 8) -> None:
         self.market = market
         self._rng = rng
         self._styler = Styler(rng)
@@ -80,6 +80,22 @@ class Composer:
         for _ in range(self._attempts):
             parts, facts, stated = self._answer_parts(bot, chat, to, context, now)
             draft = self._finish(bot, parts, facts, stated, to)
+            if draft:
+                return draft
+        return None
+
+    def news(self, bot: BotConfig, chat: ChatConfig, headline: str, now: datetime) -> Draft | None:
+        """A headline brought up in the bot's words (no link: the title only, cleaned by the news desk)."""
+        named = [code for code in find_symbols(headline) if self.market.knows(code)]
+        watched = [code for code in watchlist_codes(bot.persona.watchlist) if code in named]
+        symbol = (watched or named)[0] if watched or named else None
+        topics = find_topics(headline)
+        facts = self._facts(symbol or _main_symbols(topics[0] if topics else "macro")[0], now)
+        for _ in range(self._attempts):
+            parts = [clauses.news_opener(headline, facts if symbol else None, self._rng)]
+            if self._rng.random() < 0.7:
+                parts.append(clauses.news_reaction(bot.persona, self._rng))
+            draft = self._finish(bot, parts, facts, False, None)
             if draft:
                 return draft
         return None
@@ -249,7 +265,7 @@ class Composer:
     def _finish(
         self, bot: BotConfig, parts: list[str], facts: Facts, stated: bool, target: ChatLine | None
     ) -> Draft | None:
-        mood = facts.direction or "flat"
+        mood: str = facts.direction or "flat"
         if parts and parts[-1].endswith("?"):
             mood = "question"
         text = self._styler.render(parts, bot.persona, mood)

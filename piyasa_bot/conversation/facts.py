@@ -1,8 +1,10 @@
 """From a market quote to the words and numbers a sentence can use.
 
 Each bot picks its own wording (a spoken name, an adverb) with its rng, but
-the numbers and the direction come from the shared Market, so two bots
-talking about BIST at the same moment agree on them.
+the numbers and the direction come from the one shared market, so two bots
+talking about BIST at the same moment agree on them. What is not known (no
+fresh quote, no previous close) is simply not among the slots, and no clause
+that needs it is chosen.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from datetime import datetime
 from typing import Literal
 
 from piyasa_bot.conversation.hours import istanbul
-from piyasa_bot.conversation.market import Market, Quote
 from piyasa_bot.conversation.phrases_market import ADVERBS, MOVE, MOVED
+from piyasa_bot.conversation.quote import Direction, MarketView, Quote
 from piyasa_bot.conversation.symbols import SYMBOLS
 from piyasa_bot.conversation.turkish import format_number, format_percent
 from piyasa_bot.roster import BotConfig, Topic
@@ -28,51 +30,68 @@ Stance = Literal["bullish", "bearish", "neutral"]
 class Facts:
     symbol: str
     topic: Topic
-    quote: Quote
-    slots: dict[str, str]
+    quote: Quote | None  # None: no fresh quote, so the bot talks about the subject without numbers
+    slots: dict[str, str]  # only what is known: a template naming another slot is not used
 
     @property
-    def direction(self) -> str | None:
-        return None if self.symbol == "POLICY" else self.quote.direction
+    def direction(self) -> Direction | None:
+        """The day's direction the facts can state; None for the policy rate and unknown changes."""
+        if self.symbol == "POLICY" or self.quote is None:
+            return None
+        return self.quote.direction
 
     @property
     def fact_key(self) -> str:
-        """Which FACTS family describes this quote."""
+        """Which family of fact clauses describes this quote (clauses.fact)."""
+        quote = self.quote
+        if quote is None:
+            return "numberless"
         if self.symbol == "POLICY":
             return "policy"
-        if not self.quote.is_open:
-            return "closed_flat" if self.quote.direction == "flat" else "closed_move"
-        return self.quote.direction
+        if not quote.change_known:
+            return "level" if quote.is_open else "closed_level"
+        if not quote.is_open:
+            return "closed_flat" if quote.direction == "flat" else "closed_move"
+        return quote.direction or "flat"
 
 
-def gather(market: Market, symbol: str, now: datetime, rng: random.Random) -> Facts:
+def gather(market: MarketView, symbol: str, now: datetime, rng: random.Random) -> Facts:
     spec = SYMBOLS[symbol]
     quote = market.quote(symbol, now)
+    slots = {"sym": rng.choice(spec.spoken)}
+    if quote is None:
+        return Facts(symbol, spec.topic, None, slots)
+    if symbol == "POLICY":
+        slots["rate"] = format_percent(quote.price, 0 if quote.price == int(quote.price) else 2)
+        return Facts(symbol, spec.topic, quote, slots)
+    slots["price"] = format_number(quote.price, spec.decimals) + spec.unit
+    slots.update(_levels(quote.price, spec.step))
     direction = quote.direction
-    size = abs(quote.change_percent)
-    magnitude = "small" if size < 0.5 else "big" if size > 2 * spec.daily_vol * 100 else "mid"
-    step = spec.step
-    level_decimals = 0 if step >= 1 else 2
-    support = math.floor(quote.price / step) * step
-    if quote.price - support < 0.3 * step:
-        support -= step
-    resistance = math.ceil(quote.price / step) * step
-    if resistance - quote.price < 0.3 * step:
-        resistance += step
-    slots = {
-        "sym": rng.choice(spec.spoken),
-        "price": format_number(quote.price, spec.decimals) + spec.unit,
-        "pct": format_percent(quote.change_percent),
-        "move": rng.choice(MOVE[direction]) if direction != "flat" else "yatay",
-        "moved": rng.choice(MOVED[direction]) if direction != "flat" else "yatay",
-        "adv": rng.choice(ADVERBS[(direction, magnitude)]) if direction != "flat" else "",
-        "support": format_number(support, level_decimals),
-        "resistance": format_number(resistance, level_decimals),
-        "support2": format_number(support - 2 * step, level_decimals),
-        "resistance2": format_number(resistance + 2 * step, level_decimals),
-        "rate": format_percent(quote.price, 0 if quote.price == int(quote.price) else 2),
-    }
+    if direction is not None:
+        size = abs(quote.change_percent)
+        magnitude = "small" if size < 0.5 else "big" if size > 2 * spec.daily_vol * 100 else "mid"
+        slots["pct"] = format_percent(quote.change_percent)
+        slots["move"] = rng.choice(MOVE[direction]) if direction != "flat" else "yatay"
+        slots["moved"] = rng.choice(MOVED[direction]) if direction != "flat" else "yatay"
+        slots["adv"] = rng.choice(ADVERBS[(direction, magnitude)]) if direction != "flat" else ""
     return Facts(symbol, spec.topic, quote, slots)
+
+
+def _levels(price: float, step: float) -> dict[str, str]:
+    """Round support and resistance levels around `price`, at least 0.3 steps away."""
+    decimals = 0 if step >= 1 else 2
+    support = math.floor(price / step) * step
+    if price - support < 0.3 * step:
+        support -= step
+    resistance = math.ceil(price / step) * step
+    if resistance - price < 0.3 * step:
+        resistance += step
+    return {
+        "support": format_number(support, decimals),
+        "resistance": format_number(resistance, decimals),
+        "support2": format_number(support - 2 * step, decimals),
+        "resistance2": format_number(resistance + 2 * step, decimals),
+    }
 
 
 def stance(bot: BotConfig, topic: Topic, now: datetime) -> Stance:

@@ -16,43 +16,22 @@ from __future__ import annotations
 import math
 import random
 from array import array
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from piyasa_bot.conversation.hours import istanbul
 from piyasa_bot.conversation.market_state import Anchor, MarketState
+from piyasa_bot.conversation.quote import Direction, Quote
 from piyasa_bot.conversation.symbols import EURUSD, SYMBOLS, TROY_OUNCE_GRAMS, Symbol
 
-Direction = Literal["up", "down", "flat"]
 K = TypeVar("K")
 V = TypeVar("V")
-FLAT_PERCENT = 0.1  # a move smaller than this is "yatay"
 BIST_OPEN, BIST_CLOSE = time(10, 0), time(18, 0)
 _XU100_PIVOT = 10_000.0
 # Bounded caches: a path is 1,441 doubles (11 KiB as an array); a day's quotes use ~25 of them.
 _PATHS_KEPT = 96
 _CLOSES_KEPT = 512
 _DERIVED = ("POLICY", "GRAM", "EURTRY")  # quoted from other symbols, never walked themselves
-
-
-@dataclass(frozen=True)
-class Quote:
-    symbol: str
-    price: float
-    previous_close: float
-    is_open: bool  # False: `price` is the last session's close
-
-    @property
-    def change_percent(self) -> float:
-        return (self.price / self.previous_close - 1.0) * 100.0
-
-    @property
-    def direction(self) -> Direction:
-        change = self.change_percent
-        if abs(change) < FLAT_PERCENT:
-            return "flat"
-        return "up" if change > 0 else "down"
 
 
 # The symbols whose own path the market walks: every quote is made of these.
@@ -119,11 +98,11 @@ class Market:
             ons, usd = self.quote("ONS", now), self.quote("USDTRY", now)
             factor = 1.0 / TROY_OUNCE_GRAMS
             return Quote(
-                symbol, ons.price * usd.price * factor, ons.previous_close * usd.previous_close * factor, usd.is_open
+                symbol, ons.price * usd.price * factor, _reference(ons) * _reference(usd) * factor, usd.is_open
             )
         if symbol == "EURTRY":
             eur, usd = self._raw(EURUSD, now), self.quote("USDTRY", now)
-            return Quote(symbol, eur.price * usd.price, eur.previous_close * usd.previous_close, usd.is_open)
+            return Quote(symbol, eur.price * usd.price, _reference(eur) * _reference(usd), usd.is_open)
         spec = SYMBOLS[symbol]
         own = self._raw(spec, now)
         if not spec.beta:
@@ -133,12 +112,12 @@ class Market:
         return Quote(
             symbol,
             own.price * (index.price / _XU100_PIVOT) ** spec.beta,
-            own.previous_close * (index.previous_close / _XU100_PIVOT) ** spec.beta,
+            _reference(own) * (_reference(index) / _XU100_PIVOT) ** spec.beta,
             own.is_open,
         )
 
     def direction(self, symbol: str, now: datetime) -> Direction:
-        return self.quote(symbol, now).direction
+        return self.quote(symbol, now).direction or "flat"  # the simulated market always knows the change
 
     # -- the walk -------------------------------------------------------------
 
@@ -217,6 +196,11 @@ def _remember(cache: dict[K, V], key: K, value: V, kept: int) -> V:
     while len(cache) > kept:
         del cache[next(iter(cache))]
     return value
+
+
+def _reference(quote: Quote) -> float:
+    """A simulated quote's previous close (it always has one)."""
+    return quote.price if quote.previous_close is None else quote.previous_close
 
 
 def _clamp(spec: Symbol, price: float) -> float:

@@ -56,6 +56,19 @@ SYMBOLS: dict[str, Symbol] = {
             100,
         ),
         Symbol(
+            "XU030",
+            "bist",
+            ("BIST30", "BIST 30"),
+            ("bist30", "bist 30", "xu030", "xu30"),
+            9800,
+            12200,
+            0.013,
+            2,
+            "",
+            "bist",
+            100,
+        ),
+        Symbol(
             "USDTRY",
             "usdtry",
             ("dolar/TL", "dolar", "kur", "USDTRY"),
@@ -197,19 +210,21 @@ def find_symbols(text: str) -> list[str]:
 @lru_cache(maxsize=4096)  # context lines are scanned again at every turn
 def _find_symbols(text: str) -> tuple[str, ...]:
     folded = fold(text)
-    hits: list[tuple[int, str]] = []
+    spans: list[tuple[int, int, str]] = []
     for code, pattern in _PATTERNS.items():
-        match = pattern.search(folded)
-        if match:
-            hits.append((match.start(), code))
-    sol = _SOL_TICKER.search(text)
-    if sol and "SOL" not in {code for _, code in hits}:
-        hits.append((sol.start(), "SOL"))
-    # "ons altın" also contains "altın": prefer the longer, earlier-starting name.
-    codes = [code for _, code in sorted(hits)]
-    if "ONS" in codes and "GRAM" in codes and not re.search(r"\bgram", folded):
-        codes.remove("GRAM")
-    return tuple(codes)
+        spans.extend((match.start(), match.end(), code) for match in pattern.finditer(folded))
+    if not any(code == "SOL" for _, _, code in spans):
+        spans.extend((match.start(), match.end(), "SOL") for match in _SOL_TICKER.finditer(text))
+    # A name inside a longer one is not a name of its own: "altın" in "ons altın", "bist" in "bist 30".
+    spans.sort(key=lambda span: (span[0], span[0] - span[1]))
+    codes: list[str] = []
+    covered_to = -1
+    for _, end, code in spans:
+        if end <= covered_to:
+            continue
+        covered_to = max(covered_to, end)
+        codes.append(code)
+    return tuple(dict.fromkeys(codes))
 
 
 def find_topics(text: str) -> list[Topic]:

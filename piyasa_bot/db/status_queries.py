@@ -181,3 +181,37 @@ async def inactive_memberships(conn: Conn) -> list[InactiveMembership]:
            WHERE NOT bc.active ORDER BY b.name, bc.chat_id"""
     )
     return [InactiveMembership(*row) for row in rows]
+
+
+class QuoteStatus(NamedTuple):
+    symbol: str
+    source: str
+    price: float
+    as_of: datetime
+    received_at: datetime
+
+
+class QuoteSourceStatus(NamedTuple):
+    name: str
+    kind: str
+    ok_at: datetime | None
+    failed_at: datetime | None
+    failures: int
+    last_error: str | None
+
+
+async def quote_statuses(conn: Conn) -> list[QuoteStatus]:
+    """The last good quote per symbol and source (empty in simulated mode, or before sql/0008)."""
+    if not await conn.fetchval("SELECT to_regclass('quotes') IS NOT NULL"):
+        return []
+    rows = await conn.fetch("SELECT symbol, source, price, as_of, received_at FROM quotes ORDER BY symbol, source")
+    return [QuoteStatus(*row) for row in rows]
+
+
+async def quote_source_statuses(conn: Conn) -> list[QuoteSourceStatus]:
+    if not await conn.fetchval("SELECT to_regclass('quote_sources') IS NOT NULL"):
+        return []
+    rows = await conn.fetch(
+        "SELECT name, kind, ok_at, failed_at, failures, last_error FROM quote_sources ORDER BY name"
+    )
+    return [QuoteSourceStatus(*row) for row in rows]

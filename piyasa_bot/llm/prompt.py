@@ -15,7 +15,7 @@ from datetime import datetime
 from piyasa_bot.conversation.facts import gather
 from piyasa_bot.conversation.hours import istanbul
 from piyasa_bot.conversation.lines import ChatLine
-from piyasa_bot.conversation.market import Market
+from piyasa_bot.conversation.quote import MarketView
 from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, symbols_for_topic, watchlist_codes
 from piyasa_bot.conversation.turkish import format_number, format_percent
 from piyasa_bot.roster import DEFAULT_TOPICS, BotConfig, ChatConfig, Persona
@@ -101,7 +101,7 @@ def _style(persona: Persona) -> str:
 
 
 def market_facts(
-    market: Market, bot: BotConfig, chat: ChatConfig, now: datetime, asked: Sequence[str] = ()
+    market: MarketView, bot: BotConfig, chat: ChatConfig, now: datetime, asked: Sequence[str] = ()
 ) -> list[str]:
     """One line per symbol: the watchlist (within the chat's topics), plus any named in `asked` texts."""
     allowed = set(chat.topics or DEFAULT_TOPICS)
@@ -114,18 +114,24 @@ def market_facts(
     return [_fact_line(market, code, now) for code in list(dict.fromkeys(codes))[:MAX_FACTS] if market.knows(code)]
 
 
-def _fact_line(market: Market, code: str, now: datetime) -> str:
+def _fact_line(market: MarketView, code: str, now: datetime) -> str:
     spec = SYMBOLS[code]
     # gather() computes the support/resistance levels the template bots quote; its rng only picks words.
     facts = gather(market, code, now, random.Random(0))
     quote = facts.quote
     name = f"{spec.spoken[0]} ({code})"
+    if quote is None:
+        return f"- {name}: güncel veri yok; rakam verme, yön söyleme"
     if code == "POLICY":
         return f"- {name}: {facts.slots['rate']}"
-    change = format_percent(quote.change_percent)
-    move = {"up": f"{change} yükselişte", "down": f"{change} düşüşte", "flat": f"yatay ({change})"}[quote.direction]
     price = format_number(quote.price, spec.decimals) + spec.unit
     session = "bugün" if quote.is_open else "seans kapalı, son kapanışta"
+    direction = quote.direction
+    if direction is None:
+        move = "günlük değişim bilinmiyor"
+    else:
+        change = format_percent(quote.change_percent)
+        move = {"up": f"{change} yükselişte", "down": f"{change} düşüşte", "flat": f"yatay ({change})"}[direction]
     return f"- {name}: {price}; {session} {move}; destek {facts.slots['support']}, direnç {facts.slots['resistance']}"
 
 
@@ -154,7 +160,7 @@ def messages(
     chat: ChatConfig,
     context: Sequence[ChatLine],
     now: datetime,
-    market: Market,
+    market: MarketView,
     task: str,
     asked: Sequence[str] = (),
 ) -> list[dict[str, str]]:
@@ -197,3 +203,10 @@ def answer_task(bot: BotConfig, to: ChatLine) -> str:
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _LINE_CHARS else text[: _LINE_CHARS - 1] + "…"
+
+
+def news_task(headline: str) -> str:
+    return (
+        f"Görev: şu haberi sohbete kendi cümlelerinle getir: «{_short(headline)}». Başlığı aynen kopyalama, "
+        "bağlantı verme, haberin fiyata ne yapacağını kesin bir dille söyleme; kısa bir yorum ekleyebilirsin."
+    )

@@ -42,6 +42,10 @@ class TextSource(Protocol):
         self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime
     ) -> Draft | None: ...
 
+    async def news(
+        self, bot: BotConfig, chat: ChatConfig, headline: str, context: Sequence[ChatLine], now: datetime
+    ) -> Draft | None: ...
+
 
 class TemplateSource:
     """The pure template composer behind the TextSource shape; it answers at once."""
@@ -58,6 +62,11 @@ class TemplateSource:
         self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime
     ) -> Draft | None:
         return self.composer.answer(bot, chat, to, context, now)
+
+    async def news(
+        self, bot: BotConfig, chat: ChatConfig, headline: str, context: Sequence[ChatLine], now: datetime
+    ) -> Draft | None:
+        return self.composer.news(bot, chat, headline, now)
 
     def remember(self, bot_name: str, text: str) -> None:
         self.composer.remember(bot_name, text)
@@ -107,6 +116,15 @@ class LlmSource:
         draft = await self._ask(bot, chat, context, now, prompt.answer_task(bot, to), [to.text], to, "answer")
         if draft is None:
             draft = self._noted(bot, await self.fallback.answer(bot, chat, to, context, now))
+        return draft
+
+    async def news(
+        self, bot: BotConfig, chat: ChatConfig, headline: str, context: Sequence[ChatLine], now: datetime
+    ) -> Draft | None:
+        """The headline paraphrased by the model; the templates retell it when the model cannot."""
+        draft = await self._ask(bot, chat, context, now, prompt.news_task(headline), [headline], None, "news")
+        if draft is None:
+            draft = self._noted(bot, await self.fallback.news(bot, chat, headline, context, now))
         return draft
 
     def remember(self, bot_name: str, text: str) -> None:

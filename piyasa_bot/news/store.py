@@ -41,6 +41,17 @@ async def remember(db: asyncpg.Connection | asyncpg.Pool, headlines: Iterable[He
     return [h for h in items if h.key in new]
 
 
+async def fresh(db: asyncpg.Connection | asyncpg.Pool, *, since: datetime, limit: int) -> list[Headline]:
+    """Up to `limit` headlines published after `since`, newest first, whoever was told them."""
+    rows = await db.fetch(
+        """SELECT key, title, source, published_at, link FROM news_items
+            WHERE published_at > $1 ORDER BY published_at DESC, key LIMIT $2""",
+        since,
+        limit,
+    )
+    return [Headline(row["key"], row["title"], row["source"], row["published_at"], row["link"]) for row in rows]
+
+
 async def fresh_for_chat(
     db: asyncpg.Connection | asyncpg.Pool, chat_id: int, *, since: datetime, limit: int
 ) -> list[Headline]:

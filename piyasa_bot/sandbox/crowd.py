@@ -10,7 +10,11 @@ import asyncio
 import heapq
 import random
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
+
+from piyasa_bot.conversation.market import Market
+from piyasa_bot.conversation.market_state import MarketState
 
 from . import texts
 from .state import SandboxState
@@ -30,6 +34,8 @@ class CrowdSpec:
     rate_multiplier: float = 1.0  # >1 compresses the same crowd into less time
     seed: int = 0
     mention_share: float = 0.85  # a mention person's posts that address a bot
+    # The bots' simulated market (MarketState.to_json()), so people quote the levels the bots do.
+    market_state: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CrowdSpec:
@@ -81,9 +87,11 @@ class CrowdResult:
 
 
 class Crowd:
-    def __init__(self, emu: SandboxState, spec: CrowdSpec):
+    def __init__(self, emu: SandboxState, spec: CrowdSpec, prices: texts.Prices | None = None):
+        """`prices`: what the bots' market says a symbol is now; by default read from `spec.market_state`."""
         self.emu = emu
         self.spec = spec
+        self.prices = prices or (_prices_of(spec.market_state) if spec.market_state is not None else None)
         self.result = CrowdResult()
         self.running = False
         self._rng = random.Random(spec.seed)
@@ -158,15 +166,15 @@ class Crowd:
             recent = self.emu.recent_sent(chat_id)
             if recent:
                 target = rng.choice(recent[-10:])
-                self._post(person, texts.reply_text(rng), target.bot_name, "reply", target.chat_message_id)
+                self._post(person, texts.reply_text(rng, self.prices), target.bot_name, "reply", target.chat_message_id)
                 return
         if person.kind != "normal" and (person.kind == "reply" or rng.random() < self.spec.mention_share):
             members = self.emu.members(chat_id)
             if members:
                 bot = rng.choice(members)
-                self._post(person, texts.question_to(rng, bot.username), bot.name, "mention")
+                self._post(person, texts.question_to(rng, bot.username, self.prices), bot.name, "mention")
                 return
-        self._post(person, texts.chatter(rng), None, None)
+        self._post(person, texts.chatter(rng, self.prices), None, None)
 
     def _post(self, person: Person, text: str, addressed: str | None, via, reply_to: int | None = None) -> None:
         posted = self.emu.post(self.spec.chat_id, person.user_id, text, person.first_name, reply_to_message_id=reply_to)
@@ -191,3 +199,14 @@ class Crowd:
             "by_kind": self.result.by_kind(),
             "addressed": len(self.result.addressed),
         }
+
+
+def _prices_of(state: dict[str, Any]) -> texts.Prices:
+    """Prices from the bots' stored simulated market: the same seed and levels quote the same figures."""
+    market = Market.from_state(MarketState.from_json(state))
+
+    def price(code: str) -> float | None:
+        quote = market.quote(code, datetime.now(UTC))
+        return quote.price if quote is not None else None
+
+    return price

@@ -1,8 +1,18 @@
-"""Turkish market chat for simulated people, assembled from parts so runs vary."""
+"""Turkish market chat for simulated people, assembled from parts so runs vary.
+
+The levels people name come from `prices` (what the bots' market says a
+symbol is now), so the demo does not contradict itself; without it (the
+emulator alone) from a plausible band.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+
+from piyasa_bot.conversation.symbols import SYMBOLS as MARKET_SYMBOLS
+
+Prices = Callable[[str], float | None]  # our symbol code -> its price now, None when unknown
 
 FIRST_NAMES = (
     "Mehmet", "Ahmet", "Mustafa", "Ali", "Hüseyin", "Hasan", "İbrahim", "Murat", "Ömer", "Emre",
@@ -27,6 +37,12 @@ INSTRUMENTS: dict[str, tuple[float, float, int]] = {
     "gram altın": (2_900, 4_400, 0),
 }
 SYMBOLS = tuple(INSTRUMENTS)
+# As written in chat -> the market's code for it.
+CODES = {
+    "BIST100": "XU100", "XU100": "XU100", "USDTRY": "USDTRY", "EURTRY": "EURTRY", "BTC": "BTC", "ETH": "ETH",
+    "SOL": "SOL", "GOLD": "ONS", "altın": "GRAM", "gram altın": "GRAM",
+}  # fmt: skip
+LEVEL_SPREAD = 0.03  # a level people talk about lies within 3% of the price
 
 GREETINGS = ("", "", "", "Selam,", "Merhaba arkadaşlar,", "Günaydın,", "Hayırlı işler,", "Arkadaşlar,", "Selamlar,")
 ADDRESS_GREETINGS = ("", "", "Selam,", "Merhaba,", "Hocam,", "Kusura bakma,")
@@ -100,17 +116,23 @@ CLOSERS = (
 )
 
 
-def _level(rng: random.Random, symbol: str) -> str:
+def _level(rng: random.Random, symbol: str, prices: Prices | None) -> str:
     low, high, decimals = INSTRUMENTS[symbol]
-    value = round(rng.uniform(low, high), decimals)
+    price = prices(CODES[symbol]) if prices is not None else None
+    if price is None:
+        value = round(rng.uniform(low, high), decimals)
+    else:
+        # A round level near the price, as people name support and resistance.
+        step = MARKET_SYMBOLS[CODES[symbol]].step
+        value = round(round(price * (1 + rng.uniform(-LEVEL_SPREAD, LEVEL_SPREAD)) / step) * step, decimals)
     if decimals:
         return f"{value:.{decimals}f}".replace(".", ",")  # Turkish decimal comma
     return f"{int(value):,}".replace(",", ".")  # Turkish thousands dot
 
 
-def _fill(rng: random.Random, template: str) -> str:
+def _fill(rng: random.Random, template: str, prices: Prices | None) -> str:
     symbol = rng.choice(SYMBOLS)
-    return template.format(sym=symbol, level=_level(rng, symbol))
+    return template.format(sym=symbol, level=_level(rng, symbol, prices))
 
 
 def _sentence(*parts: str) -> str:
@@ -119,25 +141,25 @@ def _sentence(*parts: str) -> str:
     return first + text[1:]
 
 
-def chatter(rng: random.Random) -> str:
+def chatter(rng: random.Random, prices: Prices | None = None) -> str:
     """A take, a macro remark, or now and then a question to the group, with no addressee."""
     if rng.random() < 0.15:
-        return _sentence(rng.choice(GREETINGS), _fill(rng, rng.choice(QUESTIONS)), "")
-    body = _fill(rng, rng.choice(TAKES if rng.random() < 0.7 else MACRO))
+        return _sentence(rng.choice(GREETINGS), _fill(rng, rng.choice(QUESTIONS), prices), "")
+    body = _fill(rng, rng.choice(TAKES if rng.random() < 0.7 else MACRO), prices)
     return _sentence(rng.choice(GREETINGS), body + rng.choice((".", ".", "!", "...")), rng.choice(CLOSERS))
 
 
-def question_to(rng: random.Random, username: str) -> str:
+def question_to(rng: random.Random, username: str, prices: Prices | None = None) -> str:
     """A question that mentions a bot, the mention first or last."""
-    question = _fill(rng, rng.choice(QUESTIONS))
+    question = _fill(rng, rng.choice(QUESTIONS), prices)
     if rng.random() < 0.6:
         return f"@{username} {question}"
     return _sentence(rng.choice(ADDRESS_GREETINGS), question, f"@{username}")
 
 
-def reply_text(rng: random.Random) -> str:
+def reply_text(rng: random.Random, prices: Prices | None = None) -> str:
     """A person's answer to a bot's message."""
-    body = _fill(rng, rng.choice(REPLIES))
+    body = _fill(rng, rng.choice(REPLIES), prices)
     if not body.endswith("?"):
         body += rng.choice((".", "!", ""))
     return _sentence(body, rng.choice(CLOSERS))
