@@ -15,9 +15,10 @@ operator's when `market.macro.policy_rate` is set.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -64,6 +65,19 @@ class OpenMarket:
         if self.poller is None or not isinstance(self.view, LiveMarket):
             return ()
         return (QuoteCollector(self.view, self.poller, utc_now),)
+
+    def prices(self, clock: Callable[[], datetime] = utc_now) -> Callable[[str], float | None]:
+        """Symbol code -> its price now (None when there is no fresh quote): what the simulated people quote."""
+
+        def price(code: str) -> float | None:
+            quote = self.view.quote(code, clock())
+            return quote.price if quote is not None else None
+
+        return price
+
+    def simulated_state(self, now: datetime) -> dict[str, Any] | None:
+        """The simulated market's state as JSON, for a process that must quote the same figures; None when live."""
+        return self.keeper.market.state(now).to_json() if self.keeper is not None else None
 
     def start(self) -> None:
         if self.keeper is not None:

@@ -176,7 +176,9 @@ async def test_a_restarted_runner_quotes_the_market_the_last_run_quoted(dsn: str
         for seed in (1, 2):  # another seed: a market drawn afresh would quote other levels
             async with make_runner(world, dsn, conversation=True, seed=seed) as runner:
                 assert runner.services.market is not None and runner.services.market.keeper is not None
-                quoted.append({symbol: runner.services.market.keeper.market.quote(symbol, now).price for symbol in SYMBOLS})
+                quoted.append(
+                    {symbol: runner.services.market.keeper.market.quote(symbol, now).price for symbol in SYMBOLS}
+                )
     finally:
         await world.emulator.stop()
     assert quoted[1] == quoted[0]

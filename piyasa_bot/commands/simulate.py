@@ -118,7 +118,6 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
         rate_multiplier=args.rate,
         seed=args.seed,
     )
-    crowd = Crowd(emulator, spec)
     print(
         f"simulating {len(loaded.roster.bots)} bots and {people} people in '{chat.title}' "
         f"for {args.duration:.0f} s (emulator at {base_url})",
@@ -130,6 +129,9 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
             loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10, seed=args.seed, pace_scale=args.pace
         ) as runner:
             await runner.wait_polling()
+            market = runner.services.market
+            # People quote the market the bots quote, so the demo does not contradict itself.
+            crowd = Crowd(emulator, spec, market.prices() if market is not None else None)
             view = ChatView(emulator, runner, out, args.quiet)
             crowd_task = asyncio.create_task(crowd.run())
             stopped = asyncio.create_task(stop.wait())

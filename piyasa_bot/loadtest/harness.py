@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import asyncpg
@@ -114,6 +115,7 @@ async def _run(
         cpu_before = sum(psutil.Process().cpu_times()[:2])
         started = time.time()
         normal, mention, reply = options.crowd
+        market = runner.services.market
         await emulator.call(
             "POST",
             "/control/crowd",
@@ -124,6 +126,8 @@ async def _run(
             duration=options.duration,
             rate_multiplier=options.rate_multiplier,
             seed=options.seed,
+            # The bots' simulated market: the emulator's people quote the same figures.
+            market_state=market.simulated_state(datetime.now(UTC)) if market is not None else None,
         )
         drill = asyncio.create_task(_db_outage(embedded, options)) if options.db_outage else None
         crowd = await _follow(emulator, runner, options, out)

@@ -65,6 +65,7 @@ class NewsDesk:
         self._rng = rng
         self._headlines: list[Headline] = []  # fresh, newest first
         self._problems: dict[str, str] = {}  # feed -> the problem last logged
+        self._told: dict[int, set[str]] = {}  # chat -> keys claimed there (by us or another runner), of _headlines
         self._tasks: list[asyncio.Task[None]] = []
         self._rounds: dict[str, asyncio.Event] = {feed.name: asyncio.Event() for feed in config.feeds}
 
@@ -103,15 +104,17 @@ class NewsDesk:
         """A fresh headline for this bot to bring up in this chat, claimed for it; None most turns."""
         if not self._headlines or self._rng.random() >= self.config.share:
             return None
-        oldest = now - self.max_age
-        fitting = [h for h in self._headlines if h.published >= oldest and _fits(h, chat, bot)]
+        oldest, told = now - self.max_age, self._told.setdefault(chat.id, set())
+        fitting = [h for h in self._headlines if h.published >= oldest and h.key not in told and _fits(h, chat, bot)]
         for headline in fitting[:3]:
             try:
-                if await store.claim(self.pool, chat.id, headline.key):
-                    return headline
+                claimed = await store.claim(self.pool, chat.id, headline.key)
             except _DB_ERRORS as error:
                 log.warning("news.claim_failed", error=type(error).__name__)
                 return None  # unclaimed: not said, so it cannot be said twice
+            told.add(headline.key)  # ours now, or told before (a restart, another runner)
+            if claimed:
+                return headline
         return None
 
     # -- one feed -----------------------------------------------------------------------
@@ -159,6 +162,9 @@ class NewsDesk:
         merged = self._headlines + [h for h in headlines if h.key not in known]
         merged.sort(key=lambda h: h.published, reverse=True)
         self._headlines = merged[:KEPT]
+        kept = {h.key for h in self._headlines}
+        for keys in self._told.values():
+            keys &= kept  # bounded by the headlines held
 
 
 def _fits(headline: Headline, chat: ChatConfig, bot: BotConfig) -> bool:

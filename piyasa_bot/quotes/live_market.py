@@ -148,7 +148,7 @@ class LiveMarket:
         if age > rule.stale_after:
             return None
         if rule.daily:
-            return _quote(observation, is_open=True) if observation.as_of >= _bulletin_due(now) else None
+            return _quote(observation, is_open=True) if observation.as_of >= latest_bulletin(now) else None
         if spec.session != "crypto" and istanbul(now).weekday() >= 5:
             return _quote(observation, is_open=False) if now - observation.as_of <= WEEKEND_CLOSE_WINDOW else None
         return _quote(observation, is_open=True)
@@ -174,8 +174,8 @@ def _newer(candidate: Quote, best: Quote) -> bool:
     return candidate.as_of > best.as_of
 
 
-def _bulletin_due(now: datetime) -> datetime:
-    """The publication moment of the latest CBRT bulletin that should be out by `now`."""
+def latest_bulletin(now: datetime) -> datetime:
+    """The publication moment of the latest CBRT bulletin that should be out by `now` (Istanbul time)."""
     local = istanbul(now)
     day = local.date()
     if not (bist_calendar.is_trading_day(day) and local >= _at(day, BULLETIN_AT) + BULLETIN_GRACE):
