@@ -25,11 +25,11 @@ import asyncpg
 from prometheus_client.registry import Collector
 
 from piyasa_bot.conversation.market import Market
-from piyasa_bot.conversation.quote import MarketView, Quote
+from piyasa_bot.conversation.quote import MacroFacts, MarketView, Quote
 from piyasa_bot.market_config import Macro, MarketConfig, News
 from piyasa_bot.market_keeper import MarketKeeper
 from piyasa_bot.news.desk import NewsDesk
-from piyasa_bot.quotes.live_market import LiveMarket
+from piyasa_bot.quotes.live_market import LiveMarket, macro_facts
 from piyasa_bot.quotes.metrics import QuoteCollector
 from piyasa_bot.quotes.poller import QuotePoller, rules_of, utc_now
 
@@ -37,7 +37,7 @@ USER_AGENT = "piyasa_bot (+https://github.com/piyasa-bot)"
 
 
 class WithMacro:
-    """A market whose policy rate is the operator's (bots.yaml), not the simulation's."""
+    """A simulated market with the operator's macro facts (bots.yaml): its policy rate, inflation, PPK date."""
 
     def __init__(self, market: Market, macro: Macro) -> None:
         self.market = market
@@ -45,6 +45,9 @@ class WithMacro:
 
     def knows(self, symbol: str) -> bool:
         return self.market.knows(symbol)
+
+    def macro_facts(self) -> MacroFacts:
+        return macro_facts(self.macro)
 
     def quote(self, symbol: str, now: datetime) -> Quote | None:
         if symbol == "POLICY" and self.macro.policy_rate is not None:

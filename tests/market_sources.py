@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from piyasa_bot.conversation.hours import istanbul
+from piyasa_bot.conversation.symbols import SYMBOLS
 from piyasa_bot.quotes.live_market import latest_bulletin
 
 QUOTES = Path(__file__).parent / "data" / "quotes"
@@ -120,6 +121,14 @@ class FakeSources:
         if how == "down":
             return web.Response(status=503, text="Service Unavailable")
         return None
+
+
+def has_number(text: str) -> bool:
+    """A figure in a bot's text, beyond the digits in a symbol's own name ("BIST 100", "BIST30")."""
+    names = sorted({name for spec in SYMBOLS.values() for name in (*spec.spoken, spec.code)}, key=len, reverse=True)
+    for name in names:
+        text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+    return bool(re.search(r"\d", text))
 
 
 def _set_selling(body: str, code: str, value: str) -> str:

@@ -18,9 +18,9 @@ from typing import Literal
 
 from piyasa_bot.conversation.hours import istanbul
 from piyasa_bot.conversation.phrases_market import ADVERBS, MOVE, MOVED
-from piyasa_bot.conversation.quote import Direction, MarketView, Quote
+from piyasa_bot.conversation.quote import Direction, MacroFacts, MarketView, Quote
 from piyasa_bot.conversation.symbols import SYMBOLS
-from piyasa_bot.conversation.turkish import format_number, format_percent
+from piyasa_bot.conversation.turkish import MONTHS, format_day, format_number, format_percent
 from piyasa_bot.roster import BotConfig, Topic
 
 Stance = Literal["bullish", "bearish", "neutral"]
@@ -63,6 +63,7 @@ def gather(market: MarketView, symbol: str, now: datetime, rng: random.Random) -
         return Facts(symbol, spec.topic, None, slots)
     if symbol == "POLICY":
         slots["rate"] = format_percent(quote.price, 0 if quote.price == int(quote.price) else 2)
+        slots.update(_macro_slots(market.macro_facts()))
         return Facts(symbol, spec.topic, quote, slots)
     slots["price"] = format_number(quote.price, spec.decimals) + spec.unit
     slots.update(_levels(quote.price, spec.step))
@@ -75,6 +76,18 @@ def gather(market: MarketView, symbol: str, now: datetime, rng: random.Random) -
         slots["moved"] = rng.choice(MOVED[direction]) if direction != "flat" else "yatay"
         slots["adv"] = rng.choice(ADVERBS[(direction, magnitude)]) if direction != "flat" else ""
     return Facts(symbol, spec.topic, quote, slots)
+
+
+def _macro_slots(macro: MacroFacts) -> dict[str, str]:
+    """{inflation}, {inflation_month} and {mpc}, for the ones the operator gave."""
+    slots = {}
+    if macro.inflation is not None:
+        slots["inflation"] = format_percent(macro.inflation)
+        if macro.inflation_month is not None:
+            slots["inflation_month"] = MONTHS[macro.inflation_month - 1]
+    if macro.next_mpc is not None:
+        slots["mpc"] = format_day(macro.next_mpc)
+    return slots
 
 
 def _levels(price: float, step: float) -> dict[str, str]:

@@ -16,17 +16,17 @@ from __future__ import annotations
 import math
 import random
 from array import array
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
+import piyasa_bot.conversation.bist_calendar as bist_calendar
 from piyasa_bot.conversation.hours import istanbul
 from piyasa_bot.conversation.market_state import Anchor, MarketState
-from piyasa_bot.conversation.quote import Direction, Quote
+from piyasa_bot.conversation.quote import Direction, MacroFacts, Quote
 from piyasa_bot.conversation.symbols import EURUSD, SYMBOLS, TROY_OUNCE_GRAMS, Symbol
 
 K = TypeVar("K")
 V = TypeVar("V")
-BIST_OPEN, BIST_CLOSE = time(10, 0), time(18, 0)
 _XU100_PIVOT = 10_000.0
 # Bounded caches: a path is 1,441 doubles (11 KiB as an array); a day's quotes use ~25 of them.
 _PATHS_KEPT = 96
@@ -90,6 +90,9 @@ class Market:
 
     def knows(self, symbol: str) -> bool:
         return symbol in SYMBOLS
+
+    def macro_facts(self) -> MacroFacts:
+        return MacroFacts()  # the simulation invents no inflation print and no meeting date
 
     def quote(self, symbol: str, now: datetime) -> Quote:
         if symbol == "POLICY":
@@ -208,7 +211,11 @@ def _clamp(spec: Symbol, price: float) -> float:
 
 
 def _trades_on(spec: Symbol, day: date) -> bool:
-    return spec.session == "crypto" or day.weekday() < 5
+    if spec.session == "crypto":
+        return True
+    if spec.session == "bist":
+        return bist_calendar.is_trading_day(day)  # Turkish public holidays too
+    return day.weekday() < 5
 
 
 def _previous_session(spec: Symbol, day: date) -> date:
@@ -226,7 +233,9 @@ def _session_position(spec: Symbol, local: datetime) -> tuple[date, float, bool]
         return _previous_session(spec, today), 1.0, False
     if spec.session != "bist":
         return today, seconds / 86400, True
-    open_s, close_s = 10 * 3600, 18 * 3600
+    hours = bist_calendar.session(today)
+    assert hours is not None  # a trading day has a session
+    open_s, close_s = (moment.hour * 3600 + moment.minute * 60 for moment in hours)  # a half day closes at 12:30
     if seconds < open_s:
         return _previous_session(spec, today), 1.0, False
     if seconds >= close_s:

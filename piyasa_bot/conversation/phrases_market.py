@@ -3,7 +3,9 @@
 Templates are filled with str.format_map. Slots: {sym} (a spoken name),
 {price} (with unit), {pct} ("%1,35"), {move}/{moved} (the day's direction,
 only in FACTS), {adv} (how strongly, may be empty), {support}, {resistance},
-{support2}, {resistance2} (round levels), {driver}, {rate}.
+{support2}, {resistance2} (round levels), {driver}, {rate}; for the policy rate
+{inflation}, {inflation_month} and {mpc} when bots.yaml gives them. A template
+is used only when every slot it names is known (clauses._pick).
 
 Rule that keeps bots honest about the day: only FACTS use direction words
 (MOVE/MOVED); opinions never do, so a bearish bot can say an up day is a
@@ -103,6 +105,12 @@ FACTS = {
         "TCMB faizi {rate} seviyesinde tutuyor",
         "politika faizi {rate}, reel faiz tartışması sürüyor",
         "politika faizi {rate}, para politikası sıkı kalmaya devam ediyor",
+        # Used only when bots.yaml gives the facts (a template is used only when its slots are known).
+        "politika faizi {rate}, son enflasyon {inflation}",
+        "{inflation_month} enflasyonu {inflation} geldi, faiz {rate}",
+        "yıllık enflasyon {inflation}, politika faizi {rate}: reel faiz bu aralıkta",
+        "PPK {mpc} günü toplanıyor, faiz şu an {rate}",
+        "gözler {mpc} tarihindeki PPK toplantısında, faiz {rate}",
     ),
 }
 

@@ -10,7 +10,7 @@ about that subject without numbers rather than with stale ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 Direction = Literal["up", "down", "flat"]
@@ -47,8 +47,20 @@ class Quote:
         return "up" if change > 0 else "down"
 
 
+@dataclass(frozen=True)
+class MacroFacts:
+    """What no quote gives: the operator's facts (bots.yaml `market.macro`), never the code's."""
+
+    inflation: float | None = None  # the last annual CPI print, percent
+    inflation_month: int | None = None  # 1-12: the month that print is for
+    next_mpc: date | None = None  # the next monetary policy committee (PPK) meeting
+
+
 class MarketView(Protocol):
     """What the composer and the prompt ask of a market."""
+
+    def macro_facts(self) -> MacroFacts:
+        """The operator's macro facts (empty for a market that has none)."""
 
     def knows(self, symbol: str) -> bool:
         """Whether `symbol` is one the bots talk about (a quote may still be missing)."""

@@ -7,6 +7,7 @@ Python's str.lower() maps "I" to "i" and "İ" to "i̇"; Turkish needs "ı" and
 from __future__ import annotations
 
 import re
+from datetime import date
 
 _ACCENTS = str.maketrans("çğıöşüâîûÇĞİÖŞÜÂÎÛ", "cgiosuaiuCGIOSUAIU")
 _TICKER = re.compile(r"\b[A-Z][A-Z0-9]+\b")
@@ -65,3 +66,11 @@ def format_number(value: float, decimals: int = 2) -> str:
 def format_percent(value: float, decimals: int = 2) -> str:
     """1.3456 -> "%1,35": Turkish writes the sign before the number, sign left to the words."""
     return "%" + format_number(abs(value), decimals)
+
+
+MONTHS = ("Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran", "Temmuz", "Ağustos", "Eylül", "Ekim", "Kasım", "Aralık")
+
+
+def format_day(day: date) -> str:
+    """ "11 Aralık": a date as people say it in the same year."""
+    return f"{day.day} {MONTHS[day.month - 1]}"

@@ -123,7 +123,13 @@ def _fact_line(market: MarketView, code: str, now: datetime) -> str:
     if quote is None:
         return f"- {name}: güncel veri yok; rakam verme, yön söyleme"
     if code == "POLICY":
-        return f"- {name}: {facts.slots['rate']}"
+        extra = ""
+        if "inflation" in facts.slots:
+            month = facts.slots.get("inflation_month")
+            extra += f"; son yıllık enflasyon{f' ({month})' if month else ''} {facts.slots['inflation']}"
+        if "mpc" in facts.slots:
+            extra += f"; bir sonraki PPK toplantısı {facts.slots['mpc']}"
+        return f"- {name}: {facts.slots['rate']}{extra}"
     price = format_number(quote.price, spec.decimals) + spec.unit
     session = "bugün" if quote.is_open else "seans kapalı, son kapanışta"
     direction = quote.direction

@@ -31,7 +31,7 @@ from datetime import date, datetime, time, timedelta
 
 import piyasa_bot.conversation.bist_calendar as bist_calendar
 from piyasa_bot.conversation.hours import ISTANBUL, istanbul
-from piyasa_bot.conversation.quote import Quote
+from piyasa_bot.conversation.quote import MacroFacts, Quote
 from piyasa_bot.conversation.symbols import SYMBOLS, TROY_OUNCE_GRAMS
 from piyasa_bot.market_config import Macro
 from piyasa_bot.quotes.observation import Observation
@@ -110,6 +110,9 @@ class LiveMarket:
     def knows(self, symbol: str) -> bool:
         return symbol in SYMBOLS
 
+    def macro_facts(self) -> MacroFacts:
+        return macro_facts(self.macro)
+
     def quote(self, symbol: str, now: datetime) -> Quote | None:
         if symbol == "POLICY":
             rate = self.macro.policy_rate
@@ -162,6 +165,12 @@ class LiveMarket:
             previous = ons.previous_close * usd.previous_close / TROY_OUNCE_GRAMS
         as_of = min(moment for moment in (ons.as_of, usd.as_of) if moment is not None)
         return Quote("GRAM", ons.price * usd.price / TROY_OUNCE_GRAMS, previous, ons.is_open, as_of)
+
+
+def macro_facts(macro: Macro) -> MacroFacts:
+    """bots.yaml's macro section as the conversation reads it."""
+    month = int(macro.inflation_month[5:]) if macro.inflation_month else None
+    return MacroFacts(macro.inflation, month, macro.next_mpc)
 
 
 def _quote(observation: Observation, *, is_open: bool) -> Quote:
