@@ -378,3 +378,18 @@ async def test_an_unreachable_endpoint_falls_back(clock: Clock) -> None:
 def test_config_rejects_a_url_without_scheme() -> None:
     with pytest.raises(ValueError, match="base_url"):
         LlmConfig("api.openai.com/v1", MODEL, KEY)
+
+
+async def test_a_headline_is_paraphrased_by_the_model_and_retold_by_the_templates_when_it_cannot(
+    llm: LlmSource, fake: FakeEndpoint
+) -> None:
+    headline = "Merkez Bankası rezervleri 164,5 milyar dolara yükseldi"
+    fake.reply = "Rezervler yine artmış, 164 milyar doları geçmiş; kur tarafı için fena değil."
+    draft = await llm.news(AYSE, CHAT, headline, CONTEXT, NOW)
+    assert draft is not None and draft.text == fake.reply
+    [sent] = fake.requests
+    user = sent["json"]["messages"][1]["content"]
+    assert f"«{headline}»" in user and "bağlantı verme" in user
+    fake.behaviour = "error"
+    retold = await llm.news(AYSE, CHAT, headline, CONTEXT, NOW)
+    assert retold is not None and headline in retold.text and "http" not in retold.text
