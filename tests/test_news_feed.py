@@ -275,21 +275,21 @@ async def test_an_error_status_names_the_source_host_and_path_but_no_key(
         await fetch_feed(session, url, timeout=5, source="bht")
 
     message = str(caught.value)
-    assert message == f"bht ({host_port}/status/503): answered 503"
+    assert message == f"bht: {host_port}/status/503 answered 503"
     assert "SECRET" not in message and "pa55w0rd" not in message and "reader" not in message
 
 
 async def test_a_body_beyond_the_limit_is_refused_while_reading(
     server: FeedServer, session: aiohttp.ClientSession
 ) -> None:
-    with pytest.raises(FeedError, match=r"/huge: answered more than 2097152 bytes$"):
+    with pytest.raises(FeedError, match=r"/huge answered more than the 2097152 bytes allowed$"):
         await fetch_feed(session, f"{server.base}/huge", timeout=5)
 
 
 async def test_a_body_announced_beyond_the_limit_is_refused_before_reading(
     server: FeedServer, session: aiohttp.ClientSession
 ) -> None:
-    with pytest.raises(FeedError, match=r"/huge-announced: announced 5242880 bytes, more than 2097152$"):
+    with pytest.raises(FeedError, match=r"/huge-announced answered 5242880 bytes, more than the 2097152 allowed$"):
         await fetch_feed(session, f"{server.base}/huge-announced", timeout=5)
 
 
@@ -305,7 +305,7 @@ async def test_nobody_listening_is_a_connection_failure(session: aiohttp.ClientS
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
 
-    with pytest.raises(FeedError, match=rf"^127\.0\.0\.1:{port}/rss: connection failed \(\w+\)$"):
+    with pytest.raises(FeedError, match=rf"^feed: 127\.0\.0\.1:{port}/rss: request failed \(\w+\)$"):
         await fetch_feed(session, f"http://127.0.0.1:{port}/rss?key=SECRET", timeout=5)
 
 

@@ -44,19 +44,20 @@ def _slots(template: str) -> frozenset[str]:
 
 def fact(facts: Facts, rng: random.Random, *, plain: bool = False) -> str:
     """The day's fact for the symbol; `plain` keeps to ones that start with its name (after a lead-in)."""
-    family = _fact_family(facts.fact_key)
+    family = _fact_family(facts)
     if plain:
         family = tuple(t for t in family if t.startswith("{sym}")) or family
     return _pick(rng, family, facts)
 
 
-def _fact_family(key: str) -> tuple[str, ...]:
+def _fact_family(facts: Facts) -> tuple[str, ...]:
+    key = facts.fact_key
     if key == "numberless":
         return numberless.NUMBERLESS_FACTS
     if key == "level":
         return numberless.LEVEL_ONLY
     if key == "closed_level":
-        return numberless.CLOSED_LAST
+        return numberless.CLOSED_LAST + (numberless.CLOSED_LAST_BIST if facts.topic == "bist" else ())
     return market_words.FACTS[key] + (market_words.FACTS["move"] if key in ("up", "down") else ())
 
 

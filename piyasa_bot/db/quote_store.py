@@ -8,7 +8,6 @@ another process, show their age and each source's last error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
@@ -69,20 +68,3 @@ async def record_source(conn: Executor, name: str, kind: str, at: datetime, erro
         at,
         redact(error),
     )
-
-
-@dataclass(frozen=True)
-class SourceHealth:
-    name: str
-    kind: str
-    ok_at: datetime | None
-    failed_at: datetime | None
-    failures: int
-    last_error: str | None
-
-
-async def source_health(conn: Executor) -> list[SourceHealth]:
-    rows = await conn.fetch(
-        "SELECT name, kind, ok_at, failed_at, failures, last_error FROM quote_sources ORDER BY name"
-    )
-    return [SourceHealth(**dict(row)) for row in rows]

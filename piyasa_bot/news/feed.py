@@ -15,7 +15,6 @@ BytesIO: a bare string or bytes it would try as a URL or a file name.
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import hashlib
 import html
@@ -25,18 +24,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import feedparser  # type: ignore[import-untyped]
 
+from piyasa_bot.quotes.fetch import fetch_body
 from piyasa_bot.quotes.observation import SourceError
 
 MAX_BODY = 2 * 1024 * 1024  # a busy feed of 50 items is ~100 KiB; more is not a feed we want
 MAX_ITEM = 64 * 1024  # bytes of text in one item (title, summary, content); a real one is a few KiB
 MAX_TITLE = 200  # characters; a headline spoken in a chat line, not an article
 FUTURE_SLACK = timedelta(minutes=10)  # clocks differ a little; an item dated later is a bad feed
-ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.1"
 
 _TAG = re.compile(r"<[^>]*>")
 _SCRIPT = re.compile(r"<\s*script\b", re.IGNORECASE)
@@ -184,44 +183,15 @@ def _text(value: object) -> str:
 async def fetch_feed(
     session: aiohttp.ClientSession, url: str, *, timeout: float, max_bytes: int = MAX_BODY, source: str | None = None
 ) -> bytes:
-    """The body at `url`, read in chunks and refused beyond `max_bytes`; every failure a FeedError.
+    """The body at `url`, as quotes/fetch.py reads a source (bounded in time and size); every failure a FeedError.
 
-    The error names the source (when given) and the URL's host and path only: a
-    query string or a user:password may carry a key. aiohttp's own errors are
-    not chained, as their text holds the URL. The content type is not checked:
-    some feeds are served as text/html, and parse_feed knows a page from a feed.
+    The error names the source (when given) and the URL's host and path only. HTML is
+    accepted here: some feeds are served as text/html, and parse_feed knows a page from a feed.
     """
-    where = _host_and_path(url)
-    name = f"{source} ({where})" if source else where
+    name = source or "feed"
     if not url.startswith(("http://", "https://")):
         raise FeedError(name, "not an http(s) URL")
-    chunks: list[bytes] = []
     try:
-        async with asyncio.timeout(timeout), session.get(url, headers={"Accept": ACCEPT}) as response:
-            if not 200 <= response.status < 300:
-                raise FeedError(name, f"answered {response.status}")
-            if response.content_length is not None and response.content_length > max_bytes:
-                raise FeedError(name, f"announced {response.content_length} bytes, more than {max_bytes}")
-            size = 0
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FeedError(name, f"answered more than {max_bytes} bytes")
-                chunks.append(chunk)
-    except TimeoutError:
-        raise FeedError(name, f"no answer within {timeout:g} s") from None
-    except aiohttp.ClientError as error:
-        raise FeedError(name, f"connection failed ({type(error).__name__})") from None
-    except ValueError:  # a malformed host or port that aiohttp's URL parser refuses
-        raise FeedError(name, "a malformed URL") from None
-    return b"".join(chunks)
-
-
-def _host_and_path(url: str) -> str:
-    """What an error may say about `url`: its host, port and path, never its userinfo or query."""
-    try:
-        parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "a malformed URL"
-    return f"{parts.hostname or '?'}{port}{parts.path}"
+        return await fetch_body(session, url, timeout=timeout, max_bytes=max_bytes, accept=ACCEPT)
+    except SourceError as error:
+        raise FeedError(name, str(error)) from None

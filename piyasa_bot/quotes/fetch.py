@@ -59,6 +59,8 @@ async def fetch_body(
         raise SourceError(f"{where}: no answer within {timeout:g} s") from None
     except aiohttp.ClientError as error:
         raise SourceError(f"{where}: request failed ({type(error).__name__})") from None
+    except ValueError:  # a malformed host or port that aiohttp's URL parser refuses
+        raise SourceError(f"{where}: a malformed URL") from None
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, max_bytes: int, where: str) -> bytes:
@@ -80,7 +82,8 @@ def describe(url: str) -> str:
         return "the source"
     if not parsed.host:
         return "the source"
-    return f"{parsed.host}{parsed.path}"
+    port = "" if parsed.is_default_port() else f":{parsed.port}"
+    return f"{parsed.host}{port}{parsed.path}"
 
 
 def tcmb_url(base: str = TCMB_URL) -> str:
