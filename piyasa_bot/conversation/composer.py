@@ -37,6 +37,7 @@ AUTO: Final = _Auto()
 # A message plan: its clauses, the facts they use, and whether a clause states the day's move.
 _Parts = tuple[list[str], Facts, bool]
 _TICKER = re.compile(r"\b[A-Z]{4,6}\b")
+SIBLING_BY_NAME = 0.3  # replies to another bot that address it by name
 
 
 class Composer:
@@ -158,10 +159,13 @@ class Composer:
     ) -> _Parts:
         rng = self._rng
         named = [code for code in find_symbols(to.text) if self.market.knows(code)]
-        symbol = named[0] if named else self._choose_symbol(bot, chat, context, now)
+        # No symbol in the message: the thread's (what it replied to), not a new topic.
+        symbol = named[0] if named else _thread_symbol(to, context) or self._choose_symbol(bot, chat, context, now)
         facts = self._facts(symbol, now)
         view = stance(bot, facts.topic, now)
         parts = [clauses.stance_reply(view, sentiment(to.text), rng)]
+        if to.author_bot and to.author_bot != bot.name and rng.random() < SIBLING_BY_NAME:
+            parts.insert(0, clauses.sibling_address(to.author_bot, rng))  # "Kemal, ..." (no @: no answer owed)
         stated = rng.random() < 0.6
         if stated:
             parts.append(clauses.fact(facts, rng))
@@ -281,6 +285,21 @@ class Composer:
             symbol=facts.symbol,
             direction=facts.direction if stated else None,
         )
+
+
+def _thread_symbol(line: ChatLine, context: Sequence[ChatLine]) -> str | None:
+    """The symbol of the message `line` replied to, up the thread (at most a few hops)."""
+    by_id = {earlier.message_id: earlier for earlier in context}
+    current = line
+    for _ in range(4):
+        parent = by_id.get(current.reply_to_message_id) if current.reply_to_message_id is not None else None
+        if parent is None:
+            return None
+        named = find_symbols(parent.text)
+        if named:
+            return named[0]
+        current = parent
+    return None
 
 
 def _after_lead_in(parts: list[str]) -> bool:
