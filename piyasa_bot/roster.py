@@ -170,7 +170,7 @@ class Persona(_Strict):
         codes = [holding.symbol for holding in value]
         doubled = sorted({code for code in codes if codes.count(code) > 1})
         if doubled:
-            raise ValueError(f"{', '.join(doubled)} held twice: give one average cost per symbol")
+            raise ValueError(f"held twice: {', '.join(doubled)} (one entry, with its average cost, per symbol)")
         return value
 
 

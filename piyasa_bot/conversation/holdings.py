@@ -25,7 +25,7 @@ from piyasa_bot.conversation.turkish import fold, format_number, format_percent
 from piyasa_bot.roster import Holding, Persona
 
 # How often a message on a held symbol mentions the position.
-CHATTER_RATE = 0.25
+CHATTER_RATE = 0.15
 ANSWER_RATE = 0.3
 ASKED_RATE = 0.85  # "sende var mı?", "maliyetin ne?", and advice questions
 # Profit or loss, in percent, under which a position is "başa baş", "biraz" and over which it is "epey".
@@ -77,7 +77,7 @@ def position_clause(holding: Holding, facts: Facts, rng: random.Random) -> str:
         slots["assets"] = name.assets
     if name.amount and holding.size is not None:
         slots["amount"] = name.amount.format(n=_number(holding.size, 4))
-    family = phrases.NO_QUOTE
+    family: tuple[str, ...] = phrases.NO_QUOTE
     if facts.quote is not None and facts.symbol == holding.symbol:
         pnl = profit_percent(holding, facts.quote.price)
         slots["pnl"] = _percent(pnl)
