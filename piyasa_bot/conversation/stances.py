@@ -16,8 +16,10 @@ Three layers, each pure given the clock the caller passes:
 `Views.take` is the one call the composer makes: the day's stance, checked
 against the memory, and noted in it.
 
-Both objects keep only the latest entry per (bot, topic) or (bot, symbol),
-so they stay as small as the roster.
+The objects keep only the latest entry per (bot, topic) or (bot, symbol),
+so they stay as small as the roster. They live in the process: after a
+restart a view turned by the market earlier that day is back at its
+baseline unless the move is still big, and the two hours start empty.
 """
 
 from __future__ import annotations
