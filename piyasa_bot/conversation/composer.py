@@ -17,11 +17,13 @@ from typing import Final
 
 from piyasa_bot.conversation import clauses
 from piyasa_bot.conversation.context import pick_reply_target, recent_symbols
-from piyasa_bot.conversation.facts import Facts, gather, stance
+from piyasa_bot.conversation.facts import Facts, gather
 from piyasa_bot.conversation.guard import guard
+from piyasa_bot.conversation.holdings import with_position
 from piyasa_bot.conversation.intent import is_greeting, is_question, is_thanks, question_kind, sentiment
 from piyasa_bot.conversation.lines import ChatLine, Draft
 from piyasa_bot.conversation.quote import MarketView
+from piyasa_bot.conversation.stances import Views
 from piyasa_bot.conversation.style import Styler, is_lead_in
 from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, find_topics, symbols_for_topic, watchlist_codes
 from piyasa_bot.conversation.turkish import compare_key
@@ -48,6 +50,7 @@ class Composer:
         self._memory = memory
         self._attempts = attempts
         self._recent: dict[str, deque[str]] = {}
+        self._views = Views(market)  # each bot's stance per subject, and what it said lately
 
     # -- public -------------------------------------------------------------------
 
@@ -69,6 +72,7 @@ class Composer:
                 parts, facts, stated = self._reply_parts(bot, chat, target, context, now)
             else:
                 parts, facts, stated = self._chatter_parts(bot, chat, context, now)
+            parts = with_position(bot.persona, parts, facts, self._rng, target.text if target else None)
             draft = self._finish(bot, parts, facts, stated, target)
             if draft:
                 return draft
@@ -80,6 +84,7 @@ class Composer:
         """An answer to a person who mentioned or replied to the bot, as a reply to their message."""
         for _ in range(self._attempts):
             parts, facts, stated = self._answer_parts(bot, chat, to, context, now)
+            parts = with_position(bot.persona, parts, facts, self._rng, to.text)
             draft = self._finish(bot, parts, facts, stated, to)
             if draft:
                 return draft
@@ -115,7 +120,7 @@ class Composer:
     def _chatter_parts(self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime) -> _Parts:
         rng, persona = self._rng, bot.persona
         facts = self._facts(self._choose_symbol(bot, chat, context, now), now)
-        view = stance(bot, facts.topic, now)
+        view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         mood = facts.direction or "flat"
         parts: list[str] = []
         if persona.length == "short":
@@ -162,7 +167,7 @@ class Composer:
         # No symbol in the message: the thread's (what it replied to), not a new topic.
         symbol = named[0] if named else _thread_symbol(to, context) or self._choose_symbol(bot, chat, context, now)
         facts = self._facts(symbol, now)
-        view = stance(bot, facts.topic, now)
+        view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         parts = [clauses.stance_reply(view, sentiment(to.text), rng)]
         if to.author_bot and to.author_bot != bot.name and rng.random() < SIBLING_BY_NAME:
             parts.insert(0, clauses.sibling_address(to.author_bot, rng))  # "Kemal, ..." (no @: no answer owed)
@@ -189,7 +194,7 @@ class Composer:
         else:
             symbol = asked[0] if asked else self._symbol_from_thread(bot, chat, to, context, now)
         facts = self._facts(symbol, now)
-        view = stance(bot, facts.topic, now)
+        view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         if not is_question(to.text):
             if is_thanks(to.text):
                 return [clauses.thanks_reply(rng)] + ([clauses.closer(rng)] if rng.random() < 0.3 else []), facts, False
