@@ -231,7 +231,7 @@ class Composer:
         return gather(self.market, symbol, now, self._rng)
 
     def _choose_symbol(self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime) -> str:
-        allowed = set(chat.topics) or {s.topic for s in SYMBOLS.values()}
+        allowed = _topics(chat)
         weights: dict[str, float] = {}
 
         def add(code: str, weight: float) -> None:
@@ -264,7 +264,7 @@ class Composer:
         return self._choose_symbol(bot, chat, context, now)
 
     def _other_symbol(self, bot: BotConfig, chat: ChatConfig, symbol: str) -> str | None:
-        allowed = set(chat.topics) or {s.topic for s in SYMBOLS.values()}
+        allowed = _topics(chat)
         pool = [c for c in watchlist_codes(bot.persona.watchlist) if c != symbol and SYMBOLS[c].topic in allowed]
         pool = pool or [c for t in allowed for c in _main_symbols(t) if c != symbol]
         return self._rng.choice(pool) if pool else None
@@ -290,6 +290,11 @@ class Composer:
             symbol=facts.symbol,
             direction=facts.direction if stated else None,
         )
+
+
+def _topics(chat: ChatConfig) -> tuple[Topic, ...]:
+    """The chat's topics (all of them when it names none), in a fixed order: a seeded run repeats itself."""
+    return tuple(dict.fromkeys(chat.topics or [s.topic for s in SYMBOLS.values()]))
 
 
 def _thread_symbol(line: ChatLine, context: Sequence[ChatLine]) -> str | None:
