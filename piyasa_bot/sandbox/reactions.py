@@ -102,7 +102,7 @@ def set_message_reaction(
     """Set (or take back) `bot`'s reaction on a message of `chat` (the bot is known to be a member)."""
     emoji = _emoji(params.get("reaction"))
     try:
-        chat_message_id = chat.id_from_bot(bot.name, int(params.get("message_id")))
+        chat_message_id = chat.id_from_bot(bot.name, int(params.get("message_id", "")))
     except (TypeError, ValueError):
         raise bad_request('field "message_id" must be a number') from None
     if chat.find(chat_message_id) is None:
