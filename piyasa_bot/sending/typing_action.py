@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 
 SHOWN_FOR = 5.0  # seconds Telegram shows one typing action
 RENEW_EVERY = 4.0  # seconds between actions: before the last one fades
+SEND_MARGIN = 1.0  # seconds a message may arrive after its moment (the limits, the request itself)
 
 
 async def show_typing(handle: BotHandle, chat_id: int) -> None:
@@ -42,8 +43,8 @@ async def keep_typing(
     """Typing in `chat_id` from now until `until` (on `clock`), an action every `every` seconds."""
     while True:
         await show_typing(handle, chat_id)
-        if clock() + SHOWN_FOR >= until:
-            return  # this one lasts until the message is due
+        if clock() + SHOWN_FOR >= until + SEND_MARGIN:
+            return  # this one lasts until the message arrives
         await asyncio.sleep(every)
 
 
