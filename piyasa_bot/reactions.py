@@ -150,6 +150,7 @@ class Reactions:
         self.policy = policy or ReactionPolicy()
         self.counts = ReactionCounts()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Event()  # set whenever a decided reaction is sent or skipped
 
     def heard(
         self, director: Director, line: ChatLine, message: Message, received_by: str, addressed: str | None
@@ -187,6 +188,16 @@ class Reactions:
         """Wait for the reactions decided so far (tests, the end of `simulate`)."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Wait, without polling, until `condition` holds after a reaction was sent or skipped."""
+
+        async def reached() -> None:
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(reached(), timeout)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -243,5 +254,6 @@ class Reactions:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self._changed.set()
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("reaction.task_failed", error=f"{type(error).__name__}: {error}")
