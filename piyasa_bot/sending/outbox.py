@@ -106,7 +106,7 @@ class Outbox:
             await self._finish(item, OutboxStatus.FAILED, f"guard: {verdict.reason}")
             return outbox_id
         self._queue(item)
-        if item.not_before > time.time():  # answers and chatter alike, renewed until sent or dropped
+        if item.not_before > time.time() and not self.paused:  # answers and chatter alike, until sent or dropped
             self._typing.start(item.id, handle, item.chat_id, item.not_before)
         return item.id
 
