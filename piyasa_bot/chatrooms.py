@@ -7,7 +7,8 @@ line of its chat. A message heard while some of the chat's bots are still
 being identified waits for them (held_messages.py): who it is addressed to
 cannot be told before. Answers are composed in answering.py; at start, once
 the bots are identified, the answers an earlier run owed are taken up again
-(answer_recovery.py).
+(answer_recovery.py). Some people's messages get an emoji reaction
+(reactions.py); in a chat's quiet hours there is no chatter (nor reactions).
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from piyasa_bot.answer_recovery import Owed, find_owed
 from piyasa_bot.answering import AnswerCounts, Answers, Ask
 from piyasa_bot.bots import BotRegistry
 from piyasa_bot.chat_history import recent_lines
-from piyasa_bot.conversation import BotIdentity, Director, SpeakerUsage, classify
+from piyasa_bot.conversation import BotIdentity, Composer, Director, SpeakerUsage, classify
 from piyasa_bot.held_messages import HeldUntilIdentified
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.llm import TextSource
 from piyasa_bot.message_lines import bot_line, person_line
 from piyasa_bot.news.desk import NewsDesk
+from piyasa_bot.reactions import Reactions, quiet
 from piyasa_bot.roster import ChatConfig, Roster
 from piyasa_bot.sending.outbox import Outbox, Outgoing, Priority
 
@@ -81,6 +83,7 @@ class ChatRooms:
         self._identities: list[BotIdentity] = []
         self._identities_version = -1
         self._held = HeldUntilIdentified(bots, self._hear)
+        self.reactions = Reactions(outbox, bots, lambda: self.roster, clock, random.Random(self.rng.random()))
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -103,6 +106,7 @@ class ChatRooms:
         await self.stop_chatter()
         await self._held.close()
         await self.answers.stop()
+        await self.reactions.stop()
 
     async def stop_chatter(self) -> None:
         """No more chatter; answers already decided still go out."""
@@ -184,6 +188,7 @@ class ChatRooms:
             return  # the chat left bots.yaml while the message was held
         line = person_line(message, text, director.chat.id, self.bots)
         addressee = classify(line, self._identified())
+        self.reactions.heard(director, line, message, received_by, addressee.bot_name if addressee else None)
         if addressee is not None and addressee.bot_name in director.members:
             line = dataclasses.replace(line, addressed_to=addressee.bot_name)
             director.observe(line)
@@ -285,6 +290,8 @@ class ChatRooms:
     async def _take_turn(self, director: Director, turn: Any, now: datetime) -> None:
         director.finish(turn)
         chat = director.chat
+        if quiet(chat, now):
+            return  # the chat's quiet hours: no chatter (answers to people still go out)
         chat_id = self.aliases.current(chat.id)
         if self.outbox.backlog_of(chat_id, Priority.CHATTER) >= MAX_QUEUED_CHATTER:
             return  # the chat is saturated: adding chatter would only make it expire
@@ -305,6 +312,7 @@ class ChatRooms:
                 text=draft.text,
                 priority=Priority.CHATTER,
                 reply_to=draft.reply_to_message_id,
+                not_before=time.time() + Composer.typing_delay(draft.text),  # "typing..." first, as for answers
                 expires_at=time.time() + self.roster.limits.chatter_ttl_seconds,
             )
         )

@@ -101,8 +101,10 @@ class ChatConfig(_Strict):
     prime_hours: HourRanges = Field(default_factory=lambda: _hour_ranges(*DEFAULT_PRIME_HOURS))
     prime_boost: Annotated[float, Field(ge=1, le=10)] = 1.8
     admins: list[int] = Field(default_factory=list)
+    # Istanbul hours without chatter and reactions (answers to people still go out); none by default.
+    quiet_hours: HourRanges = Field(default_factory=list)
 
-    _ranges = field_validator("prime_hours", mode="before")(_parse_ranges)
+    _ranges = field_validator("prime_hours", "quiet_hours", mode="before")(_parse_ranges)
 
     @field_validator("id")
     @classmethod
@@ -115,6 +117,10 @@ class ChatConfig(_Strict):
     @property
     def is_supergroup(self) -> bool:
         return str(self.id).startswith("-100")
+
+    def quiet_at(self, moment: time) -> bool:
+        """Inside the quiet hours at `moment`, an Istanbul time of day (conversation.hours.istanbul)."""
+        return any(hours.contains(moment) for hours in self.quiet_hours)
 
 
 class Holding(_Strict):

@@ -4,7 +4,7 @@ from .crowd import Crowd, CrowdPost, CrowdResult, CrowdSpec, Person
 from .emulator import Emulator
 from .faults import FaultPlan
 from .limits import EmulatorLimits, limits_for
-from .models import PostedMessage, RequestRecord, SandboxBot, SentMessage
+from .models import PostedMessage, ReactionRecord, RequestRecord, SandboxBot, SentMessage
 
 __all__ = [
     "Crowd",
@@ -16,6 +16,7 @@ __all__ = [
     "FaultPlan",
     "Person",
     "PostedMessage",
+    "ReactionRecord",
     "RequestRecord",
     "SandboxBot",
     "SentMessage",

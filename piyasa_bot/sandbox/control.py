@@ -101,6 +101,13 @@ async def sent(request: web.Request) -> web.Response:
     return web.json_response({"messages": [m.to_json() for m in messages], "next": since + len(messages)})
 
 
+async def reactions(request: web.Request) -> web.Response:
+    """Bots' reactions from index `since` on (message ids in the people's numbering)."""
+    since = int(request.query.get("since", 0))
+    found = request.app[EMULATOR].reactions()[since:]
+    return web.json_response({"reactions": [r.to_json() for r in found], "next": since + len(found)})
+
+
 async def posted(request: web.Request) -> web.Response:
     """People's messages from index `since` on, with who received them (no per-bot copies)."""
     since = int(request.query.get("since", 0))
@@ -231,6 +238,7 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/control/sent", _client_errors(sent))
     app.router.add_get("/control/stats", _client_errors(stats))
     app.router.add_get("/control/posted", _client_errors(posted))
+    app.router.add_get("/control/reactions", _client_errors(reactions))
     app.router.add_post("/control/limits", _client_errors(set_limits))
     app.router.add_post("/control/faults", _client_errors(set_faults))
     app.router.add_get("/control/faults", _client_errors(get_faults))

@@ -1,4 +1,4 @@
-"""What the emulator saw and did: requests, people's posts, bots' sends, refusals, faults.
+"""What the emulator saw and did: requests, people's posts, bots' sends and reactions, refusals, faults.
 
 Tests, `simulate`, `loadtest` and the benchmarks read these; nothing here changes
 what a bot gets.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from .models import PostedMessage, RequestRecord, SentMessage
+from .models import PostedMessage, ReactionRecord, RequestRecord, SentMessage
 
 MAX_REQUESTS = 100_000
 
@@ -19,6 +19,7 @@ class Journal:
         self.requests: deque[RequestRecord] = deque(maxlen=MAX_REQUESTS)
         self.posted: list[PostedMessage] = []
         self.sent: list[SentMessage] = []
+        self.reactions: list[ReactionRecord] = []  # every setMessageReaction that took effect
         self.rate_limited = {"injected": 0, "enforced": 0}
         # Kinds beyond these two appear once first injected (see faults.Fault).
         self.faults: dict[str, int] = {"5xx": 0, "drop": 0}
@@ -43,6 +44,9 @@ class Journal:
             if (chat_id is None or s.chat_id == chat_id) and (bot_name is None or s.bot_name == bot_name)
         ]
 
+    def reactions_in(self, chat_id: int | None) -> list[ReactionRecord]:
+        return [r for r in self.reactions if chat_id is None or r.chat_id == chat_id]
+
     def stats(self) -> dict[str, Any]:
         return {
             "requests": self.request_counts(),
@@ -50,4 +54,5 @@ class Journal:
             "faults": dict(self.faults),
             "posted": len(self.posted),
             "sent": len(self.sent),
+            "reactions": len(self.reactions),
         }

@@ -111,3 +111,17 @@ def conflict() -> ApiError:
 
 def bad_request(reason: str) -> ApiError:
     return ApiError(400, f"Bad Request: {reason}")
+
+
+@dataclass(frozen=True)
+class ReactionRecord:
+    """A successful setMessageReaction: `emoji` None when the bot took its reaction back."""
+
+    bot_name: str
+    chat_id: int
+    message_id: int  # the people's numbering (PostedMessage.message_id)
+    emoji: str | None
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)

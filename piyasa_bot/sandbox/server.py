@@ -30,7 +30,9 @@ from .state import BotAccount, SandboxState
 EMULATOR = web.AppKey("emulator", SandboxState)
 
 # Form fields that carry JSON objects (aiogram serializes nested values so).
-_JSON_FIELDS = frozenset({"reply_parameters", "entities", "reply_markup", "link_preview_options", "allowed_updates"})
+_JSON_FIELDS = frozenset(
+    {"reply_parameters", "entities", "reply_markup", "link_preview_options", "allowed_updates", "reaction"}
+)
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
@@ -88,6 +90,10 @@ async def send_message(emu: SandboxState, state: BotAccount, params: dict[str, A
     return emu.send_message(state, params)
 
 
+async def set_message_reaction(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
+    return emu.set_message_reaction(state, params)
+
+
 async def send_chat_action(emu: SandboxState, state: BotAccount, params: dict[str, Any]) -> Any:
     emu.member_chat(state, params.get("chat_id"))
     return True
@@ -117,6 +123,7 @@ METHODS: dict[str, tuple[str, Handler]] = {
         ("getUpdates", get_updates),
         ("sendMessage", send_message),
         ("sendChatAction", send_chat_action),
+        ("setMessageReaction", set_message_reaction),
         ("getChat", get_chat),
         ("leaveChat", leave_chat),
         ("getWebhookInfo", get_webhook_info),

@@ -1,6 +1,6 @@
 """The emulator's state: its bots and chats, and people's messages fanned out to the bots.
 
-sendMessage is in sending.py, who joins and leaves in membership.py, the record
+sendMessage is in sending.py, setMessageReaction in reactions.py, who joins and leaves in membership.py, the record
 of what happened in journal.py. No HTTP here; `server.py` turns requests into
 these calls.
 """
@@ -20,7 +20,17 @@ from .journal import Journal
 from .limits import EmulatorLimits, LimitBook
 from .membership import Membership, migrated
 from .messages import Audience, as_reply_target, mention_entities, message_dict, user_dict
-from .models import ApiError, PollStatus, PostedMessage, RequestRecord, SandboxBot, SentMessage, bad_request
+from .models import (
+    ApiError,
+    PollStatus,
+    PostedMessage,
+    ReactionRecord,
+    RequestRecord,
+    SandboxBot,
+    SentMessage,
+    bad_request,
+)
+from .reactions import set_message_reaction
 from .sending import send_message
 from .updates import ConfirmationWatch, PollWatch, UpdateQueue
 
@@ -205,10 +215,18 @@ class SandboxState(Membership):
         chat = self.member_chat(state, params.get("chat_id"))
         return send_message(chat, state.bot, params, self._limit_book, self.journal)
 
+    def set_message_reaction(self, state: BotAccount, params: dict[str, Any]) -> bool:
+        chat = self.member_chat(state, params.get("chat_id"))
+        return set_message_reaction(chat, state.bot, params, self._limit_book, self.journal)
+
     # -- what happened --------------------------------------------------------
 
     def sent(self, chat_id: int | None = None, bot_name: str | None = None) -> list[SentMessage]:
         return self.journal.sent_by(chat_id, bot_name)
+
+    def reactions(self, chat_id: int | None = None) -> list[ReactionRecord]:
+        """Bots' reactions (and take-backs), oldest first; message ids in the people's numbering."""
+        return self.journal.reactions_in(chat_id)
 
     def sent_since(self, index: int) -> list[SentMessage]:
         return self.journal.sent[index:]

@@ -42,7 +42,7 @@ from piyasa_bot.sending.retry import RetryBackoff, default_expiry, stale_reason
 from piyasa_bot.sending.send import send_once
 from piyasa_bot.sending.status import LimitHolds, OutboxCounts, OutboxStatus
 from piyasa_bot.sending.store import OutboxRow, OutboxStore
-from piyasa_bot.sending.typing_action import show_typing
+from piyasa_bot.sending.typing_action import Typing
 from piyasa_bot.sending.work import BackgroundWork
 from piyasa_bot.telegram import error_kind
 
@@ -80,6 +80,7 @@ class Outbox:
         self._wake: dict[int, asyncio.Event] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._work = BackgroundWork()
+        self._typing = Typing()  # "typing..." while a message waits out its deliberate delay
         self._held: set[int] = set()  # row ids queued or on the wire in this process, until their row is closed
         self._dispatching = 0  # off its queue, not yet handed to a send task
         self._waiting_global = 0  # of those, waiting for the roster-wide bucket
@@ -105,8 +106,8 @@ class Outbox:
             await self._finish(item, OutboxStatus.FAILED, f"guard: {verdict.reason}")
             return outbox_id
         self._queue(item)
-        if item.priority is Priority.ANSWER and item.not_before > time.time():
-            self._work.spawn(show_typing(handle, item.chat_id))
+        if item.not_before > time.time() and not self.paused:  # answers and chatter alike, until sent or dropped
+            self._typing.start(item.id, handle, item.chat_id, item.not_before)
         return item.id
 
     async def _take_existing(self, item: Outgoing) -> int | None:
@@ -163,6 +164,8 @@ class Outbox:
         `take_back` queues them again, `fail_set_aside` ends them.
         """
         items = [item for queue in self._queues.values() for item in queue.remove_bot(bot)]
+        for item in items:
+            self._typing.stop(item.id)
         self._work.changed()
         return items
 
@@ -263,6 +266,7 @@ class Outbox:
     # --- sending and what becomes of the row ------------------------------------------------
 
     async def _send(self, item: Outgoing) -> None:
+        self._typing.stop(item.id)
         handle = self.handles.get(item.bot)
         if handle is None:
             await self._finish(item, OutboxStatus.FAILED, "the bot was removed from bots.yaml")
@@ -326,6 +330,7 @@ class Outbox:
     async def _finish(
         self, item: Outgoing, status: OutboxStatus, reason: str | None, message_id: int | None = None
     ) -> None:
+        self._typing.stop(item.id)
         self.counts.ended(status)
         if status is not OutboxStatus.SENT:
             log.info(f"send.{status}", bot=item.bot, chat_id=item.chat_id, reason=reason, outbox_id=item.id)
@@ -341,6 +346,7 @@ class Outbox:
         queue unsent, its row plainly pending; sends already on the wire finish and are recorded.
         """
         self.paused = True
+        await self._typing.close()
         loops = list(self._tasks.values())
         for task in loops:
             task.cancel()
@@ -370,6 +376,7 @@ class Outbox:
 
     async def close(self) -> None:
         """Stop taking new sends; what is still queued stays pending for the next start."""
+        await self._typing.close()
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
