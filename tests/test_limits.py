@@ -57,3 +57,10 @@ async def test_a_pair_without_room_says_how_long_until_it_has_some() -> None:
     limits.pauses.pause("ayse", 5)
     assert limits.holding("ayse", -100, chatter=False) == "retry_after"
     assert 4 < limits.until_room("ayse", -100, chatter=False) <= 5
+
+
+def test_a_window_of_no_sends_says_wait_rather_than_crashing() -> None:
+    # per_chat_per_minute: 1 leaves chatter int(1 * 0.7) = 0 slots: answers only, and the queue must not crash.
+    window = SendWindow(0, 61.0)
+    assert not window.has_room(100.0)
+    assert window.until_room(100.0) == 61.0

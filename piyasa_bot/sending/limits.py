@@ -62,6 +62,8 @@ class SendWindow:
         """Seconds until the oldest send leaves the window (0 when there is room)."""
         if self.count(now) < self.limit:
             return 0.0
+        if self.limit <= 0:
+            return self.span  # a window of no sends (chatter's share of per_chat_per_minute: 1) never has room
         return max(self._times[-self.limit] + self.span - now, 0.001)
 
 
