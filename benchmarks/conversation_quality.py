@@ -117,9 +117,12 @@ def _level(symbol: str, sentence: str) -> float | None:
 
 def contradictions(sent: list[dict[str, Any]], window: float = WINDOW_S) -> dict[str, Any]:
     stated = sorted(
-        (m["at_s"], m["bot"], symbol, direction, level, m["text"])
-        for m in sent
-        for symbol, direction, level in claims(m["text"])
+        (
+            (m["at_s"], m["bot"], symbol, direction, level, m["text"])
+            for m in sent
+            for symbol, direction, level in claims(m["text"])
+        ),
+        key=lambda item: item[0],
     )
     directions = levels = 0
     examples: list[list[str]] = []
