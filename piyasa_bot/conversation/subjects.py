@@ -23,6 +23,8 @@ from piyasa_bot.conversation.turkish import fold
 from piyasa_bot.roster import Persona
 
 POINTER_SHARE = 0.5  # how often "I don't follow it" goes on to what the bot does follow
+TAIL_SHARE = 0.3  # else, how often it ends with a word to the group ("bilen biri varsa yazsın")
+LEAD_SHARE = 0.3  # how often it starts with a word of its own ("valla", "hocam")
 # Compact forms to compare a typed code with: our codes, and outsiders by name ("EURUSD" for EUR/USD).
 _NAMES: dict[str, str] = {code: code for code in SYMBOLS} | {
     "".join(ch for ch in f.name.upper() if ch.isalnum()): f.name for f in FOREIGN
@@ -45,15 +47,25 @@ def unfollowed_facts(subject: Foreign) -> Facts:
 def unfollowed_answer(subject: Foreign, persona: Persona, rng: random.Random) -> list[str]:
     """The clauses of an honest answer about `subject`."""
     name = subject.name
-    if watches(persona, subject):
-        return [rng.choice(answers.WATCHED_NO_DATA).format(name=name)]
     guess = near_miss(subject)
-    if guess is not None:
+    if watches(persona, subject):
+        parts = [_lead(rng, answers.WATCHED_NO_DATA, name)]
+    elif guess is not None:
         return [rng.choice(answers.NEAR_MISS).format(name=name, guess=particle(guess))]
-    parts = [rng.choice(answers.UNFOLLOWED).format(name=name)]
-    if rng.random() < POINTER_SHARE:
-        parts.append(rng.choice(answers.UNFOLLOWED_POINTERS[subject.family]))
+    else:
+        parts = [_lead(rng, answers.UNFOLLOWED, name)]
+        if rng.random() < POINTER_SHARE:
+            return parts + [rng.choice(answers.UNFOLLOWED_POINTERS[subject.family])]
+    if rng.random() < TAIL_SHARE:
+        parts.append(rng.choice(answers.UNFOLLOWED_TAILS))
     return parts
+
+
+def _lead(rng: random.Random, templates: tuple[str, ...], name: str) -> str:
+    text = rng.choice(templates).format(name=name)
+    if rng.random() < LEAD_SHARE and not text.startswith(("açıkçası", "dürüst")):
+        text = f"{rng.choice(answers.UNFOLLOWED_LEADS)} {text}"
+    return text
 
 
 def plain_ack(rng: random.Random) -> str:

@@ -2,8 +2,11 @@
 
 A symbol has one code (what watchlists and Draft.symbol use), the names a
 person might type for it (matched on folded text, Turkish suffixes allowed:
-"dolara", "BTC'de"), the names a bot uses when writing, and the band its
-simulated price stays in.
+"dolara", "BTC'de", "GOLD'u"), the names a bot uses when writing, and the
+band its simulated price stays in. In a question the asked symbol comes
+first ("faiz kararı BTC'yi nasıl etkiler?" is about BTC), and what we do not
+follow (foreign.py: EUR/USD, DOGE; or an unknown code such as "EURUS") is
+found as well, so that an answer can say so instead of changing the subject.
 """
 
 from __future__ import annotations
@@ -113,11 +116,11 @@ def _pattern(words: set[str]) -> re.Pattern[str]:
 _PATTERNS = {code: _pattern({fold(code), *s.aliases}) for code, s in SYMBOLS.items()}
 _FOREIGN = [(f, _pattern(set(f.aliases))) for f in FOREIGN if f.aliases]
 # Case matters for these: "SOL" and "ADA" as tickers, "sol" (left) and "ada" (island) as words.
-_CASED = [("SOL", None, re.compile(r"(?<![A-Za-z0-9])SOL(?![a-z0-9])"))] + [
-    (None, f, re.compile(rf"(?<![A-Za-z0-9]){t}(?:['’]\w*)?(?!\w)")) for f in FOREIGN for t in f.tickers
-]
+_CASED: list[tuple[str | Foreign, re.Pattern[str]]] = [("SOL", re.compile(r"(?<![A-Za-z0-9])SOL(?![a-z0-9])"))]
+_CASED += [(f, re.compile(rf"(?<![A-Za-z0-9]){t}(?:['’]\w*)?(?!\w)")) for f in FOREIGN for t in f.tickers]
 # "$" as a word is the dollar ("$ ne olur"); next to a number it is a unit ("97.000 $").
 _DOLLAR = re.compile(r"(?<![\w$])(?<![0-9] )\$(?!\s?[0-9])")
+_AFTER_NUMBER = re.compile(r"\d[\d.,]*\s*(?:bin|milyon|k)?\s*$")
 _TICKER = re.compile(r"(?<![\w$])[A-Z][A-Z0-9]{3,7}(?=['’]|[^\w]|$)")
 _ANY_NAME = re.compile("|".join(p.pattern for p in (*_PATTERNS.values(), *(p for _, p in _FOREIGN))))
 
@@ -141,11 +144,11 @@ def _scan(text: str) -> tuple[tuple[str, ...], tuple[Foreign, ...]]:
     folded = fold(text)
     spans: list[tuple[int, int, str | Foreign]] = []
     for code, pattern in _PATTERNS.items():
-        spans.extend((match.start(), match.end(), code) for match in pattern.finditer(folded))
+        spans.extend((m.start(), m.end(), code) for m in pattern.finditer(folded) if not _is_unit(code, folded, m))
     for foreign, pattern in _FOREIGN:
         spans.extend((match.start(), match.end(), foreign) for match in pattern.finditer(folded))
-    for code, outsider, pattern in _CASED:
-        spans.extend((match.start(), match.end(), code or outsider) for match in pattern.finditer(text))  # type: ignore[misc]
+    for name, pattern in _CASED:
+        spans.extend((match.start(), match.end(), name) for match in pattern.finditer(text))
     spans.extend((match.start(), match.end(), "USDTRY") for match in _DOLLAR.finditer(text))
     spans.extend((match.start(), match.end(), Foreign(match.group(), "unknown")) for match in _unknown_tickers(text))
     # A name inside a longer one is not a name of its own: "altın" in "ons altın", "bist" in "bist 30".
@@ -153,20 +156,25 @@ def _scan(text: str) -> tuple[tuple[str, ...], tuple[Foreign, ...]]:
     kept: list[tuple[int, str]] = []
     outsiders: list[Foreign] = []
     covered_to = -1
-    for start, end, name in spans:
+    for start, end, named in spans:
         if end <= covered_to:
             continue
         covered_to = max(covered_to, end)
-        if isinstance(name, str):
-            kept.append((start, name))
-        elif name not in outsiders:
-            outsiders.append(name)
+        if isinstance(named, str):
+            kept.append((start, named))
+        elif named not in outsiders:
+            outsiders.append(named)
     codes = list(dict.fromkeys(code for _, code in kept))
     asked = _asked(kept, question_at(text))
     if asked is not None:
         codes.remove(asked)
         codes.insert(0, asked)
     return tuple(codes), tuple(outsiders)
+
+
+def _is_unit(code: str, folded: str, match: re.Match[str]) -> bool:
+    """ "3.000 doları görür mü": a currency after a number is the unit of a price, not the subject."""
+    return code in ("USDTRY", "EURTRY") and bool(_AFTER_NUMBER.search(folded, 0, match.start()))
 
 
 def _asked(named: list[tuple[int, str]], question: int | None) -> str | None:
