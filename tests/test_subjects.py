@@ -20,6 +20,7 @@ from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, find_unfollow
 from piyasa_bot.conversation.turkish import fold
 from piyasa_bot.quotes.live_market import LiveMarket, SourceRule
 from piyasa_bot.roster import BotConfig, ChatConfig, Persona
+from piyasa_bot.sandbox import texts
 from tests.market_sources import has_number
 
 CHAT = ChatConfig(id=-1001)
@@ -234,3 +235,20 @@ def test_outsiders_and_unknown_codes_are_found_but_not_taken_for_ours() -> None:
     assert find_unfollowed("TCMB faiz kararı ne olur") == [] and find_symbols("TCMB faiz kararı ne olur") == ["POLICY"]
     assert find_unfollowed("THYAO ne olur") == []
     assert SYMBOLS.keys() >= {code for text in ASKED for code in find_symbols(text)}
+
+
+def test_the_bots_answer_the_simulated_crowds_questions_on_their_subject() -> None:
+    composer = Composer(Market(random.Random(7)), random.Random(4))
+    rng = random.Random(5)
+    single = 0
+    for attempt in range(1500):
+        question = texts.question_to(rng, "kemal_piyasa_bot")
+        draft = composer.answer(BOTS[attempt % len(BOTS)], CHAT, asked(question, attempt), [], NOW)
+        assert draft is not None, question
+        named, outsiders = find_symbols(question), find_unfollowed(question)
+        if len(named) == 1:
+            single += 1
+            assert draft.symbol == named[0] and mentions(draft.text, named[0]), (question, draft.text)
+        elif not named:
+            assert outsiders and draft.symbol == outsiders[0].name, (question, draft.text)
+    assert single > 1000

@@ -98,7 +98,8 @@ TOPIC_WORDS: dict[Topic, tuple[str, ...]] = {
 
 _SUFFIX = r"(?:['’][a-z]*|[a-z]{0,6})"
 # "altında" is also "below" (9.800 altında): gold only with suffixes that cannot mean that.
-_NARROW_SUFFIX = {"altin": r"(?:['’][a-z]*|in|i|lar|lari|ci|cilar)?"}
+# "ons" is short, but "onsu", "onsa", "onsta" can only be the ounce ("onsuz", without him, cannot).
+_NARROW_SUFFIX = {"altin": r"(?:['’][a-z]*|in|i|lar|lari|ci|cilar)?", "ons": r"(?:['’][a-z]*|u|un|a|ta|tan)?"}
 
 
 def _suffix(word: str) -> str:
@@ -120,6 +121,12 @@ _CASED: list[tuple[str | Foreign, re.Pattern[str]]] = [("SOL", re.compile(r"(?<!
 _CASED += [(f, re.compile(rf"(?<![A-Za-z0-9]){t}(?:['’]\w*)?(?!\w)")) for f in FOREIGN for t in f.tickers]
 # "$" as a word is the dollar ("$ ne olur"); next to a number it is a unit ("97.000 $").
 _DOLLAR = re.compile(r"(?<![\w$])(?<![0-9] )\$(?!\s?[0-9])")
+# "altında", "altına", "altından": gold, unless what comes before makes them "below" (_means_below).
+_GOLD_CASES = re.compile(r"(?<![a-z0-9])altin(?:da|a|dan)(?![a-z0-9])")
+_BELOW = re.compile(
+    r"(?:\d[\d.,]*\s*(?:bin|milyon|k|tl|\$)?|\w*(?:nin|nun|[^aeiou\s'’][iu]n)|\w*['’]n?[iu]n|seviye\w*|destek\w*|"
+    r"baski|kontrol|etki|tehdit|gozetim|risk)\s*$"
+)
 _AFTER_NUMBER = re.compile(r"\d[\d.,]*\s*(?:bin|milyon|k)?\s*$")
 _TICKER = re.compile(r"(?<![\w$])[A-Z][A-Z0-9]{3,7}(?=['’]|[^\w]|$)")
 _ANY_NAME = re.compile("|".join(p.pattern for p in (*_PATTERNS.values(), *(p for _, p in _FOREIGN))))
@@ -150,6 +157,7 @@ def _scan(text: str) -> tuple[tuple[str, ...], tuple[Foreign, ...]]:
     for name, pattern in _CASED:
         spans.extend((match.start(), match.end(), name) for match in pattern.finditer(text))
     spans.extend((match.start(), match.end(), "USDTRY") for match in _DOLLAR.finditer(text))
+    spans.extend((m.start(), m.end(), "GRAM") for m in _GOLD_CASES.finditer(folded) if not _means_below(folded, m))
     spans.extend((match.start(), match.end(), Foreign(match.group(), "unknown")) for match in _unknown_tickers(text))
     # A name inside a longer one is not a name of its own: "altın" in "ons altın", "bist" in "bist 30".
     spans.sort(key=lambda span: (span[0], span[0] - span[1]))
@@ -175,6 +183,11 @@ def _scan(text: str) -> tuple[tuple[str, ...], tuple[Foreign, ...]]:
 def _is_unit(code: str, folded: str, match: re.Match[str]) -> bool:
     """ "3.000 doları görür mü": a currency after a number is the unit of a price, not the subject."""
     return code in ("USDTRY", "EURTRY") and bool(_AFTER_NUMBER.search(folded, 0, match.start()))
+
+
+def _means_below(folded: str, match: re.Match[str]) -> bool:
+    """ "9.800 altında", "desteğin altına", "baskı altında" mean below; "altında durum ne?" is gold."""
+    return bool(_BELOW.search(folded, 0, match.start()))
 
 
 def _asked(named: list[tuple[int, str]], question: int | None) -> str | None:
