@@ -1,17 +1,22 @@
 """The simulated crowd writes like members: the names they use, suffixes in harmony, questions the bots
-can read, and levels near the bots' own market."""
+can read, and levels near the bots' own market; and `simulate` shows who answers whom."""
 
 from __future__ import annotations
 
+import io
 import random
 import re
+from types import SimpleNamespace
 
 import pytest
 
+from piyasa_bot.commands.simulate import ChatView
 from piyasa_bot.conversation.harmony import accusative, dative, locative, number_word, particle
 from piyasa_bot.conversation.intent import is_question
 from piyasa_bot.conversation.symbols import find_symbols, find_unfollowed
 from piyasa_bot.sandbox import texts
+from piyasa_bot.sandbox.crowd import CrowdPost
+from piyasa_bot.sandbox.emulator import Emulator
 
 # Every subject the crowd names, with the forms a Turkish member writes: mI, -(y)I, -(y)A, -DA.
 FORMS = {
@@ -109,3 +114,39 @@ def test_levels_in_questions_lie_near_the_bots_prices(seed: int) -> None:
             if match and not find_symbols(text)[1:]:
                 value = float(match.group(1).replace(".", "").replace(",", "."))
                 assert abs(value / PRICES[texts.CODES[symbol]] - 1) < 0.05, text
+
+
+@pytest.mark.parametrize("chat_type", ["supergroup", "group"])
+def test_simulate_shows_who_each_reply_answers(chat_type: str) -> None:
+    # A basic group numbers messages per bot: the view must still find the message replied to.
+    emulator = Emulator(seed=1)
+    tokens = {name: emulator.add_bot(name, f"{name}_piyasa_bot", privacy=False).token for name in ("kemal", "can")}
+    chat = -100 if chat_type == "group" else -1001
+    emulator.add_chat(chat, type=chat_type, members=["kemal", "can"])
+    question = emulator.post(chat, 100_001, "@kemal_piyasa_bot GOLD nereye gider?", "Mehmet")
+
+    def send(bot: str, text: str, reply_to: int) -> None:
+        account = emulator.bot_for_token(tokens[bot])
+        assert account is not None
+        emulator.send_message(account, {"chat_id": chat, "text": text, "reply_to_message_id": reply_to})
+
+    send("kemal", "Ons altın 2.938 $, trend yukarı.", question.copies["kemal"])
+    answer = emulator.sent()[-1].chat_message_id  # in the people's numbering
+    can_offset = question.copies["can"] - question.message_id  # how can numbers the same messages
+    send("can", "Bence de, ama BTC daha hızlı.", answer + can_offset)
+    reply = emulator.post(chat, 100_002, "peki neden öyle düşünüyorsun?", "Ayşe", reply_to_message_id=answer)
+    post = CrowdPost("reply", 100_002, chat, reply.message_id, reply.text, reply.available_at, "kemal", "reply",
+                     None, answer)  # fmt: skip
+    out = io.StringIO()
+    runner = SimpleNamespace(ingest=SimpleNamespace(recorder=SimpleNamespace(stored=2)))
+    view = ChatView(emulator, runner, out, quiet=False)  # type: ignore[arg-type]
+    view.show({100_001: "Mehmet", 100_002: "Ayşe"}, [post])
+    lines = out.getvalue().splitlines()
+    for text, replied in (
+        ("Ons altın 2.938 $", "↳ Mehmet: @kemal_piyasa_bot GOLD nereye gider?"),
+        ("Bence de, ama BTC", "↳ @kemal: Ons altın 2.938 $, trend yukarı."),
+        ("peki neden öyle", "↳ @kemal: Ons altın 2.938 $, trend yukarı."),
+    ):
+        at = next(i for i, line in enumerate(lines) if text in line and "↳" not in line)
+        assert lines[at - 1].rstrip().endswith(replied), lines
+    assert "↳" not in lines[0] and "GOLD nereye gider?" in lines[0]  # a new message answers nobody
