@@ -46,9 +46,12 @@ from typing import Any
 import asyncpg
 
 from benchmarks.conversation_measures import analyse, repeats, sentence_repeats, shapes
+from benchmarks.conversation_quality import quality
 from benchmarks.lib.database import session_database
+from benchmarks.lib.fake_model import FakeModel
 from piyasa_bot.commands.simulate import simulated_roster
 from piyasa_bot.crypto import TokenCipher, generate_key
+from piyasa_bot.llm import LlmConfig
 from piyasa_bot.logs import configure_logging
 from piyasa_bot.runner import Runner
 from piyasa_bot.sandbox import Crowd, CrowdSpec, Emulator, limits_for
@@ -126,10 +129,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         rate_multiplier=args.rate,
         seed=args.seed,
     )
-    crowd = Crowd(emulator, spec)
     events = EventCounter()
     logging.getLogger().addHandler(events)
     base_url = await emulator.start(host="127.0.0.1", port=0)
+    model = FakeModel(delay=args.llm_delay, seed=args.seed) if args.llm == "fake" else None
+    llm = LlmConfig(base_url=await model.start(), model="fake", api_key=None) if model is not None else None
     timings: dict[str, float] = {}
     try:
         async with session_database("cbench-pg-") as dsn:
@@ -143,9 +147,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 conversation=True,
                 seed=args.seed,
                 pace_scale=args.pace,
+                llm=llm,
             ) as runner:
                 await runner.wait_polling()
                 timings["ready_s"] = time.time() - started
+                market = runner.services.market
+                # The people quote the bots' market, as in `simulate`.
+                crowd = Crowd(emulator, spec, market.prices() if market is not None else None)
                 crowd_started = time.time()
                 crowd_task = asyncio.create_task(crowd.run())
                 next_line = crowd_started + args.progress
@@ -182,7 +190,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         logging.getLogger().removeHandler(events)
         await emulator.stop()
-    return analyse(
+        if model is not None:
+            await model.stop()
+    result = analyse(
         args,
         emulator,
         crowd,
@@ -197,6 +207,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         crowd_started,
         crowd_ended,
     )
+    result["quality"] = quality(result, args.config)
+    result["llm"] = {"mode": args.llm, "calls": model.calls if model is not None else 0}
+    return result
 
 
 # --------------------------------------------------------------------------- report
@@ -257,6 +270,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"| reply latency P50 / P95 / max | {lat['p50']} / {lat['p95']} / {lat['max']} s |",
         f"| … minus typing delay P50 / P95 / max | {latn['p50']} / {latn['p95']} / {latn['max']} s |",
         f"| limit violations (emulator) | {viol} |",
+        *_quality_lines(result, pct),
         (
             f"| outbox sent / failed / expired / rate_limited | {ob['sent']} / {ob['failed']} / {ob['expired']} / "
             f"{ob['rate_limited']} (max queue {ob['max_queue']}) |"
@@ -274,6 +288,26 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _quality_lines(result: dict[str, Any], pct: Any) -> list[str]:
+    quality = result.get("quality")
+    if not quality:
+        return []
+    subject, signature, clash = quality["on_subject"], quality["signature"], quality["contradictions"]
+    llm = result.get("llm", {})
+    return [
+        (
+            f"| answers on the asked subject (questions naming one symbol) | {subject['on_subject']}/"
+            f"{subject['questions']} = {pct(subject['share'])} |"
+        ),
+        (
+            f"| signature-phrase rate (worst bot) / twice in a row | {pct(signature['rate'])} "
+            f"({pct(signature['worst_bot_rate'])}) / {signature['in_a_row']} |"
+        ),
+        f"| contradictions between bots in 2 min: directions / levels | {clash['directions']} / {clash['levels']} |",
+        f"| text source | {llm.get('mode', 'off')} ({llm.get('calls', 0)} model calls) |",
+    ]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.conversation", description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of simulated people (default 600)")
@@ -287,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, help="write the full result here")
     parser.add_argument("--log", type=Path, help="JSON log lines here (default: a new folder under /tmp)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--llm", choices=("off", "fake"), default="off", help="fake: a local OpenAI-compatible endpoint"
+    )
+    parser.add_argument("--llm-delay", type=float, default=0.8, help="the fake model's mean answer time, seconds")
     parser.add_argument("--reanalyse", type=Path, metavar="JSON", help="recompute the text measures of a saved result")
     return parser
 
@@ -297,6 +335,7 @@ def reanalyse(path: Path) -> dict[str, Any]:
     sent = result["sent_messages"]
     texts = [(m["bot"], m["text"]) for m in sent]
     result["repeats"], result["shapes"], result["sentences"] = repeats(texts), shapes(texts), sentence_repeats(texts)
+    result["quality"] = quality(result, Path(result["args"]["config"]))
     for kind, key in (("chatter", "chatter"), ("answer", "answers")):
         chosen = [(m["bot"], m["text"]) for m in sent if m["kind"] == kind]
         result[f"repeats_{key}"], result[f"shapes_{key}"] = repeats(chosen), shapes(chosen)

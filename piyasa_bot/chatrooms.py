@@ -27,6 +27,7 @@ from aiogram.types import Message
 from piyasa_bot.answer_recovery import Owed, find_owed
 from piyasa_bot.answering import AnswerCounts, Answers, Ask
 from piyasa_bot.bots import BotRegistry
+from piyasa_bot.chat_history import recent_lines
 from piyasa_bot.conversation import BotIdentity, Director, SpeakerUsage, classify
 from piyasa_bot.held_messages import HeldUntilIdentified
 from piyasa_bot.ingest.aliases import ChatAliases
@@ -212,13 +213,20 @@ class ChatRooms:
             director.deactivate(bot_name)
             self._wake[director.chat.id].set()
 
+    async def caught_up(self) -> None:
+        """Wait until the start's catching up is done: the chats' history read, the answers owed taken."""
+        if self._recovery is not None:
+            await asyncio.shield(self._recovery)
+
     # --- answers an earlier run owed ------------------------------------------------------------
 
     async def _recover(self) -> None:
-        """Once every bot is identified, answer what an earlier run stored and never answered."""
+        """Once every bot is identified: the chats' last lines as context, then the answers an earlier run
+        stored and never gave."""
         await self.bots.wait_known(self.bots, None)
         names = {handle.db_id: name for name, handle in self.bots.items()}
         chats = {self.aliases.current(chat_id): chat_id for chat_id in self.directors}
+        await self._remember_history(chats, names)
         try:
             owed = await find_owed(
                 self.outbox.pool, self._identified(), names, chats, self.roster.limits.answer_ttl_seconds
@@ -229,6 +237,22 @@ class ChatRooms:
         taken = sum(self._owe(item) for item in owed)
         if owed:
             log.info("answers.recovered", owed=len(owed), taken=taken)
+
+    async def _remember_history(self, chats: dict[int, int], names: dict[int, str]) -> None:
+        """What the chats said before this start: context, open threads, who spoke last."""
+        try:
+            history = await recent_lines(self.outbox.pool, chats, names)
+        except Exception as error:  # context is a nicety: say so and start blank
+            log.warning("chats.history_failed", error=f"{type(error).__name__}: {error}")
+            return
+        for chat_id, lines in history.items():
+            director = self.directors.get(chat_id)
+            if director is None:
+                continue
+            for line in lines:
+                director.observe(line)
+        if history:
+            log.info("chats.history_loaded", lines=sum(len(lines) for lines in history.values()))
 
     def _owe(self, owed: Owed) -> bool:
         director = self.directors.get(owed.line.chat_id)

@@ -117,6 +117,27 @@ class ChatConfig(_Strict):
         return str(self.id).startswith("-100")
 
 
+class Holding(_Strict):
+    """A position a persona speaks from ("290'dan aldığım THYAO'lar..."): what, at what average cost, how much."""
+
+    symbol: str
+    average_cost: Annotated[float, Field(gt=0)]  # in the symbol's quote currency: TL a share, $ a coin
+    size: Annotated[float, Field(gt=0)] | None = None  # shares (lots), grams, coins; optional
+
+    @field_validator("symbol")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        # Imported here: the conversation package imports this module (Topic, Persona).
+        from piyasa_bot.conversation.symbols import canonical
+
+        code = canonical(value)
+        if code is None:
+            raise ValueError(f"unknown symbol {value!r}")
+        if code == "POLICY":
+            raise ValueError("the policy rate is not something one holds")
+        return code
+
+
 class Persona(_Strict):
     """Who a bot is. Everything has a default so a bare bot is a plausible voice."""
 
@@ -131,6 +152,7 @@ class Persona(_Strict):
     # Topic -> stance, e.g. {"crypto": "bearish"}.
     stances: dict[Topic, Literal["bullish", "bearish", "neutral"]] = Field(default_factory=dict)
     signature_phrases: list[str] = Field(default_factory=list)
+    holdings: list[Holding] = Field(default_factory=list)
     active_hours: HourRanges = Field(default_factory=lambda: _hour_ranges("08:00-23:30"))
     # Chatter this bot may start per hour across all its chats (answers to people are not capped).
     hourly_cap: Annotated[int, Field(ge=0, le=600)] = 20
@@ -141,6 +163,15 @@ class Persona(_Strict):
     @classmethod
     def _upper(cls, value: list[str]) -> list[str]:
         return [symbol.strip().upper() for symbol in value]
+
+    @field_validator("holdings")
+    @classmethod
+    def _one_position_each(cls, value: list[Holding]) -> list[Holding]:
+        codes = [holding.symbol for holding in value]
+        doubled = sorted({code for code in codes if codes.count(code) > 1})
+        if doubled:
+            raise ValueError(f"held twice: {', '.join(doubled)} (one entry, with its average cost, per symbol)")
+        return value
 
 
 class BotConfig(_Strict):

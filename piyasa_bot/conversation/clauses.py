@@ -19,6 +19,7 @@ from piyasa_bot.conversation import phrases_numberless as numberless
 from piyasa_bot.conversation import phrases_talk as talk
 from piyasa_bot.conversation.facts import Facts, Stance
 from piyasa_bot.conversation.hours import istanbul
+from piyasa_bot.conversation.turkish import capitalize_first
 from piyasa_bot.roster import Persona
 
 
@@ -157,3 +158,9 @@ def news_opener(headline: str, facts: Facts | None, rng: random.Random) -> str:
 
 def news_reaction(persona: Persona, rng: random.Random) -> str:
     return rng.choice(news.NEWS_REACTIONS[persona.tone])
+
+
+def sibling_address(name: str, rng: random.Random) -> str:
+    """Another bot addressed by its name, as members do ("Kemal,", "Kemal hocam,")."""
+    title = rng.choice(talk.SIBLING_TITLES)
+    return f"{capitalize_first(name)}{title},"

@@ -16,11 +16,13 @@ from typing import Final
 
 from piyasa_bot.conversation import clauses, subjects
 from piyasa_bot.conversation.context import pick_reply_target, recent_symbols
-from piyasa_bot.conversation.facts import Facts, gather, stance
+from piyasa_bot.conversation.facts import Facts, gather
 from piyasa_bot.conversation.guard import guard
+from piyasa_bot.conversation.holdings import with_position
 from piyasa_bot.conversation.intent import is_claim, is_greeting, is_question, is_thanks, question_kind, sentiment
 from piyasa_bot.conversation.lines import ChatLine, Draft
 from piyasa_bot.conversation.quote import MarketView
+from piyasa_bot.conversation.stances import Views
 from piyasa_bot.conversation.style import Styler, is_lead_in
 from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, find_topics, symbols_for_topic, watchlist_codes
 from piyasa_bot.conversation.turkish import compare_key
@@ -35,6 +37,7 @@ class _Auto:
 AUTO: Final = _Auto()
 # A message plan: its clauses, the facts they use, and whether a clause states the day's move.
 _Parts = tuple[list[str], Facts, bool]
+SIBLING_BY_NAME = 0.3  # replies to another bot that address it by name
 
 
 class Composer:
@@ -45,6 +48,7 @@ class Composer:
         self._memory = memory
         self._attempts = attempts
         self._recent: dict[str, deque[str]] = {}
+        self._views = Views(market)  # each bot's stance per subject, and what it said lately
 
     # -- public -------------------------------------------------------------------
 
@@ -66,6 +70,7 @@ class Composer:
                 parts, facts, stated = self._reply_parts(bot, chat, target, context, now)
             else:
                 parts, facts, stated = self._chatter_parts(bot, chat, context, now)
+            parts = with_position(bot.persona, parts, facts, self._rng, target.text if target else None)
             draft = self._finish(bot, parts, facts, stated, target)
             if draft:
                 return draft
@@ -77,6 +82,7 @@ class Composer:
         """An answer to a person who mentioned or replied to the bot, as a reply to their message."""
         for _ in range(self._attempts):
             parts, facts, stated = self._answer_parts(bot, chat, to, context, now)
+            parts = with_position(bot.persona, parts, facts, self._rng, to.text)
             draft = self._finish(bot, parts, facts, stated, to)
             if draft:
                 return draft
@@ -112,7 +118,7 @@ class Composer:
     def _chatter_parts(self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime) -> _Parts:
         rng, persona = self._rng, bot.persona
         facts = self._facts(self._choose_symbol(bot, chat, context, now), now)
-        view = stance(bot, facts.topic, now)
+        view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         mood = facts.direction or "flat"
         parts: list[str] = []
         if persona.length == "short":
@@ -156,10 +162,13 @@ class Composer:
     ) -> _Parts:
         rng = self._rng
         named = [code for code in find_symbols(to.text) if self.market.knows(code)]
-        symbol = named[0] if named else self._choose_symbol(bot, chat, context, now)
+        # No symbol in the message: the thread's (what it replied to), not a new topic.
+        symbol = named[0] if named else _thread_symbol(to, context) or self._choose_symbol(bot, chat, context, now)
         facts = self._facts(symbol, now)
-        view = stance(bot, facts.topic, now)
+        view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         parts = [clauses.stance_reply(view, sentiment(to.text), rng)]
+        if to.author_bot and to.author_bot != bot.name and rng.random() < SIBLING_BY_NAME:
+            parts.insert(0, clauses.sibling_address(to.author_bot, rng))  # "Kemal, ..." (no @: no answer owed)
         stated = rng.random() < 0.6
         if stated:
             parts.append(clauses.fact(facts, rng))
@@ -181,7 +190,7 @@ class Composer:
             return subjects.unfollowed_answer(outsider, persona, rng), subjects.unfollowed_facts(outsider), False
         symbol = asked[0] if asked else self._symbol_from_thread(bot, chat, to, context, now)
         facts = self._facts(symbol, now)
-        view = stance(bot, facts.topic, now)
+        view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         if not is_question(to.text):
             if is_thanks(to.text):
                 return [clauses.thanks_reply(rng)] + ([clauses.closer(rng)] if rng.random() < 0.3 else []), facts, False
@@ -218,7 +227,7 @@ class Composer:
         return gather(self.market, symbol, now, self._rng)
 
     def _choose_symbol(self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime) -> str:
-        allowed = set(chat.topics) or {s.topic for s in SYMBOLS.values()}
+        allowed = _topics(chat)
         weights: dict[str, float] = {}
 
         def add(code: str, weight: float) -> None:
@@ -251,7 +260,7 @@ class Composer:
         return self._choose_symbol(bot, chat, context, now)
 
     def _other_symbol(self, bot: BotConfig, chat: ChatConfig, symbol: str) -> str | None:
-        allowed = set(chat.topics) or {s.topic for s in SYMBOLS.values()}
+        allowed = _topics(chat)
         pool = [c for c in watchlist_codes(bot.persona.watchlist) if c != symbol and SYMBOLS[c].topic in allowed]
         pool = pool or [c for t in allowed for c in _main_symbols(t) if c != symbol]
         return self._rng.choice(pool) if pool else None
@@ -277,6 +286,26 @@ class Composer:
             symbol=facts.symbol,
             direction=facts.direction if stated else None,
         )
+
+
+def _topics(chat: ChatConfig) -> tuple[Topic, ...]:
+    """The chat's topics (all of them when it names none), in a fixed order: a seeded run repeats itself."""
+    return tuple(dict.fromkeys(chat.topics or [s.topic for s in SYMBOLS.values()]))
+
+
+def _thread_symbol(line: ChatLine, context: Sequence[ChatLine]) -> str | None:
+    """The symbol of the message `line` replied to, up the thread (at most a few hops)."""
+    by_id = {earlier.message_id: earlier for earlier in context}
+    current = line
+    for _ in range(4):
+        parent = by_id.get(current.reply_to_message_id) if current.reply_to_message_id is not None else None
+        if parent is None:
+            return None
+        named = find_symbols(parent.text)
+        if named:
+            return named[0]
+        current = parent
+    return None
 
 
 def _after_lead_in(parts: list[str]) -> bool:

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import math
 import random
-import zlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from piyasa_bot.conversation.hours import istanbul
 from piyasa_bot.conversation.phrases_market import ADVERBS, MOVE, MOVED
 from piyasa_bot.conversation.quote import Direction, MacroFacts, MarketView, Quote
+from piyasa_bot.conversation.stances import Stance, baseline
 from piyasa_bot.conversation.symbols import SYMBOLS
 from piyasa_bot.conversation.turkish import MONTHS, format_day, format_number, format_percent
 from piyasa_bot.roster import BotConfig, Topic
 
-Stance = Literal["bullish", "bearish", "neutral"]
+__all__ = ["Facts", "Stance", "gather", "stance"]  # Stance lives in stances.py; clauses imports it from here
 
 
 @dataclass(frozen=True)
@@ -108,18 +106,6 @@ def _levels(price: float, step: float) -> dict[str, str]:
 
 
 def stance(bot: BotConfig, topic: Topic, now: datetime) -> Stance:
-    """The persona's stance on a topic, or a mood of the day that stays put all day.
-
-    crc32 rather than hash(): Python salts str hashes per process.
-    """
-    configured = dict(bot.persona.stances).get(topic)
-    if configured:
-        return configured
-    day = istanbul(now).date().isoformat()
-    roll = zlib.crc32(f"{bot.name}:{topic}:{day}".encode()) % 100
-    bullish_share = {"low": 20, "medium": 30, "high": 45}[bot.persona.risk]
-    if roll < bullish_share:
-        return "bullish"
-    if roll < bullish_share + 25:
-        return "bearish"
-    return "neutral"
+    """The persona's stance on a topic without the market's say: its configured one, else a seeded
+    view that lasts a few days (stances.baseline; stances.Stances adds the market's big moves)."""
+    return baseline(bot, topic, now)

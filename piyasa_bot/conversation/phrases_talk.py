@@ -196,3 +196,6 @@ EMOJI = {
     "question": ("🤔", "👀", "🧐"),
     "social": ("🙂", "👍", "🙏", "☕", "👋"),
 }
+
+# After another member's name when a bot answers it: mostly the bare name, now and then a title.
+SIBLING_TITLES = ("", "", "", " hocam")  # "abi", "bey" would need to know who is a woman

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from piyasa_bot.conversation.facts import gather
+from piyasa_bot.conversation.holdings import describe
 from piyasa_bot.conversation.hours import istanbul
 from piyasa_bot.conversation.lines import ChatLine
 from piyasa_bot.conversation.quote import MarketView
@@ -76,10 +77,12 @@ def system_prompt(bot: BotConfig, chat: ChatConfig) -> str:
     if persona.stances:
         views = "; ".join(f"{TOPIC_NAMES[topic]} için {_STANCES[view]}" for topic, view in persona.stances.items())
         lines.append(f"Görüşlerin: {views}.")
+    if persona.holdings:
+        lines.append(f"Elindeki pozisyonlar: {describe(persona.holdings)}. Bunlarla çelişen bir şey söyleme.")
     lines.append(_style(persona))
     if persona.signature_phrases:
         phrases = ", ".join(f"«{phrase.strip()}»" for phrase in persona.signature_phrases)
-        lines.append(f"Ara sıra (her mesajda değil) kendi ifadelerini kullanırsın: {phrases}.")
+        lines.append(f"Çok seyrek (on mesajda bir bile değil) kendi ifadelerini kullanırsın: {phrases}.")
     return "\n".join(lines) + "\n\n" + RULES
 
 
