@@ -13,6 +13,7 @@ import dataclasses
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import TextIO
 
 import asyncpg
@@ -25,9 +26,11 @@ from piyasa_bot.db.pool import fresh_database
 from piyasa_bot.roster_loader import LoadedRoster, RosterError, load_roster
 from piyasa_bot.runner import Runner
 from piyasa_bot.sandbox import Crowd, CrowdSpec, Emulator, limits_for
+from piyasa_bot.sandbox.crowd import CrowdPost
 from piyasa_bot.settings import Settings
 
 SIMULATION_DATABASE = "piyasa_simulate"
+SNIPPET = 40  # characters of the message a reply answers, shown on its "↳" line
 
 
 def simulated_roster(settings: Settings, emulator: Emulator) -> LoadedRoster:
@@ -74,27 +77,65 @@ async def fresh_simulation_database(settings: Settings) -> str:
 
 
 class ChatView:
-    """Prints the chat as it unfolds, and a line of live counts."""
+    """Prints the chat as it unfolds, who answers whom, and a line of live counts.
+
+    A reply gets a line of its own before it, "↳ Mehmet: GOLD nereye gider…", naming the
+    author of the message it answers (a bot as "@name") so a reader can follow threads.
+    """
 
     def __init__(self, emulator: Emulator, runner: Runner, out: TextIO, quiet: bool) -> None:
         self.emulator, self.runner, self.out, self.quiet = emulator, runner, out, quiet
         self._posted = 0
         self._sent = 0
-        self._names: dict[int, str] = {}
+        self._posts_read = 0
+        self._names: dict[int, str] = {}  # user id -> first name, kept across calls
+        self._said: dict[tuple[int, int], tuple[str, str]] = {}  # (chat, people's message id) -> who, what
+        self._replies_to: dict[tuple[int, int], int] = {}  # a person's reply -> the message it answers
 
-    def show(self, names: dict[int, str]) -> None:
+    def show(self, names: dict[int, str], posts: Sequence[CrowdPost] = ()) -> None:
+        """Print what is new; `names` are the people's first names, `posts` the crowd's posts so far."""
+        self._names.update(names)
+        for post in posts[self._posts_read :]:
+            if post.reply_to_message_id is not None:
+                self._replies_to[(post.chat_id, post.message_id)] = post.reply_to_message_id
+        self._posts_read = max(self._posts_read, len(posts))
         posted = self.emulator.posted
         sent = self.emulator.sent_since(self._sent)
+        new_posts = posted[self._posted :]
+        for p in new_posts:
+            self._said[(p.chat_id, p.message_id)] = (self._names.get(p.user_id, str(p.user_id)), p.text)
+        for s in sent:
+            self._said[(s.chat_id, s.chat_message_id)] = ("@" + s.bot_name, s.text)
+        lines: list[tuple[float, str, str | None]] = []
+        for p in new_posts:
+            who = self._said[(p.chat_id, p.message_id)][0]
+            lines.append((p.available_at, f"{who:>10} │ {p.text}", self._thread(p.chat_id, p.message_id)))
+        for s in sent:
+            # The bot's reply id is in its own numbering: shift it by the offset its own message shows.
+            target = None if s.reply_to_message_id is None else s.reply_to_message_id - s.message_id + s.chat_message_id
+            lines.append((s.at, f"{'@' + s.bot_name:>10} │ {s.text}", self._label(s.chat_id, target)))
         if not self.quiet:
-            lines = [
-                (p.available_at, f"{names.get(p.user_id, p.user_id)!s:>10} │ {p.text}") for p in posted[self._posted :]
-            ]
-            lines += [(s.at, f"{'@' + s.bot_name:>10} │ {s.text}") for s in sent]
-            for at, line in sorted(lines):
+            for at, line, thread in sorted(lines, key=lambda item: item[0]):
+                if thread:
+                    print(f"{'':>8} {'':>10} │ {thread}", file=self.out)
                 print(f"{time.strftime('%H:%M:%S', time.localtime(at))} {line}", file=self.out)
         self._posted, self._sent = len(posted), self._sent + len(sent)
         stored = self.runner.ingest.recorder.stored
         print(f"          ── people posted {self._posted}, stored {stored}, bots sent {self._sent}", file=self.out)
+
+    def _thread(self, chat_id: int, message_id: int) -> str | None:
+        return self._label(chat_id, self._replies_to.get((chat_id, message_id)))
+
+    def _label(self, chat_id: int, target: int | None) -> str | None:
+        """ "↳ Mehmet: GOLD nereye gider…" for a reply to a message we have shown, "↳ #12" otherwise."""
+        if target is None:
+            return None
+        said = self._said.get((chat_id, target))
+        if said is None:
+            return f"↳ #{target}"
+        who, text = said[0], " ".join(said[1].split())
+        snippet = text if len(text) <= SNIPPET else text[: SNIPPET - 1].rstrip() + "…"
+        return f"↳ {who}: {snippet}"
 
 
 async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -137,14 +178,14 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
             stopped = asyncio.create_task(stop.wait())
             while not crowd_task.done() and not stopped.done():
                 await asyncio.wait([crowd_task, stopped], timeout=1.0)
-                view.show({p.user_id: p.first_name for p in crowd.people})
+                view.show({p.user_id: p.first_name for p in crowd.people}, crowd.result.posts)
             crowd.stop()
             stopped.cancel()
             await crowd_task
             await emulator.wait_confirmed(timeout=30)
             # No new chatter; let the answers still on their way go out.
             await runner.drain(timeout=90)
-            view.show({})
+            view.show({}, crowd.result.posts)
             assert runner.rooms is not None
             answered = (runner.rooms.counts.addressed, runner.rooms.counts.answered)
         return await report(dsn, emulator, answered, out)

@@ -9,18 +9,17 @@ Every text passes `guard` before it leaves.
 from __future__ import annotations
 
 import random
-import re
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from piyasa_bot.conversation import clauses
+from piyasa_bot.conversation import clauses, subjects
 from piyasa_bot.conversation.context import pick_reply_target, recent_symbols
 from piyasa_bot.conversation.facts import Facts, gather
 from piyasa_bot.conversation.guard import guard
 from piyasa_bot.conversation.holdings import with_position
-from piyasa_bot.conversation.intent import is_greeting, is_question, is_thanks, question_kind, sentiment
+from piyasa_bot.conversation.intent import is_claim, is_greeting, is_question, is_thanks, question_kind, sentiment
 from piyasa_bot.conversation.lines import ChatLine, Draft
 from piyasa_bot.conversation.quote import MarketView
 from piyasa_bot.conversation.stances import Views
@@ -38,7 +37,6 @@ class _Auto:
 AUTO: Final = _Auto()
 # A message plan: its clauses, the facts they use, and whether a clause states the day's move.
 _Parts = tuple[list[str], Facts, bool]
-_TICKER = re.compile(r"\b[A-Z]{4,6}\b")
 SIBLING_BY_NAME = 0.3  # replies to another bot that address it by name
 
 
@@ -187,12 +185,10 @@ class Composer:
     ) -> _Parts:
         rng, persona = self._rng, bot.persona
         asked = [code for code in find_symbols(to.text) if self.market.knows(code)]
-        unknown = not asked and bool(_TICKER.search(to.text)) and not to.text.isupper()
-        watched = watchlist_codes(persona.watchlist)
-        if unknown and watched:
-            symbol = rng.choice(watched)  # "I don't follow that; I follow this"
-        else:
-            symbol = asked[0] if asked else self._symbol_from_thread(bot, chat, to, context, now)
+        outsider = None if asked else subjects.outsider(to.text)
+        if outsider is not None and (is_question(to.text) or is_claim(to.text)):  # "I don't follow that"
+            return subjects.unfollowed_answer(outsider, persona, rng), subjects.unfollowed_facts(outsider), False
+        symbol = asked[0] if asked else self._symbol_from_thread(bot, chat, to, context, now)
         facts = self._facts(symbol, now)
         view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         if not is_question(to.text):
@@ -200,6 +196,8 @@ class Composer:
                 return [clauses.thanks_reply(rng)] + ([clauses.closer(rng)] if rng.random() < 0.3 else []), facts, False
             if is_greeting(to.text):
                 return [clauses.greeting_reply(now, rng), clauses.fact(facts, rng)], facts, True
+            if not is_claim(to.text):  # nothing to agree or disagree with
+                return [subjects.plain_ack(rng), clauses.fact(facts, rng)], facts, True
             return (
                 [
                     clauses.stance_reply(view, sentiment(to.text), rng),
@@ -209,8 +207,6 @@ class Composer:
                 facts,
                 True,
             )
-        if unknown:
-            return [clauses.unknown_symbol(facts, rng), clauses.fact(facts, rng, plain=True)], facts, True
         kind = question_kind(to.text)
         parts = [clauses.answer_opener(kind, rng)]
         parts.append(clauses.fact(facts, rng, plain=_after_lead_in(parts)))

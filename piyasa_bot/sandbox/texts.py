@@ -1,4 +1,11 @@
-"""Turkish market chat for simulated people, assembled from parts so runs vary.
+"""Turkish market chat for simulated people, written the way members write it.
+
+Members name things in many ways ("GOLD", "XU100", "dolar/TL", "BTC'yi",
+"THYAO'ya") and now and then something the bots do not follow ("EURUSD",
+a mistyped "EURUS", "DOGE"), so the crowd does too. Suffixes come from
+conversation/harmony.py, never glued onto a slot by hand: "altın mı",
+"BTC mi", "THYAO'yu", "XU100'ü". People type in a hurry: a lowercase start,
+no question mark, a "hocam" in front.
 
 The levels people name come from `prices` (what the bots' market says a
 symbol is now), so the demo does not contradict itself; without it (the
@@ -10,6 +17,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from piyasa_bot.conversation.harmony import accusative, dative, locative, particle
+from piyasa_bot.conversation.intent import is_question
 from piyasa_bot.conversation.symbols import SYMBOLS as MARKET_SYMBOLS
 
 Prices = Callable[[str], float | None]  # our symbol code -> its price now, None when unknown
@@ -23,29 +32,45 @@ FIRST_NAMES = (
     "Nur", "İrem", "Ceren", "Damla", "Sevgi", "Yasemin", "Nazlı", "Dilek", "Burcu", "Melike",
 )  # fmt: skip
 
-# symbol as written in chat -> plausible price range and decimals
+# Symbols people name levels for, as written in chat -> plausible price range and decimals.
 INSTRUMENTS: dict[str, tuple[float, float, int]] = {
     "BIST100": (9_000, 11_500, 0),
     "XU100": (9_000, 11_500, 0),
     "USDTRY": (34.0, 42.0, 2),
+    "dolar/TL": (34.0, 42.0, 2),
+    "dolar": (34.0, 42.0, 2),
     "EURTRY": (37.0, 48.0, 2),
+    "euro": (37.0, 48.0, 2),
     "BTC": (60_000, 110_000, 0),
+    "bitcoin": (60_000, 110_000, 0),
     "ETH": (2_200, 4_500, 0),
     "SOL": (120, 260, 0),
     "GOLD": (2_300, 3_600, 0),
-    "altın": (2_300, 3_600, 0),
+    "ons": (2_300, 3_600, 0),
+    "XAUUSD": (2_300, 3_600, 0),
+    "altın": (2_900, 4_400, 0),
     "gram altın": (2_900, 4_400, 0),
 }
 SYMBOLS = tuple(INSTRUMENTS)
 # As written in chat -> the market's code for it.
 CODES = {
-    "BIST100": "XU100", "XU100": "XU100", "USDTRY": "USDTRY", "EURTRY": "EURTRY", "BTC": "BTC", "ETH": "ETH",
-    "SOL": "SOL", "GOLD": "ONS", "altın": "GRAM", "gram altın": "GRAM",
+    "BIST100": "XU100", "XU100": "XU100", "USDTRY": "USDTRY", "dolar/TL": "USDTRY", "dolar": "USDTRY",
+    "EURTRY": "EURTRY", "euro": "EURTRY", "BTC": "BTC", "bitcoin": "BTC", "ETH": "ETH", "SOL": "SOL",
+    "GOLD": "ONS", "ons": "ONS", "XAUUSD": "ONS", "altın": "GRAM", "gram altın": "GRAM",
 }  # fmt: skip
+# Named without a level: stocks and indices people ask about, and what the bots do not follow.
+TRADED = ("THYAO", "ASELS", "GARAN", "brent")
+INDICES = ("BIST30", "endeks", "borsa")
+TRADABLE = tuple(name for name in SYMBOLS if CODES[name] != "XU100") + TRADED
+OUTSIDERS = ("EURUSD", "EUR/USD", "EURUS", "DOGE", "gümüş")
+# How a name is said, where its spelling would mislead the suffix (harmony.py).
+READINGS = {"SOL": "sol", "euro": "yuro", "petrol": "petröl", "XAUUSD": "de", "EURUSD": "de"}
 LEVEL_SPREAD = 0.03  # a level people talk about lies within 3% of the price
+OUTSIDER_SHARE = 0.07  # questions about something the bots do not follow
+FX = ("USDTRY", "dolar/TL", "dolar", "EURTRY", "euro", "altın", "gram altın")
 
 GREETINGS = ("", "", "", "Selam,", "Merhaba arkadaşlar,", "Günaydın,", "Hayırlı işler,", "Arkadaşlar,", "Selamlar,")
-ADDRESS_GREETINGS = ("", "", "Selam,", "Merhaba,", "Hocam,", "Kusura bakma,")
+ADDRESS_GREETINGS = ("", "", "", "Selam,", "Merhaba,", "Hocam,", "Kusura bakma,", "Hocam bir sorum var,")
 
 TAKES = (
     "{sym} bugün yine sert dalgalanıyor",
@@ -62,6 +87,9 @@ TAKES = (
     "{sym} için kısa vadede temkinliyim",
     "{sym} {level} üstünde kalırsa yol açık",
     "{sym} sabahtan beri yatay, sıkıcı bir gün",
+    "{sym_acc} {level} civarından topladım, bakalım",
+    "{sym_dat} bu seviyeden girmem, biraz beklerim",
+    "{sym_loc} stop patlatan çok oldu bugün",
 )
 
 MACRO = (
@@ -77,16 +105,51 @@ MACRO = (
 )
 
 QUESTIONS = (
-    "{sym} hakkında ne düşünüyorsun?",
-    "{sym} için hedefin ne?",
-    "sence {sym} almak için geç mi kaldık?",
+    "{sym} nereye gider?",
     "{sym} nereye gider sence?",
-    "{sym} tutulur mu, satılır mı?",
-    "faiz kararı {sym} fiyatlamasını nasıl etkiler?",
+    "{sym} bugün?",
+    "{sym} ne olur",
+    "{sym} ne olur bu hafta?",
+    "{sym_loc} durum ne?",
+    "{sym_loc} son durum nedir?",
+    "{sym} hakkında ne düşünüyorsun?",
+    "{sym} düşer mi sence?",
+    "{sym} toparlar mı?",
+    "faiz kararı {sym_acc} nasıl etkiler?",
     "enflasyon verisi sonrası {sym} için ne bekliyorsun?",
-    "{sym} {level} altına sarkar mı?",
-    "bu hafta {sym} mi, altın mı?",
+)
+# Buying and selling: only about what one can buy (not "the index" or "the market").
+TRADE_QUESTIONS = (
+    "{sym_acc} alayım mı?",
+    "{sym_acc} alayım mı, ne dersin?",
+    "{sym_acc} satsam mı?",
+    "{sym_acc} tutayım mı, çıkayım mı?",
+    "{sym_dat} girmek için geç mi?",
+    "{sym_dat} şimdi girilir mi?",
+    "{sym} için hedefin ne?",
     "{sym} için stop seviyen nerede?",
+    "sence {sym} almak için geç mi kaldık?",
+    "bu hafta {sym_mi}, {other_mi}?",
+)
+LEVEL_QUESTIONS = (
+    "{sym} {level} olur mu?",
+    "{sym} {level} altına sarkar mı?",
+    "{sym} {level} üstünde kalır mı?",
+    "{sym} {level} direncini kırar mı?",
+)
+FX_QUESTIONS = ("{sym} kaç olur yıl sonu", "{sym} yıl sonu kaç olur sizce?", "{sym} ay sonunda kaç olur?")
+RATE_QUESTIONS = (
+    "faiz kararı ne olur sizce?",
+    "PPK bu ay indirir mi?",
+    "TCMB faizi sabit tutar mı?",
+    "faiz indirimi gelir mi bu toplantıda?",
+)
+OUTSIDER_QUESTIONS = (
+    "{sym} ne olur",
+    "{sym} nereye gider sence?",
+    "{sym_acc} alayım mı?",
+    "{sym_loc} durum ne?",
+    "{sym} hakkında ne düşünüyorsun?",
 )
 
 REPLIES = (
@@ -96,24 +159,28 @@ REPLIES = (
     "hedef fiyat ne o zaman?",
     "mantıklı ama faiz riski var",
     "{sym} için de aynısını söyler misin?",
+    "peki {sym_acc} ne yapalım?",
     "geçen hafta da böyle demiştin, tutmadı",
     "teşekkürler, bunu hiç düşünmemiştim",
     "enflasyon verisini hesaba kattın mı?",
     "vade ne kadar, kısa mı uzun mu?",
+    "stop nerede peki?",
 )
 
-CLOSERS = (
-    "",
-    "",
-    "",
-    "Yatırım tavsiyesi değildir.",
-    "Dikkatli olmak lazım.",
-    "Bakalım görelim.",
-    "🙂",
-    "📈",
-    "📉",
-    "Stop koymayı unutmayın.",
-)
+CLOSERS = ("", "", "", "Yatırım tavsiyesi değildir.", "Dikkatli olmak lazım.", "Bakalım görelim.", "🙂", "📈", "📉",
+           "Stop koymayı unutmayın.")  # fmt: skip
+
+
+def _forms(written: str) -> dict[str, str]:
+    """A subject as a person writes it, in the forms a template may ask for."""
+    reading = READINGS.get(written)
+    return {
+        "sym": written,
+        "sym_acc": accusative(written, reading),
+        "sym_dat": dative(written, reading),
+        "sym_loc": locative(written, reading),
+        "sym_mi": particle(written, reading),
+    }
 
 
 def _level(rng: random.Random, symbol: str, prices: Prices | None) -> str:
@@ -130,9 +197,32 @@ def _level(rng: random.Random, symbol: str, prices: Prices | None) -> str:
     return f"{int(value):,}".replace(",", ".")  # Turkish thousands dot
 
 
-def _fill(rng: random.Random, template: str, prices: Prices | None) -> str:
-    symbol = rng.choice(SYMBOLS)
-    return template.format(sym=symbol, level=_level(rng, symbol, prices))
+def _fill(rng: random.Random, template: str, prices: Prices | None, pool: tuple[str, ...] | None = None) -> str:
+    """`template` about a subject: one with a level when it names {level}, else any of `pool`."""
+    needs_level = "{level}" in template
+    symbol = rng.choice(SYMBOLS if needs_level or pool is None else pool)
+    slots = _forms(symbol)
+    if "{other_mi}" in template:
+        other = rng.choice([name for name in TRADABLE if CODES.get(name, name) != CODES.get(symbol, symbol)])
+        slots["other_mi"] = particle(other, READINGS.get(other))
+    if needs_level:
+        slots["level"] = _level(rng, symbol, prices)
+    return template.format_map(slots)
+
+
+def _question(rng: random.Random, prices: Prices | None) -> str:
+    roll = rng.random()
+    if roll < OUTSIDER_SHARE:
+        return _fill(rng, rng.choice(OUTSIDER_QUESTIONS), prices, OUTSIDERS)
+    if roll < OUTSIDER_SHARE + 0.06:
+        return rng.choice(RATE_QUESTIONS)
+    if roll < OUTSIDER_SHARE + 0.14:
+        return _fill(rng, rng.choice(FX_QUESTIONS), prices, FX)
+    if roll < OUTSIDER_SHARE + 0.30:
+        return _fill(rng, rng.choice(LEVEL_QUESTIONS), prices)
+    if roll < OUTSIDER_SHARE + 0.60:
+        return _fill(rng, rng.choice(TRADE_QUESTIONS), prices, TRADABLE)
+    return _fill(rng, rng.choice(QUESTIONS), prices, SYMBOLS + TRADED + INDICES + ("petrol",))
 
 
 def _sentence(*parts: str) -> str:
@@ -141,25 +231,36 @@ def _sentence(*parts: str) -> str:
     return first + text[1:]
 
 
+def _typed(rng: random.Random, text: str) -> str:
+    """As typed in a hurry, now and then: no capital, no question mark (when a question word still tells)."""
+    if rng.random() < 0.3 and is_question(text.rstrip("?")):
+        text = text.rstrip("?")
+    if rng.random() < 0.35:
+        return text
+    return _sentence(text)
+
+
 def chatter(rng: random.Random, prices: Prices | None = None) -> str:
     """A take, a macro remark, or now and then a question to the group, with no addressee."""
     if rng.random() < 0.15:
-        return _sentence(rng.choice(GREETINGS), _fill(rng, rng.choice(QUESTIONS), prices), "")
-    body = _fill(rng, rng.choice(TAKES if rng.random() < 0.7 else MACRO), prices)
+        return _typed(rng, " ".join(part for part in (rng.choice(GREETINGS), _question(rng, prices)) if part))
+    pool = SYMBOLS + TRADED + INDICES
+    body = _fill(rng, rng.choice(TAKES if rng.random() < 0.7 else MACRO), prices, pool)
     return _sentence(rng.choice(GREETINGS), body + rng.choice((".", ".", "!", "...")), rng.choice(CLOSERS))
 
 
 def question_to(rng: random.Random, username: str, prices: Prices | None = None) -> str:
     """A question that mentions a bot, the mention first or last."""
-    question = _fill(rng, rng.choice(QUESTIONS), prices)
     if rng.random() < 0.6:
-        return f"@{username} {question}"
-    return _sentence(rng.choice(ADDRESS_GREETINGS), question, f"@{username}")
+        return f"@{username} {_typed(rng, _question(rng, prices))}"
+    greeting = rng.choice(ADDRESS_GREETINGS)
+    return f"{_typed(rng, ' '.join(part for part in (greeting, _question(rng, prices)) if part))} @{username}"
 
 
 def reply_text(rng: random.Random, prices: Prices | None = None) -> str:
     """A person's answer to a bot's message."""
-    body = _fill(rng, rng.choice(REPLIES), prices)
+    body = _fill(rng, rng.choice(REPLIES), prices, SYMBOLS + TRADED)
+    closer = rng.choice(CLOSERS)
     if not body.endswith("?"):
-        body += rng.choice((".", "!", ""))
-    return _sentence(body, rng.choice(CLOSERS))
+        body += rng.choice((".", "!") if closer else (".", "!", ""))
+    return _sentence(body, closer)
