@@ -64,7 +64,7 @@ class Composer:
         the composer picks a recent message to answer itself (or none)."""
         target = pick_reply_target(bot.name, context, now, self._rng) if isinstance(reply_to, _Auto) else reply_to
         for _ in range(self._attempts):
-            if target is not None and target.is_human and is_question(target.text):
+            if target is not None and is_question(target.text):  # a question is answered, whoever asked
                 parts, facts, stated = self._answer_parts(bot, chat, target, context, now)
             elif target is not None:
                 parts, facts, stated = self._reply_parts(bot, chat, target, context, now)
