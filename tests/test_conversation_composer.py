@@ -14,7 +14,9 @@ from piyasa_bot.conversation.guard import guard
 from piyasa_bot.conversation.hours import ISTANBUL
 from piyasa_bot.conversation.lines import ChatLine
 from piyasa_bot.conversation.market import Market
+from piyasa_bot.conversation.phrases_answer import THANKS_REPLIES
 from piyasa_bot.conversation.phrases_market import MOVE, MOVED
+from piyasa_bot.conversation.phrases_talk import CLOSERS
 from piyasa_bot.conversation.style import Styler
 from piyasa_bot.conversation.symbols import SYMBOLS
 from piyasa_bot.conversation.turkish import casual_lower, compare_key, fold, format_number, lower
@@ -284,7 +286,13 @@ def test_nothing_new_to_say_returns_none() -> None:
     assert draft is not None
     composer = fresh()
     composer.remember("zeynep", draft.text)
-    assert composer.chatter(ZEYNEP, CHAT, [], TUESDAY_11) is None
+    again = composer.chatter(ZEYNEP, CHAT, [], TUESDAY_11)  # the same plan: its worn stock clauses rotate
+    assert again is None or compare_key(again.text) != compare_key(draft.text)
+
+    thanks = ChatLine(CHAT.id, 1, "teşekkürler", TUESDAY_11, user_id=7)
+    for said in THANKS_REPLIES + CLOSERS:  # every thanks said, and every closer that could freshen one
+        composer.remember("zeynep", f"{said}.")
+    assert composer.answer(ZEYNEP, CHAT, thanks, [], TUESDAY_11) is None
 
 
 def test_same_seed_same_words() -> None:

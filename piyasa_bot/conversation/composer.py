@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
@@ -22,9 +21,10 @@ from piyasa_bot.conversation.guard import guard
 from piyasa_bot.conversation.intent import is_greeting, is_question, is_thanks, question_kind, sentiment
 from piyasa_bot.conversation.lines import ChatLine, Draft
 from piyasa_bot.conversation.quote import MarketView
+from piyasa_bot.conversation.rotation import freshen, repeats
+from piyasa_bot.conversation.sentence_memory import SIGNATURES_SPACED, SentenceMemory
 from piyasa_bot.conversation.style import Styler, is_lead_in
 from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, find_topics, symbols_for_topic, watchlist_codes
-from piyasa_bot.conversation.turkish import compare_key
 from piyasa_bot.roster import BotConfig, ChatConfig, Topic
 
 
@@ -40,13 +40,12 @@ _TICKER = re.compile(r"\b[A-Z]{4,6}\b")
 
 
 class Composer:
-    def __init__(self, market: MarketView, rng: random.Random, *, memory: int = 50, attempts: int = 8) -> None:
+    def __init__(self, market: MarketView, rng: random.Random, *, memory: int = 50, attempts: int = 12) -> None:
         self.market = market
         self._rng = rng
         self._styler = Styler(rng)
-        self._memory = memory
         self._attempts = attempts
-        self._recent: dict[str, deque[str]] = {}
+        self._said = SentenceMemory(messages=memory)  # whole messages (the last `memory`) and sentences
 
     # -- public -------------------------------------------------------------------
 
@@ -61,14 +60,14 @@ class Composer:
         """A message for the bot's turn. Pass the director's `turn.reply_to`; by default
         the composer picks a recent message to answer itself (or none)."""
         target = pick_reply_target(bot.name, context, now, self._rng) if isinstance(reply_to, _Auto) else reply_to
-        for _ in range(self._attempts):
+        for attempt in range(self._attempts):
             if target is not None and target.is_human and is_question(target.text):
                 parts, facts, stated = self._answer_parts(bot, chat, target, context, now)
             elif target is not None:
                 parts, facts, stated = self._reply_parts(bot, chat, target, context, now)
             else:
                 parts, facts, stated = self._chatter_parts(bot, chat, context, now)
-            draft = self._finish(bot, parts, facts, stated, target)
+            draft = self._finish(bot, parts, facts, stated, target, attempt)
             if draft:
                 return draft
         return None
@@ -77,9 +76,9 @@ class Composer:
         self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime
     ) -> Draft | None:
         """An answer to a person who mentioned or replied to the bot, as a reply to their message."""
-        for _ in range(self._attempts):
+        for attempt in range(self._attempts):
             parts, facts, stated = self._answer_parts(bot, chat, to, context, now)
-            draft = self._finish(bot, parts, facts, stated, to)
+            draft = self._finish(bot, parts, facts, stated, to, attempt)
             if draft:
                 return draft
         return None
@@ -91,11 +90,11 @@ class Composer:
         symbol = (watched or named)[0] if watched or named else None
         topics = find_topics(headline)
         facts = self._facts(symbol or _main_symbols(topics[0] if topics else "macro")[0], now)
-        for _ in range(self._attempts):
+        for attempt in range(self._attempts):
             parts = [clauses.news_opener(headline, facts if symbol else None, self._rng)]
             if self._rng.random() < 0.7:
                 parts.append(clauses.news_reaction(bot.persona, self._rng))
-            draft = self._finish(bot, parts, facts, False, None)
+            draft = self._finish(bot, parts, facts, False, None, attempt)
             if draft:
                 return draft
         return None
@@ -106,8 +105,8 @@ class Composer:
         return min(8.0, 1.5 + 0.03 * len(text))
 
     def remember(self, bot_name: str, text: str) -> None:
-        """Count `text` as said by the bot (e.g. its last messages, loaded at start-up)."""
-        self._recent.setdefault(bot_name, deque(maxlen=self._memory)).append(compare_key(text))
+        """Count `text` as said by the bot (e.g. its last messages, loaded at start-up: db/said_store.py)."""
+        self._said.add(bot_name, text)
 
     # -- message shapes --------------------------------------------------------------
 
@@ -263,17 +262,22 @@ class Composer:
     # -- the last step ---------------------------------------------------------------------
 
     def _finish(
-        self, bot: BotConfig, parts: list[str], facts: Facts, stated: bool, target: ChatLine | None
+        self, bot: BotConfig, parts: list[str], facts: Facts, stated: bool, target: ChatLine | None, attempt: int
     ) -> Draft | None:
+        """The draft, styled and checked; None to write it again. A sentence the bot said before is
+        accepted on the last attempt only (better than silence); the same whole message never."""
+        said, persona = self._said, bot.persona
+        parts = freshen(parts, said, bot.name, facts.slots.get("sym"), self._rng)  # worn stock clauses rotate
         mood: str = facts.direction or "flat"
         if parts and parts[-1].endswith("?"):
             mood = "question"
-        text = self._styler.render(parts, bot.persona, mood)
-        key = compare_key(text)
-        seen = self._recent.setdefault(bot.name, deque(maxlen=self._memory))
-        if not guard(text).ok or key in seen:
+        styled = self._styler.style(parts, persona, mood, recent=said.recent_messages(bot.name, SIGNATURES_SPACED))
+        text = styled.text
+        if not guard(text).ok or said.said_message(bot.name, text):
             return None
-        seen.append(key)
+        if attempt < self._attempts - 1 and repeats(said, bot.name, styled.body):
+            return None
+        said.add(bot.name, text, leave_out=persona.signature_phrases)
         return Draft(
             text=text,
             reply_to_message_id=target.message_id if target else None,
