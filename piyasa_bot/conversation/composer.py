@@ -21,7 +21,7 @@ from piyasa_bot.conversation.guard import guard
 from piyasa_bot.conversation.intent import is_greeting, is_question, is_thanks, question_kind, sentiment
 from piyasa_bot.conversation.lines import ChatLine, Draft
 from piyasa_bot.conversation.quote import MarketView
-from piyasa_bot.conversation.rotation import freshen, repeats
+from piyasa_bot.conversation.rotation import freshen, wear
 from piyasa_bot.conversation.sentence_memory import SIGNATURES_SPACED, SentenceMemory
 from piyasa_bot.conversation.style import Styler, is_lead_in
 from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, find_topics, symbols_for_topic, watchlist_codes
@@ -46,6 +46,7 @@ class Composer:
         self._styler = Styler(rng)
         self._attempts = attempts
         self._said = SentenceMemory(messages=memory)  # whole messages (the last `memory`) and sentences
+        self._spare: tuple[int, Draft] | None = None  # this call's least worn draft so far (see _finish)
 
     # -- public -------------------------------------------------------------------
 
@@ -264,27 +265,29 @@ class Composer:
     def _finish(
         self, bot: BotConfig, parts: list[str], facts: Facts, stated: bool, target: ChatLine | None, attempt: int
     ) -> Draft | None:
-        """The draft, styled and checked; None to write it again. A sentence the bot said before is
-        accepted on the last attempt only (better than silence); the same whole message never."""
+        """The draft, styled and checked; None to write it again. One that repeats a sentence of the bot
+        (or, to a person, a whole message) is kept aside, and sent only if no attempt does better."""
         said, persona = self._said, bot.persona
         parts = freshen(parts, said, bot.name, facts.slots.get("sym"), self._rng)  # worn stock clauses rotate
         mood: str = facts.direction or "flat"
         if parts and parts[-1].endswith("?"):
             mood = "question"
         styled = self._styler.style(parts, persona, mood, recent=said.recent_messages(bot.name, SIGNATURES_SPACED))
-        text = styled.text
-        if not guard(text).ok or said.said_message(bot.name, text):
-            return None
-        if attempt < self._attempts - 1 and repeats(said, bot.name, styled.body):
-            return None
-        said.add(bot.name, text, leave_out=persona.signature_phrases)
-        return Draft(
-            text=text,
-            reply_to_message_id=target.message_id if target else None,
-            topic=facts.topic,
-            symbol=facts.symbol,
-            direction=facts.direction if stated else None,
-        )
+        if attempt == 0:
+            self._spare = None  # a new message: nothing kept aside yet
+        draft = None
+        if guard(styled.text).ok:
+            reply_to, direction = target.message_id if target else None, facts.direction if stated else None
+            draft = Draft(styled.text, reply_to, topic=facts.topic, symbol=facts.symbol, direction=direction)
+            worn = wear(said, bot.name, styled)  # 0: new; 1: a sentence said before; 2: the whole message
+            if worn and (worn == 1 or (target is not None and target.is_human)):  # a person waits for an answer
+                self._spare = (worn, draft) if self._spare is None or worn < self._spare[0] else self._spare
+            draft = None if worn else draft
+        if draft is None and attempt == self._attempts - 1 and self._spare:
+            draft = self._spare[1]
+        if draft is not None:
+            said.add(bot.name, draft.text, leave_out=persona.signature_phrases)
+        return draft
 
 
 def _after_lead_in(parts: list[str]) -> bool:

@@ -3,7 +3,7 @@
 A reader spots a bot that repeats a sentence long before one that repeats a
 whole message: "Kripto mu? Dijital lale soğanı." five times in an hour gives
 it away even when the messages around it differ. So every sentence a bot
-sends is kept (its last `sentences`, 500 by default) in a normalized form:
+sends is kept (its last `sentences`, 600 by default) in a normalized form:
 Turkish-folded, punctuation and emoji gone, numbers masked, so the same
 sentence with a new price is still the same sentence. The composer asks
 before it sends and regenerates a draft that would repeat one.
@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 
 from piyasa_bot.conversation.turkish import compare_key
 
 MESSAGES_KEPT = 50
 SIGNATURES_SPACED = 30  # messages within which the styler avoids a signature phrase used already
-SENTENCES_KEPT = 500
+# The goal is no repeat of the last 500; a margin keeps signatures and pleasantries, which also take
+# places here, from letting a sentence back just as it leaves.
+SENTENCES_KEPT = 600
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
@@ -33,9 +36,10 @@ def split_sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
 
 
-def sentence_keys(text: str) -> list[str]:
+@lru_cache(maxsize=4096)  # the same clauses are asked about again and again while drafts are written
+def sentence_keys(text: str) -> tuple[str, ...]:
     """Each sentence's comparison key (see turkish.compare_key); sentences of emoji alone have none."""
-    return [key for key in map(compare_key, split_sentences(text)) if key]
+    return tuple(key for key in map(compare_key, split_sentences(text)) if key)
 
 
 class _Said:
@@ -46,7 +50,7 @@ class _Said:
         self.sentences: deque[str] = deque(maxlen=sentences)
         self.counts: Counter[str] = Counter()
 
-    def add(self, text: str, sentences: list[str]) -> None:
+    def add(self, text: str, sentences: Sequence[str]) -> None:
         self.messages.append(compare_key(text))
         for key in sentences:
             if len(self.sentences) == self.sentences.maxlen:

@@ -84,8 +84,11 @@ class Styler:
             return None
         if self._rng.random() >= SIGNATURE_RATE:
             return None
-        unused = [phrase for phrase in phrases if not any(keys[phrase] in message for message in said)]
-        return self._rng.choice(unused or phrases)
+        last_used = {
+            phrase: next((i for i, m in enumerate(said) if keys[phrase] in m), len(said)) for phrase in phrases
+        }
+        unused = [phrase for phrase in phrases if last_used[phrase] == len(said)]
+        return self._rng.choice(unused) if unused else max(phrases, key=last_used.__getitem__)  # the longest ago
 
     def _formal(self, clauses: list[str], persona: Persona) -> str:
         rng = self._rng
