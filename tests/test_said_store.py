@@ -1,4 +1,4 @@
-"""What each bot said, reloaded from PostgreSQL: its last sent texts, oldest first, so a restart does not repeat them."""
+"""What each bot said, reloaded from PostgreSQL: its last sent texts, oldest first, so a restart repeats none."""
 
 from __future__ import annotations
 
