@@ -235,3 +235,15 @@ def test_the_styler_alone_still_seasons_and_respects_what_it_is_told_was_said() 
     assert all(styler.style(["klasik"], persona, "flat", recent=said).signature is None for _ in range(200))
     signed = sum(styler.style(["klasik"], persona, "flat").signature is not None for _ in range(1000))
     assert 100 < signed < 300  # without a memory: the chance alone
+
+
+def test_signatures_stay_spaced_with_a_short_message_memory() -> None:
+    comp = Composer(Market(random.Random(8)), random.Random(8), memory=5)
+    now, signed = START, []
+    for _ in range(400):
+        now += timedelta(minutes=4)
+        draft = comp.chatter(KEMAL, CHAT, [], now, reply_to=None)
+        assert draft is not None
+        signed.append(signature_of(KEMAL, draft.text) is not None)
+    positions = [index for index, flag in enumerate(signed) if flag]
+    assert positions and min(b - a for a, b in zip(positions, positions[1:], strict=False)) >= 10

@@ -1,9 +1,9 @@
 """What a bot says, from templates: chatter, replies in a thread, answers to people.
 
 No network and no model: a persona, the chat's topics, the recent context
-and the shared Market go in; a Draft comes out, or None when the bot has
-nothing new to say (every attempt repeated one of its recent messages).
-Every text passes `guard` before it leaves.
+and the shared Market go in; a Draft comes out that repeats no sentence of
+the bot's (`said`, fed by `remember` too), or None when it has nothing new
+to say and nobody waits for an answer. Every text passes `guard`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Composer:
         self._rng = rng
         self._styler = Styler(rng)
         self._attempts = attempts
-        self._said = SentenceMemory(messages=memory)  # whole messages (the last `memory`) and sentences
+        self.said = SentenceMemory(messages=memory)  # whole messages (the last `memory`) and sentences
         self._spare: tuple[int, Draft] | None = None  # this call's least worn draft so far (see _finish)
 
     # -- public -------------------------------------------------------------------
@@ -107,7 +107,7 @@ class Composer:
 
     def remember(self, bot_name: str, text: str) -> None:
         """Count `text` as said by the bot (e.g. its last messages, loaded at start-up: db/said_store.py)."""
-        self._said.add(bot_name, text)
+        self.said.add(bot_name, text)
 
     # -- message shapes --------------------------------------------------------------
 
@@ -267,7 +267,7 @@ class Composer:
     ) -> Draft | None:
         """The draft, styled and checked; None to write it again. One that repeats a sentence of the bot
         (or, to a person, a whole message) is kept aside, and sent only if no attempt does better."""
-        said, persona = self._said, bot.persona
+        said, persona = self.said, bot.persona
         parts = freshen(parts, said, bot.name, facts.slots.get("sym"), self._rng)  # worn stock clauses rotate
         mood: str = facts.direction or "flat"
         if parts and parts[-1].endswith("?"):

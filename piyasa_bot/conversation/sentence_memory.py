@@ -76,9 +76,8 @@ class SentenceMemory:
         self._said(bot_name).add(text, [key for key in sentence_keys(text) if key not in skipped])
 
     def said_message(self, bot_name: str, text: str) -> bool:
-        """The bot sent this very message (numbers aside) among its last ones."""
-        said = self._by_bot.get(bot_name)
-        return said is not None and compare_key(text) in said.messages
+        """The bot sent this very message (numbers aside) among its last `messages`."""
+        return compare_key(text) in self.recent_messages(bot_name, self._messages)
 
     def repeated_sentences(self, bot_name: str, text: str) -> list[str]:
         """The sentences of `text` (as keys) the bot already said, or that `text` says twice."""
@@ -100,7 +99,8 @@ class SentenceMemory:
     def _said(self, bot_name: str) -> _Said:
         said = self._by_bot.get(bot_name)
         if said is None:
-            said = self._by_bot[bot_name] = _Said(self._messages, self._sentences)
+            # Enough messages for the styler's and the rotation's look back, whatever `messages` is.
+            said = self._by_bot[bot_name] = _Said(max(self._messages, SIGNATURES_SPACED), self._sentences)
         return said
 
 
