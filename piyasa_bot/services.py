@@ -29,7 +29,7 @@ from piyasa_bot.bot_states import BotStates
 from piyasa_bot.bots import BotRegistry
 from piyasa_bot.chatrooms import ChatRooms
 from piyasa_bot.conversation import Composer
-from piyasa_bot.db import queries
+from piyasa_bot.db import queries, said_store
 from piyasa_bot.db.pool import InstanceLock, open_pool
 from piyasa_bot.deps import Deps
 from piyasa_bot.handlers import build_dispatcher
@@ -176,6 +176,10 @@ async def open_services(
             templates = TemplateSource(Composer(market.view, random.Random(rng.random())))
             source = LlmSource(options.llm, templates) if options.llm else templates
             closing("text source", source.close)
+            # What each bot said before this start: a restart does not bring its sentences back.
+            for name, texts in (await said_store.last_said(pool, [bot.name for bot in roster.bots])).items():
+                for text in texts:
+                    source.remember(name, text)
             news = await open_news(pool, roster.market.news, random.Random(rng.random()))
             if news is not None:
                 closing("news", news.close)

@@ -40,6 +40,9 @@ async def test_after_a_restart_the_chat_goes_on_from_its_last_lines(dsn: str, wo
         assert remembered[asked.message_id].user_id == 801 and remembered[asked.message_id].author_bot is None
         assert remembered[answer.message_id].author_bot == "bot000"
         assert remembered[answer.message_id].reply_to_message_id == asked.message_id
+        # What the bot said before counts as said: no sentence of it comes back.
+        source = again.services.source
+        assert source is not None and source.composer.said.said_message("bot000", answer.text)  # type: ignore[attr-defined]
         # The person replies to the answer from before the restart: the same bot, on the same subject.
         follow = emu.post(
             world.chat_id, user_id=801, text="Neden öyle düşünüyorsun?", reply_to_message_id=answer.message_id

@@ -14,7 +14,9 @@ from piyasa_bot.conversation.guard import guard
 from piyasa_bot.conversation.hours import ISTANBUL
 from piyasa_bot.conversation.lines import ChatLine
 from piyasa_bot.conversation.market import Market
+from piyasa_bot.conversation.phrases_answer import THANKS_REPLIES
 from piyasa_bot.conversation.phrases_market import MOVE, MOVED
+from piyasa_bot.conversation.phrases_news import NEWS_OPENERS, NEWS_REACTIONS
 from piyasa_bot.conversation.style import Styler
 from piyasa_bot.conversation.symbols import SYMBOLS
 from piyasa_bot.conversation.turkish import casual_lower, compare_key, fold, format_number, lower
@@ -285,7 +287,18 @@ def test_nothing_new_to_say_returns_none() -> None:
     assert draft is not None
     composer = fresh()
     composer.remember("zeynep", draft.text)
-    assert composer.chatter(ZEYNEP, CHAT, [], TUESDAY_11) is None
+    again = composer.chatter(ZEYNEP, CHAT, [], TUESDAY_11)  # the same plan: its worn stock clauses rotate
+    assert again is None or compare_key(again.text) != compare_key(draft.text)
+
+    headline = "Yeni metro hattı hizmete açıldı"  # names no symbol: the openers are all there are
+    for said in NEWS_OPENERS + NEWS_REACTIONS["sarcastic"]:  # every way to bring it up, and every reaction
+        composer.remember("zeynep", said.format(headline=headline) + ".")
+    assert composer.news(ZEYNEP, CHAT, headline, TUESDAY_11) is None  # nobody waits for chatter: silence
+
+    thanks = ChatLine(CHAT.id, 1, "teşekkürler", TUESDAY_11, user_id=7)
+    for said in THANKS_REPLIES:
+        composer.remember("zeynep", f"{said}.")
+    assert composer.answer(ZEYNEP, CHAT, thanks, [], TUESDAY_11) is not None  # a person waits: an answer
 
 
 def test_same_seed_same_words() -> None:

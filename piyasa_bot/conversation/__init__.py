@@ -8,6 +8,7 @@ reproduces a whole conversation. The runner wires it to Telegram.
     director   per chat: next speaker and moment (pace, prime hours, caps)
     usage      per bot messages in the last hour, shared across chats
     composer   the text of a turn or an answer (templates + Market)
+    sentence_memory, rotation  what each bot said, so it repeats no sentence and no stock clause
     market     the seeded simulated market every bot quotes
     market_state  what a restart needs to go on with the same market
     addressee  which bot a person addressed, or who volunteers

@@ -1,32 +1,39 @@
 """What a bot says, from templates: chatter, replies in a thread, answers to people.
 
 No network and no model: a persona, the chat's topics, the recent context
-and the shared Market go in; a Draft comes out, or None when the bot has
-nothing new to say (every attempt repeated one of its recent messages).
-Every text passes `guard` before it leaves.
+and the shared Market go in; a Draft comes out that repeats no sentence of
+the bot's (`said`, fed by `remember` too), or None when it has nothing new
+to say and nobody waits for an answer. Every text passes `guard`.
 """
 
 from __future__ import annotations
 
 import random
-from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
 from piyasa_bot.conversation import clauses, subjects
-from piyasa_bot.conversation.context import pick_reply_target, recent_symbols
+from piyasa_bot.conversation.context import pick_reply_target
 from piyasa_bot.conversation.facts import Facts, gather
 from piyasa_bot.conversation.guard import guard
 from piyasa_bot.conversation.holdings import with_position
 from piyasa_bot.conversation.intent import is_claim, is_greeting, is_question, is_thanks, question_kind, sentiment
 from piyasa_bot.conversation.lines import ChatLine, Draft
 from piyasa_bot.conversation.quote import MarketView
+from piyasa_bot.conversation.rotation import freshen, wear
+from piyasa_bot.conversation.sentence_memory import SIGNATURES_SPACED, SentenceMemory
 from piyasa_bot.conversation.stances import Views
 from piyasa_bot.conversation.style import Styler, is_lead_in
-from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols, find_topics, symbols_for_topic, watchlist_codes
-from piyasa_bot.conversation.turkish import compare_key
-from piyasa_bot.roster import BotConfig, ChatConfig, Topic
+from piyasa_bot.conversation.symbols import find_symbols, find_topics, watchlist_codes
+from piyasa_bot.conversation.topic_choice import (
+    choose_symbol,
+    main_symbols,
+    other_symbol,
+    symbol_from_thread,
+    thread_symbol,
+)
+from piyasa_bot.roster import BotConfig, ChatConfig
 
 
 class _Auto:
@@ -41,13 +48,13 @@ SIBLING_BY_NAME = 0.3  # replies to another bot that address it by name
 
 
 class Composer:
-    def __init__(self, market: MarketView, rng: random.Random, *, memory: int = 50, attempts: int = 8) -> None:
+    def __init__(self, market: MarketView, rng: random.Random, *, memory: int = 50, attempts: int = 12) -> None:
         self.market = market
         self._rng = rng
         self._styler = Styler(rng)
-        self._memory = memory
         self._attempts = attempts
-        self._recent: dict[str, deque[str]] = {}
+        self.said = SentenceMemory(messages=memory)  # whole messages (the last `memory`) and sentences
+        self._spare: tuple[int, Draft] | None = None  # this call's least worn draft so far (see _finish)
         self._views = Views(market)  # each bot's stance per subject, and what it said lately
 
     # -- public -------------------------------------------------------------------
@@ -63,7 +70,7 @@ class Composer:
         """A message for the bot's turn. Pass the director's `turn.reply_to`; by default
         the composer picks a recent message to answer itself (or none)."""
         target = pick_reply_target(bot.name, context, now, self._rng) if isinstance(reply_to, _Auto) else reply_to
-        for _ in range(self._attempts):
+        for attempt in range(self._attempts):
             if target is not None and is_question(target.text):  # a question is answered, whoever asked
                 parts, facts, stated = self._answer_parts(bot, chat, target, context, now)
             elif target is not None:
@@ -71,7 +78,7 @@ class Composer:
             else:
                 parts, facts, stated = self._chatter_parts(bot, chat, context, now)
             parts = with_position(bot.persona, parts, facts, self._rng, target.text if target else None)
-            draft = self._finish(bot, parts, facts, stated, target)
+            draft = self._finish(bot, parts, facts, stated, target, attempt)
             if draft:
                 return draft
         return None
@@ -80,10 +87,10 @@ class Composer:
         self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime
     ) -> Draft | None:
         """An answer to a person who mentioned or replied to the bot, as a reply to their message."""
-        for _ in range(self._attempts):
+        for attempt in range(self._attempts):
             parts, facts, stated = self._answer_parts(bot, chat, to, context, now)
             parts = with_position(bot.persona, parts, facts, self._rng, to.text)
-            draft = self._finish(bot, parts, facts, stated, to)
+            draft = self._finish(bot, parts, facts, stated, to, attempt)
             if draft:
                 return draft
         return None
@@ -94,12 +101,12 @@ class Composer:
         watched = [code for code in watchlist_codes(bot.persona.watchlist) if code in named]
         symbol = (watched or named)[0] if watched or named else None
         topics = find_topics(headline)
-        facts = self._facts(symbol or _main_symbols(topics[0] if topics else "macro")[0], now)
-        for _ in range(self._attempts):
+        facts = self._facts(symbol or main_symbols(topics[0] if topics else "macro")[0], now)
+        for attempt in range(self._attempts):
             parts = [clauses.news_opener(headline, facts if symbol else None, self._rng)]
             if self._rng.random() < 0.7:
                 parts.append(clauses.news_reaction(bot.persona, self._rng))
-            draft = self._finish(bot, parts, facts, False, None)
+            draft = self._finish(bot, parts, facts, False, None, attempt)
             if draft:
                 return draft
         return None
@@ -110,14 +117,14 @@ class Composer:
         return min(8.0, 1.5 + 0.03 * len(text))
 
     def remember(self, bot_name: str, text: str) -> None:
-        """Count `text` as said by the bot (e.g. its last messages, loaded at start-up)."""
-        self._recent.setdefault(bot_name, deque(maxlen=self._memory)).append(compare_key(text))
+        """Count `text` as said by the bot (e.g. its last messages, loaded at start-up: db/said_store.py)."""
+        self.said.add(bot_name, text)
 
     # -- message shapes --------------------------------------------------------------
 
     def _chatter_parts(self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime) -> _Parts:
         rng, persona = self._rng, bot.persona
-        facts = self._facts(self._choose_symbol(bot, chat, context, now), now)
+        facts = self._facts(choose_symbol(bot, chat, context, now, self._rng), now)
         view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         mood = facts.direction or "flat"
         parts: list[str] = []
@@ -147,7 +154,7 @@ class Composer:
         rng.shuffle(extras)
         parts.extend(make() for make in extras[: 3 if long else rng.choice((1, 1, 2))])
         if long and rng.random() < 0.5:
-            other = self._other_symbol(bot, chat, facts.symbol)
+            other = other_symbol(bot, chat, facts.symbol, self._rng)
             if other:
                 parts.insert(-1, clauses.linked(clauses.fact(self._facts(other, now), rng, plain=True), rng))
         ending = rng.random()
@@ -163,7 +170,7 @@ class Composer:
         rng = self._rng
         named = [code for code in find_symbols(to.text) if self.market.knows(code)]
         # No symbol in the message: the thread's (what it replied to), not a new topic.
-        symbol = named[0] if named else _thread_symbol(to, context) or self._choose_symbol(bot, chat, context, now)
+        symbol = named[0] if named else thread_symbol(to, context) or choose_symbol(bot, chat, context, now, self._rng)
         facts = self._facts(symbol, now)
         view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         parts = [clauses.stance_reply(view, sentiment(to.text), rng)]
@@ -188,7 +195,7 @@ class Composer:
         outsider = None if asked else subjects.outsider(to.text)
         if outsider is not None and (is_question(to.text) or is_claim(to.text)):  # "I don't follow that"
             return subjects.unfollowed_answer(outsider, persona, rng), subjects.unfollowed_facts(outsider), False
-        symbol = asked[0] if asked else self._symbol_from_thread(bot, chat, to, context, now)
+        symbol = asked[0] if asked else symbol_from_thread(bot, chat, to, context, now, self._rng)
         facts = self._facts(symbol, now)
         view = self._views.take(bot, facts.topic, facts.symbol, facts.direction, now)
         if not is_question(to.text):
@@ -226,92 +233,35 @@ class Composer:
     def _facts(self, symbol: str, now: datetime) -> Facts:
         return gather(self.market, symbol, now, self._rng)
 
-    def _choose_symbol(self, bot: BotConfig, chat: ChatConfig, context: Sequence[ChatLine], now: datetime) -> str:
-        allowed = _topics(chat)
-        weights: dict[str, float] = {}
-
-        def add(code: str, weight: float) -> None:
-            if SYMBOLS[code].topic in allowed:
-                weights[code] = weights.get(code, 0.0) + weight
-
-        for code in watchlist_codes(bot.persona.watchlist):
-            add(code, 3.0)
-        for code in recent_symbols(context, now)[:3]:
-            add(code, 2.0)  # stay on what the chat is talking about
-        for topic in allowed:
-            for code in _main_symbols(topic):
-                add(code, 1.0 if topic in bot.persona.stances else 0.3)
-        codes = list(weights)
-        return self._rng.choices(codes, weights=[weights[c] for c in codes])[0]
-
-    def _symbol_from_thread(
-        self, bot: BotConfig, chat: ChatConfig, to: ChatLine, context: Sequence[ChatLine], now: datetime
-    ) -> str:
-        """No symbol in the message: its topic, else the message it replied to, else our own."""
-        watched = watchlist_codes(bot.persona.watchlist)
-        for topic in find_topics(to.text):
-            mine = [code for code in watched if SYMBOLS[code].topic == topic]
-            return mine[0] if mine else _main_symbols(topic)[0]
-        parent = next((line for line in context if line.message_id == to.reply_to_message_id), None)
-        if parent:
-            named = find_symbols(parent.text)
-            if named:
-                return named[0]
-        return self._choose_symbol(bot, chat, context, now)
-
-    def _other_symbol(self, bot: BotConfig, chat: ChatConfig, symbol: str) -> str | None:
-        allowed = _topics(chat)
-        pool = [c for c in watchlist_codes(bot.persona.watchlist) if c != symbol and SYMBOLS[c].topic in allowed]
-        pool = pool or [c for t in allowed for c in _main_symbols(t) if c != symbol]
-        return self._rng.choice(pool) if pool else None
-
     # -- the last step ---------------------------------------------------------------------
 
     def _finish(
-        self, bot: BotConfig, parts: list[str], facts: Facts, stated: bool, target: ChatLine | None
+        self, bot: BotConfig, parts: list[str], facts: Facts, stated: bool, target: ChatLine | None, attempt: int
     ) -> Draft | None:
+        """The draft, styled and checked; None to write it again. One that repeats a sentence of the bot
+        (or, to a person, a whole message) is kept aside, and sent only if no attempt does better."""
+        said, persona = self.said, bot.persona
+        parts = freshen(parts, said, bot.name, facts.slots.get("sym"), self._rng)  # worn stock clauses rotate
         mood: str = facts.direction or "flat"
         if parts and parts[-1].endswith("?"):
             mood = "question"
-        text = self._styler.render(parts, bot.persona, mood)
-        key = compare_key(text)
-        seen = self._recent.setdefault(bot.name, deque(maxlen=self._memory))
-        if not guard(text).ok or key in seen:
-            return None
-        seen.append(key)
-        return Draft(
-            text=text,
-            reply_to_message_id=target.message_id if target else None,
-            topic=facts.topic,
-            symbol=facts.symbol,
-            direction=facts.direction if stated else None,
-        )
-
-
-def _topics(chat: ChatConfig) -> tuple[Topic, ...]:
-    """The chat's topics (all of them when it names none), in a fixed order: a seeded run repeats itself."""
-    return tuple(dict.fromkeys(chat.topics or [s.topic for s in SYMBOLS.values()]))
-
-
-def _thread_symbol(line: ChatLine, context: Sequence[ChatLine]) -> str | None:
-    """The symbol of the message `line` replied to, up the thread (at most a few hops)."""
-    by_id = {earlier.message_id: earlier for earlier in context}
-    current = line
-    for _ in range(4):
-        parent = by_id.get(current.reply_to_message_id) if current.reply_to_message_id is not None else None
-        if parent is None:
-            return None
-        named = find_symbols(parent.text)
-        if named:
-            return named[0]
-        current = parent
-    return None
+        styled = self._styler.style(parts, persona, mood, recent=said.recent_messages(bot.name, SIGNATURES_SPACED))
+        if attempt == 0:
+            self._spare = None  # a new message: nothing kept aside yet
+        draft = None
+        if guard(styled.text).ok:
+            reply_to, direction = target.message_id if target else None, facts.direction if stated else None
+            draft = Draft(styled.text, reply_to, topic=facts.topic, symbol=facts.symbol, direction=direction)
+            worn = wear(said, bot.name, styled)  # 0: new; 1: a sentence said before; 2: the whole message
+            if worn and (worn == 1 or (target is not None and target.is_human)):  # a person waits for an answer
+                self._spare = (worn, draft) if self._spare is None or worn < self._spare[0] else self._spare
+            draft = None if worn else draft
+        if draft is None and attempt == self._attempts - 1 and self._spare:
+            draft = self._spare[1]
+        if draft is not None:
+            said.add(bot.name, draft.text, leave_out=persona.signature_phrases)
+        return draft
 
 
 def _after_lead_in(parts: list[str]) -> bool:
     return bool(parts) and is_lead_in(parts[-1])
-
-
-def _main_symbols(topic: Topic) -> list[str]:
-    """A topic's headline symbols (not single stocks)."""
-    return [code for code in symbols_for_topic(topic) if not SYMBOLS[code].beta]

@@ -15,7 +15,7 @@ ANSWER_OPENERS = {
         "kısaca özetleyeyim:",
         "şöyle bakıyorum:",
         "bana sorarsan,",
-        "kendi okumamı söyleyeyim:",
+        "kendi yorumumu söyleyeyim:",
         "tahmin zor, yine de deneyeyim",
         "güzel soru",
     ),
@@ -29,7 +29,7 @@ ANSWER_OPENERS = {
     ),
     "level": ("son baktığımda şöyle:", "hemen bakayım:", "güncel tablo şöyle:", "anlık durum şu:", "rakamlar şöyle:"),
     "why": ("birkaç sebep var bence", "benim okumam şu:", "tek sebep yok tabii", "bence iş şurada düğümleniyor"),
-    "general": ("şöyle söyleyeyim:", "kısaca söyleyeyim:", "benim tarafımdan durum şu:", "güzel konu", "özetle şöyle:"),
+    "general": ("şöyle söyleyeyim:", "kısaca söyleyeyim:", "benim açımdan durum şu:", "güzel konu", "özetle şöyle:"),
 }
 
 WHY_FRAMES = (

@@ -1,10 +1,16 @@
-"""Phrase bank, part 2: the social side of a chat (openers, reactions, replies).
+"""Phrase bank, part 2: the social side of a chat (openers, reactions, questions, closers).
 
 None of these carry direction words for a symbol (see phrases_market); the
 ones keyed by "up"/"down"/"flat" are moods and only used on such a day.
 """
 
 from __future__ import annotations
+
+# Replies to a message live in phrases_replies; re-exported for clauses.stance_reply and older imports.
+from piyasa_bot.conversation.phrases_replies import AGREE as AGREE
+from piyasa_bot.conversation.phrases_replies import DISAGREE as DISAGREE
+from piyasa_bot.conversation.phrases_replies import PARTIAL as PARTIAL
+from piyasa_bot.conversation.phrases_replies import VOCATIVES as VOCATIVES
 
 OPENERS = {
     "cautious": (
@@ -15,6 +21,13 @@ OPENERS = {
         "temkini elden bırakmamak lazım",
         "ben biraz kenarda bekliyorum",
         "önce risk, sonra getiri",
+        "ben yine ihtiyatlı tarafım",
+        "bu ara pek içim rahat değil",
+        "risk yönetimi her şeyin önünde",
+        "aceleye getirmeyelim",
+        "ben işi sağlama almayı seviyorum",
+        "bu ortamda sabırlı olmak lazım",
+        "önce bir nefes alalım:",
     ),
     "calm": (
         "şöyle bir bakalım:",
@@ -24,6 +37,13 @@ OPENERS = {
         "kısa bir not düşeyim:",
         "sakin bir değerlendirme yapayım:",
         "telaşa gerek yok",
+        "bir göz atalım:",
+        "büyük resme bakalım:",
+        "ben sakin sakin izliyorum",
+        "panik yapmaya gerek yok",
+        "genel resim şöyle:",
+        "bugün de her zamanki gibi takipteyim",
+        "soğukkanlı bakınca,",
     ),
     "energetic": (
         "hareket var arkadaşlar",
@@ -33,6 +53,13 @@ OPENERS = {
         "gözler ekranda",
         "hız kesmeden devam",
         "takipte kalın",
+        "ekran hareketli bugün",
+        "tempo düşmüyor",
+        "bugün boş durmak yok",
+        "aksiyon başladı",
+        "nabız yükseldi",
+        "bakın şu tahtaya",
+        "uyumayın arkadaşlar",
     ),
     "analytical": (
         "teknik tarafa bakınca,",
@@ -42,6 +69,13 @@ OPENERS = {
         "hacim tarafına dikkat",
         "kısa bir teknik not:",
         "göstergeleri toparlayayım:",
+        "teknik açıdan bakınca,",
+        "verilere göre,",
+        "grafikte şunu görüyorum:",
+        "seviyeleri not edeyim:",
+        "sayılara dökelim:",
+        "fiyatla hacmi birlikte okuyunca,",
+        "ortalamalara bakınca,",
     ),
     "sarcastic": (
         "klasik",
@@ -51,6 +85,13 @@ OPENERS = {
         "kimse şaşırmasın",
         "yine aynı senaryo",
         "alkışlar piyasaya",
+        "sürpriz yok",
+        "beklenen oldu",
+        "tanıdık bir tablo",
+        "yine mi",
+        "al sana piyasa",
+        "gel de şaşırma",
+        "şaşırdık mı, hayır",
     ),
     "enthusiastic": (
         "günün özetini geçeyim:",
@@ -60,6 +101,13 @@ OPENERS = {
         "bugün de keyifle takipteyim",
         "ne güzel bir piyasa",
         "enerjim yerinde",
+        "bugün de ekran başındayım",
+        "çok keyifli bir seans",
+        "ekrandan gözümü alamıyorum",
+        "her gün ayrı bir heyecan",
+        "başlıyoruz arkadaşlar",
+        "her seans yeni bir şey öğreniyorum",
+        "işte sevdiğim piyasa",
     ),
 }
 
@@ -70,9 +118,27 @@ GREETINGS = {
         "hayırlı sabahlar",
         "herkese günaydın",
         "günaydın, kahveler hazır mı",
+        "hayırlı sabahlar, kolay gelsin",
+        "günaydın, hayırlı seanslar",
     ),
-    "day": ("selam herkese", "merhabalar", "selamlar", "tekrar merhaba", "herkese iyi günler"),
-    "evening": ("iyi akşamlar", "akşam selamı", "herkese iyi akşamlar", "akşam akşam bir bakalım"),
+    "day": (
+        "selam herkese",
+        "merhabalar",
+        "selamlar",
+        "tekrar merhaba",
+        "herkese iyi günler",
+        "selam arkadaşlar",
+        "merhaba herkese",
+        "kolay gelsin arkadaşlar",
+    ),
+    "evening": (
+        "iyi akşamlar",
+        "akşamınız hayırlı olsun",
+        "herkese iyi akşamlar",
+        "akşam akşam bir bakalım",
+        "iyi akşamlar arkadaşlar",
+        "hayırlı akşamlar",
+    ),
 }
 
 REACTIONS = {
@@ -84,6 +150,13 @@ REACTIONS = {
         "yüzler gülüyor",
         "tahta canlı",
         "havada bir iyimserlik var",
+        "yeşil ekran moral veriyor",
+        "alım iştahı güçlü",
+        "tahtada hareket var",
+        "keyifler yerinde",
+        "alıcılar sahneye çıktı",
+        "iyimserlik hakim",
+        "güzel bir gün",
     ),
     "down": (
         "satıcılar baskın",
@@ -93,6 +166,13 @@ REACTIONS = {
         "piyasa tedirgin",
         "baskı sürüyor",
         "moraller biraz bozuk",
+        "ekran kıpkırmızı",
+        "piyasa yorgun görünüyor",
+        "satış dalgası geldi",
+        "tedirginlik hakim",
+        "sabır sınanıyor",
+        "bugün hiç kolay değil",
+        "alıcılar çekingen",
     ),
     "flat": (
         "sakin bir gün",
@@ -102,6 +182,13 @@ REACTIONS = {
         "durgun bir gün",
         "herkes bekle gör modunda",
         "sıkıcı bir seans",
+        "tahta uyuyor",
+        "kimse elini taşın altına koymuyor",
+        "işlemler durgun",
+        "piyasa nefesini tutmuş",
+        "beklemede bir gün",
+        "hareket yok denecek kadar az",
+        "herkes kenarda",
     ),
 }
 
@@ -111,18 +198,33 @@ SARCASM = {
         "yükselince herkes analist oluyor",
         "dün kötümser olanlar bugün boğa",
         "bakın herkes birden uzman",
+        "iki yeşil mum gördük, herkes fon yöneticisi oldu",
+        "dün satanlar bugün pişman",
+        "yeşili görünce hafızalar siliniyor",
+        "şimdi herkes 'ben demiştim' diyecek",
+        "kahinler yine iş başında",
     ),
     "down": (
         "düşünce herkes uzun vadeci oluyor",
         "tepeden alanlar yine sessiz",
         "dünün boğaları bugün ortada yok",
         "stop koymayanlar iyi biliyor bu hissi",
+        "'uzun vadeliyim' sezonu açıldı",
+        "dip avcıları yine sahnede",
+        "maliyet düşürme mevsimi başladı",
+        "grafik değil kayak pisti",
+        "buna 'fırsat' diyenler de çıkar şimdi",
     ),
     "flat": (
         "heyecandan ölüyoruz",
         "çayımı demleyeyim bari",
         "muhteşem bir aksiyon, gözlerim yaşardı",
         "bugün grafik değil düz çizgi izliyoruz",
+        "bu tempoyla akşamı zor ederiz",
+        "tahta kış uykusunda",
+        "bugün en çok çay bardakları hareket etti",
+        "izlemesi bile yorucu",
+        "heyecandan yerimde duramıyorum, yani pek değil",
     ),
 }
 
@@ -139,6 +241,13 @@ QUESTIONS = (
     "{sym} tarafında stop kullanan var mı?",
     "{sym} için vadeniz ne, kısa mı uzun mu?",
     "{sym} tarafında hacmi takip eden var mı?",
+    "{sym} için gözünüz hangi seviyede?",
+    "{sym} hakkında ne diyorsunuz?",
+    "{sym} için kısa vadede ne bekliyorsunuz?",
+    "{support} altı gelir mi sizce?",
+    "{resistance} üstü kalıcı olur mu dersiniz?",
+    "{sym} tarafında kimler var burada?",
+    "{sym} için sizin planınız ne?",
 )
 
 CLOSERS = (
@@ -154,39 +263,20 @@ CLOSERS = (
     "dikkatli olun",
     "not olarak dursun",
     "gelişmeleri paylaşırım",
+    "bakalım ne olacak",
+    "zaman gösterecek",
+    "sabırlı olmak lazım",
+    "herkese hayırlı işler",
+    "akşam kapanışa bakarız",
+    "gelişme olursa yazarım",
+    "gözümüz üzerinde",
+    "görelim bakalım",
+    "şimdilik bu kadar",
+    "yarın tekrar bakarız",
+    "takipte kalalım",
+    "iyi seanslar",
 )
 
-AGREE = (
-    "katılıyorum",
-    "aynen öyle",
-    "bence de",
-    "doğru tespit",
-    "haklısın",
-    "aynı fikirdeyim",
-    "ben de öyle görüyorum",
-    "çok doğru",
-    "katılmamak elde değil",
-    "nokta atışı",
-    "benzer düşünüyorum",
-)
-DISAGREE = (
-    "pek katılmıyorum",
-    "ben o kadar emin değilim",
-    "farklı düşünüyorum",
-    "bence biraz aceleci bir yorum",
-    "o kadar net değil bence",
-    "ben tersini düşünüyorum",
-    "saygı duyarım ama katılmıyorum",
-    "bence resim biraz farklı",
-)
-PARTIAL = (
-    "kısmen katılıyorum",
-    "bir noktaya kadar haklısın",
-    "mantıklı ama eksik bir taraf var",
-    "olabilir, yine de emin değilim",
-    "anlıyorum ne demek istediğini",
-)
-VOCATIVES = ("hocam", "dostum", "üstat", "kardeşim", "abi", "arkadaşım")
 LINKERS = ("bu arada", "öte yandan", "diğer tarafta", "bir de", "ayrıca")
 
 EMOJI = {

@@ -213,6 +213,8 @@ class LlmSource:
             return "no words"
         if key in self._said_by(bot.name):
             return "repeats the bot"
+        if self.fallback.composer.said.repeated_sentences(bot.name, text):
+            return "repeats a sentence of the bot's"
         if any(compare_key(line.text) == key for line in context):
             return "repeats the chat"
         return None
