@@ -199,7 +199,8 @@ def test_a_holder_mentions_its_position_with_its_cost_and_the_sign_of_the_market
     said = mentions(bot, market, 300, ChatConfig(id=CHAT.id, topics=[SYMBOLS[symbol].topic]))
     cost_text = format_number(cost, 0)
     about = [(now, text) for now, text in said if cost_named(text, cost_text)]
-    assert 0.05 * len(said) <= len(about) <= 0.3 * len(said)  # seasoning: 15% of its messages on the symbol
+    # Seasoning, and no tic: the sentence memory lets each wording of the position recur only now and then.
+    assert 0.02 * len(said) <= len(about) <= 0.3 * len(said)
     for now, text in about:
         price = market.quote(symbol, now).price
         assert (price > cost) is profit  # the case is chosen far from the cost
@@ -236,10 +237,10 @@ def test_without_a_fresh_quote_a_holder_names_its_cost_but_no_profit_or_loss() -
     texts = []
     for hour in range(300):
         draft = composer.chatter(bot, BIST_ONLY, [], MONDAY_9 + timedelta(hours=hour), reply_to=None)
-        assert draft is not None
-        texts.append(draft.text)
+        if draft is not None:  # None: nothing new to say without numbers (the sentence memory), and nobody waits
+            texts.append(draft.text)
     about = [text for text in texts if cost_named(text, "290")]
-    assert len(about) >= 15  # about 15% of some 250 messages on THYAO
+    assert len(about) >= 10
     assert [text for text in about if re.search(r"\bkar(d|\b)|zarar|%|basa bas", fold(text))] == []
 
 
@@ -257,7 +258,8 @@ def test_asked_about_its_position_a_holder_answers_from_it_and_not_after_thanks(
         asked.append(composer.answer(bot, CHAT, line, [line], at))
         thanks = question("THYAO için teşekkürler", at, 2 * index + 1)
         thanked.append(composer.answer(bot, CHAT, thanks, [thanks], at))
-    assert sum(1 for draft in asked if draft and cost_named(draft.text, "290")) >= 25
+    # Asked the very same thing 40 times in five hours, it does not answer in the very same words each time.
+    assert sum(1 for draft in asked if draft and cost_named(draft.text, "290")) >= 15
     assert [draft.text for draft in thanked if draft and cost_named(draft.text, "290")] == []
 
 

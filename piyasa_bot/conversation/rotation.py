@@ -108,6 +108,8 @@ def _by_first_word(frames: frozenset[str]) -> dict[str, tuple[tuple[str, ...], .
 
 
 _FAMILY = _stock_index()
+# Agreeing or disagreeing with a claim is the point of the reply, not a seasoning.
+_SIDES = frozenset((*talk.AGREE, *talk.DISAGREE, *talk.PARTIAL))
 _FRAMES = _by_first_word(_frames())
 _VOCATIVES = tuple(talk.VOCATIVES)
 # Said again and again by everyone ("rica ederim", "günaydın"): a repeat of one is no tic.
@@ -180,6 +182,8 @@ def freshen(
         unused = next((c for c in rng.sample(family, len(family)) if not worn(c)), None)
         if unused:
             fresh.append(prefix + unused + suffix)
+        elif clause in _SIDES:
+            fresh.append(part)  # the answer to a claim takes a side, worn words or not: never dropped
         elif fresh and is_lead_in(fresh[-1]):
             fresh.pop()  # the lead-in ran into the clause that goes; the next one was not written for it
     if len(fresh) > 1 and is_lead_in(fresh[-1]):
