@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -53,6 +54,8 @@ from piyasa_bot.commands.simulate import simulated_roster
 from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.llm import LlmConfig
 from piyasa_bot.logs import configure_logging
+from piyasa_bot.roster import HourRange
+from piyasa_bot.roster_loader import LoadedRoster
 from piyasa_bot.runner import Runner
 from piyasa_bot.sandbox import Crowd, CrowdSpec, Emulator, limits_for
 from piyasa_bot.settings import Settings
@@ -114,6 +117,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(PIYASA_CONFIG=str(args.config), PIYASA_SECRET_KEY=None, DATABASE_URL=None)
     emulator = Emulator(seed=args.seed)
     loaded = simulated_roster(settings, emulator)
+    if args.awake:
+        loaded = awake(loaded)
     limits = loaded.roster.limits
     emulator.use_limits(limits_for(limits.global_per_second, limits.per_chat_per_minute))
     cipher = TokenCipher.from_setting(generate_key())
@@ -308,6 +313,20 @@ def _quality_lines(result: dict[str, Any], pct: Any) -> list[str]:
     ]
 
 
+def awake(loaded: LoadedRoster) -> LoadedRoster:
+    """Every persona active all day, no quiet hours: a run measures the same whatever the hour it starts."""
+    whole_day = [HourRange.parse("00:00-24:00")]
+    bots = [
+        b.model_copy(update={"persona": b.persona.model_copy(update={"active_hours": whole_day})})
+        for b in loaded.roster.bots
+    ]
+    chats = [
+        c.model_copy(update={"quiet_hours": []}) if "quiet_hours" in type(c).model_fields else c
+        for c in loaded.roster.chats
+    ]
+    return dataclasses.replace(loaded, roster=loaded.roster.model_copy(update={"bots": bots, "chats": chats}))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.conversation", description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of simulated people (default 600)")
@@ -324,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--llm", choices=("off", "fake"), default="off", help="fake: a local OpenAI-compatible endpoint"
     )
+    parser.add_argument("--awake", action="store_true", help="every persona active all day (no quiet hours)")
     parser.add_argument("--llm-delay", type=float, default=0.8, help="the fake model's mean answer time, seconds")
     parser.add_argument("--reanalyse", type=Path, metavar="JSON", help="recompute the text measures of a saved result")
     return parser

@@ -240,7 +240,7 @@ def test_without_a_fresh_quote_a_holder_names_its_cost_but_no_profit_or_loss() -
         if draft is not None:  # None: nothing new to say without numbers (the sentence memory), and nobody waits
             texts.append(draft.text)
     about = [text for text in texts if cost_named(text, "290")]
-    assert len(about) >= 10
+    assert len(about) >= 5  # without numbers a bot has fewer new things to say, its position among them
     assert [text for text in about if re.search(r"\bkar(d|\b)|zarar|%|basa bas", fold(text))] == []
 
 
