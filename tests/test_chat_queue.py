@@ -136,3 +136,15 @@ def test_messages_that_went_through_leave_nothing_behind() -> None:
         assert queue.pop_ready(float(i), room_for_all) is not None
     # Only what is queued is kept (plus a bounded number of traces of what was taken).
     assert len(queue) == 0 and len(queue._expiry) <= COMPACT_AFTER + 1
+
+
+def test_a_lane_count_follows_pushes_takes_and_expiries() -> None:
+    queue = ChatQueue()
+    for i in range(3):
+        queue.push(Outgoing(bot="a", chat_id=1, text=f"{i}", priority=Priority.ANSWER, expires_at=100.0 + i))
+    queue.push(Outgoing(bot="b", chat_id=1, text="x", priority=Priority.ANSWER, expires_at=200.0))
+    assert queue.lane_count("a", Priority.ANSWER) == 3 and queue.lane_count("b", Priority.ANSWER) == 1
+    assert queue.pop_ready(0.0, lambda bot, priority: 0.0) is not None
+    queue.pop_expired(101.5)
+    assert queue.lane_count("a", Priority.ANSWER) + queue.lane_count("b", Priority.ANSWER) == 2
+    assert queue.lane_count("a", Priority.CHATTER) == 0

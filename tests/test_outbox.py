@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from piyasa_bot.sandbox import FaultPlan
-from piyasa_bot.sending.outbox import Outgoing, Priority
+from piyasa_bot.sending.outbox import MAX_ANSWERS_WAITING, Outgoing, Priority
 from tests.helpers import make_runner, make_world
 
 pytestmark = pytest.mark.slow
@@ -203,3 +203,24 @@ async def test_a_message_for_a_group_that_became_a_supergroup_goes_to_the_superg
     assert (sent.chat_id, sent.text, sent.reply_to_message_id) == (new_id, "taşındık", None)
     (row,) = await outbox_rows(dsn)
     assert (row["status"], row["chat_id"]) == ("sent", new_id)
+
+
+async def test_an_answer_beyond_two_minutes_of_its_bots_queue_expires_at_once(dsn: str) -> None:
+    world = await make_world(1)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            later = time.time() + 3600  # typing for an hour: nothing goes out while the test looks
+            for i in range(MAX_ANSWERS_WAITING + 1):
+                item = Outgoing(
+                    bot="bot000", chat_id=world.chat_id, text=f"cevap {i}", priority=Priority.ANSWER,
+                    answers=1000 + i, not_before=later,
+                )  # fmt: skip
+                await runner.outbox.put(item)
+            assert runner.outbox.backlog_of(world.chat_id, Priority.ANSWER) == MAX_ANSWERS_WAITING
+    finally:
+        await world.emulator.stop()
+    rows = await outbox_rows(dsn)
+    assert [r["status"] for r in rows].count("expired") == 1
+    last = rows[-1]
+    assert last["status"] == "expired" and f"{MAX_ANSWERS_WAITING} answers of this bot already wait" in last["reason"]

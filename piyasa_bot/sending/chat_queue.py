@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -45,6 +46,7 @@ class ChatQueue:
         self._lanes: dict[tuple[str, Priority], _Heap] = {}
         self._expiry: _Heap = []
         self._counts = dict.fromkeys(Priority, 0)
+        self._lane_counts: Counter[tuple[str, Priority]] = Counter()  # live entries per lane
         self._dead = 0
         self._seq = itertools.count()
 
@@ -53,6 +55,10 @@ class ChatQueue:
 
     def count(self, priority: Priority | None = None) -> int:
         return len(self) if priority is None else self._counts[priority]
+
+    def lane_count(self, bot: str, priority: Priority) -> int:
+        """How many of this bot's messages of this kind wait here."""
+        return self._lane_counts[(bot, priority)]
 
     def __iter__(self) -> Iterator[Outgoing]:
         """Every queued message, in no particular order (for snapshots)."""
@@ -67,6 +73,7 @@ class ChatQueue:
         if item.expires_at is not None:
             heapq.heappush(self._expiry, (item.expires_at, entry.seq, entry))
         self._counts[item.priority] += 1
+        self._lane_counts[(item.bot, item.priority)] += 1
 
     def pop_ready(self, now: float, lane_wait: LaneWait) -> Outgoing | None:
         """Take the most urgent message that may go now (`now`: wall clock), if any."""
@@ -144,6 +151,10 @@ class ChatQueue:
         # One entry for the lane, one for the expiry heap: the one popped is gone, the other is dead.
         entry.live = False
         self._counts[entry.item.priority] -= 1
+        lane = (entry.item.bot, entry.item.priority)
+        self._lane_counts[lane] -= 1
+        if not self._lane_counts[lane]:
+            del self._lane_counts[lane]  # no key left behind by a bot that stopped talking
         if entry.item.expires_at is not None:
             self._dead += 1
 

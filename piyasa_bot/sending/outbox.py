@@ -51,6 +51,8 @@ __all__ = ["Outbox", "OutboxCounts", "OutboxStatus", "Outgoing", "Priority"]
 log = structlog.get_logger(__name__)
 
 MAX_IDLE_WAIT = 1.0  # seconds: a queue looks again at least this often (limits may change on a reload)
+# Answers one bot may have waiting in one chat: two minutes of its 20 a minute. One more is expired at once.
+MAX_ANSWERS_WAITING = 40
 
 SentListener = Callable[[Outgoing, Message], None]
 InactiveListener = Callable[[str, int, str], None]
@@ -104,6 +106,12 @@ class Outbox:
         if not verdict.ok:
             # Whatever wrote it (templates, a model, an admin reply), this never reaches the chat.
             await self._finish(item, OutboxStatus.FAILED, f"guard: {verdict.reason}")
+            return outbox_id
+        waiting = self._answers_waiting(item)
+        if waiting >= MAX_ANSWERS_WAITING:
+            # Over Telegram's limits no queue catches up: an answer this late is worse than none, and a
+            # backlog bounded only by the expiry grows for as long as the overload lasts.
+            await self._finish(item, OutboxStatus.EXPIRED, f"{waiting} answers of this bot already wait in this chat")
             return outbox_id
         self._queue(item)
         if item.not_before > time.time() and not self.paused:  # answers and chatter alike, until sent or dropped
@@ -185,6 +193,12 @@ class Outbox:
     @property
     def backlog(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
+
+    def _answers_waiting(self, item: Outgoing) -> int:
+        queue = self._queues.get(item.chat_id)
+        if item.priority is not Priority.ANSWER or queue is None:
+            return 0
+        return queue.lane_count(item.bot, Priority.ANSWER)
 
     def backlog_of(self, chat_id: int, priority: Priority | None = None) -> int:
         queue = self._queues.get(chat_id)
