@@ -299,6 +299,7 @@ def _quality_lines(result: dict[str, Any], pct: Any) -> list[str]:
         return []
     subject, signature, clash = quality["on_subject"], quality["signature"], quality["contradictions"]
     llm = result.get("llm", {})
+    repeats = quality["sentence_repeats"]
     return [
         (
             f"| answers on the asked subject (questions naming one symbol) | {subject['on_subject']}/"
@@ -309,6 +310,10 @@ def _quality_lines(result: dict[str, Any], pct: Any) -> list[str]:
             f"({pct(signature['worst_bot_rate'])}) / {signature['in_a_row']} |"
         ),
         f"| contradictions between bots in 2 min: directions / levels | {clash['directions']} / {clash['levels']} |",
+        (
+            f"| sentences repeating one of the bot's last 500, signature phrases left out | "
+            f"{repeats['repeated']}/{repeats['sentences']} = {pct(repeats['share'])} |"
+        ),
         f"| text source | {llm.get('mode', 'off')} ({llm.get('calls', 0)} model calls) |",
     ]
 

@@ -8,6 +8,9 @@ made before these measures existed:
   whose answer (the addressed bot's reply) names that symbol too;
 * signature phrases: per bot, the share of its messages carrying one of its
   bots.yaml signature phrases, and how often two of its messages in a row do;
+* sentence repeats: of a bot's sentences (numbers masked), those it had said
+  among its last 500, its signature phrases left out (they are measured
+  above);
 * contradictions: two bots stating opposite directions ("artıda" / "ekside")
   for one symbol, or price levels more than 2% apart, within two minutes. A
   level is the first number after the symbol's name in a sentence naming one
@@ -18,17 +21,19 @@ made before these measures existed:
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from benchmarks.conversation_measures import normalize, sentences
 from piyasa_bot.conversation.phrases_market import MOVE, MOVED
 from piyasa_bot.conversation.symbols import SYMBOLS, find_symbols
 from piyasa_bot.conversation.turkish import fold
 
 WINDOW_S = 120.0
+SENTENCE_WINDOW = 500  # the issue's yardstick: a bot's last 500 sentences
 LEVEL_TOLERANCE = 0.02
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?)(?![\w])")
@@ -144,10 +149,31 @@ def contradictions(sent: list[dict[str, Any]], window: float = WINDOW_S) -> dict
     return {"directions": directions, "levels": levels, "examples": examples}
 
 
+def sentence_repeats_beyond_signatures(
+    sent: list[dict[str, Any]], phrases: dict[str, list[str]], window: int = SENTENCE_WINDOW
+) -> dict[str, Any]:
+    """Sentences (numbers masked) a bot had said among its last `window`, its signature phrases left out:
+    those are the seasoning measured above, not a tic."""
+    recent: dict[str, deque[str]] = defaultdict(lambda: deque(maxlen=window))
+    total = repeated = 0
+    for message in sorted(sent, key=lambda m: m["at_s"]):
+        bot = message["bot"]
+        signatures = {normalize(phrase) for phrase in phrases.get(bot, ())}
+        for shape in sentences(message["text"]):
+            if shape in signatures or any(shape in sig or sig in shape for sig in signatures if len(sig) > 8):
+                continue
+            total += 1
+            repeated += shape in recent[bot]
+            recent[bot].append(shape)
+    return {"sentences": total, "repeated": repeated, "share": round(repeated / total, 4) if total else None}
+
+
 def quality(result: dict[str, Any], config: Path) -> dict[str, Any]:
     sent, posts = result["sent_messages"], result["addressed_posts"]
+    phrases = signature_phrases(config)
     return {
         "on_subject": on_subject(posts, sent),
-        "signature": signature_rate(sent, signature_phrases(config)),
+        "signature": signature_rate(sent, phrases),
+        "sentence_repeats": sentence_repeats_beyond_signatures(sent, phrases),
         "contradictions": contradictions(sent),
     }
