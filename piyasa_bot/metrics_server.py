@@ -236,6 +236,12 @@ class RunnerCollector(Collector):
         for reason, count in sorted(counts.skipped.items()):
             skipped.add_metric([reason], count)
         yield skipped
+        reactions = rooms.reactions.counts
+        yield _counter("piyasa_reactions_sent", "Emoji reactions the bots set on people's messages", reactions.sent)
+        passed = CounterMetricFamily("piyasa_reactions_skipped", "Reactions considered and not set", labels=["reason"])
+        for reason, count in sorted(reactions.skipped.items()):
+            passed.add_metric([reason], count)
+        yield passed
 
 
 def _bound(bound: float) -> str:
