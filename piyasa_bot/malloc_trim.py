@@ -41,27 +41,27 @@ _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # <malloc.h>
 
 def configure_allocator() -> bool:
     """Fix glibc's mmap threshold and cap its arenas (see the module's docstring); False elsewhere."""
-    name = ctypes.util.find_library("c")
-    if name is None:
+    mallopt = _libc("mallopt", [ctypes.c_int, ctypes.c_int])
+    if mallopt is None:
         return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_ARENA_MAX, ARENA_MAX))
 
 
 def _glibc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
+    return _libc("malloc_trim", [ctypes.c_size_t])
+
+
+def _libc(name: str, argtypes: list[type]) -> Callable[..., int] | None:
+    """glibc's function `name` (returning int), or None where the C library has none."""
+    library = ctypes.util.find_library("c")
+    if library is None:
         return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
+        function = getattr(ctypes.CDLL(library), name)
     except (OSError, AttributeError):
         return None
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return trim
+    function.argtypes, function.restype = argtypes, ctypes.c_int
+    return function
 
 
 class MallocTrimmer:

@@ -19,6 +19,7 @@ from string import Formatter
 
 from piyasa_bot.conversation import phrases_holdings as phrases
 from piyasa_bot.conversation.facts import Facts
+from piyasa_bot.conversation.harmony import number_word
 from piyasa_bot.conversation.intent import is_greeting, is_question, is_thanks, question_kind
 from piyasa_bot.conversation.phrases_holdings import HELD_NAMES, HeldName
 from piyasa_bot.conversation.turkish import fold, format_number, format_percent
@@ -114,25 +115,10 @@ def with_ablative(number: str) -> str:
     """A written number with "-dan/-den/-tan/-ten", by how it is read: "290'dan", "36,50'den", "35'ten"."""
     whole, _, fraction = number.partition(",")
     digits = fraction.strip()
-    word = _last_word(int(digits)) if digits.isdigit() and int(digits) else _last_word(int(whole.replace(".", "")))
+    word = number_word(int(digits)) if digits.isdigit() and int(digits) else number_word(int(whole.replace(".", "")))
     vowel = next(char for char in reversed(word) if char in _VOWELS)
     consonant = "t" if word[-1] in _VOICELESS else "d"
     return f"{number}'{consonant}{'a' if vowel in 'aıou' else 'e'}n"
-
-
-def _last_word(number: int) -> str:
-    """The last word of a whole number read in Turkish: 290 "iki yüz doksan" -> "doksan"."""
-    if number == 0:
-        return "sıfır"
-    if number % 10:
-        return _ONES[number % 10]
-    if number % 100:
-        return _TENS[number // 10 % 10]
-    if number % 1000:
-        return "yüz"
-    if number % 10**6:
-        return "bin"
-    return "milyon" if number % 10**9 else "milyar"
 
 
 def _rate(asked: str | None) -> float:
