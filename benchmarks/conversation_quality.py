@@ -15,7 +15,8 @@ made before these measures existed:
   for one symbol, or price levels more than 2% apart, within two minutes. A
   level is the first number after the symbol's name in a sentence naming one
   symbol only, of the symbol's magnitude (so "direnç 10.500" after "BIST 100
-  10.412" is not read as a second price).
+  10.412" is not read as a second price); a sentence about the bot's own
+  position (its cost) and a number with a suffix ("3.100'den") are not levels.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ SENTENCE_WINDOW = 500  # the issue's yardstick: a bot's last 500 sentences
 LEVEL_TOLERANCE = 0.02
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?)(?![\w])")
+# A sentence about the bot's own position names its cost, not the price.
+_OWN_POSITION = ("maliyet", "aldigim", "girmistim", "topladigim", "pozisyon", "elimdeki")
 _DIRECTION_WORDS = {
     direction: tuple(fold(word) for word in (*MOVE[direction], *MOVED[direction])) for direction in ("up", "down")
 }
@@ -104,6 +107,8 @@ def claims(text: str) -> list[tuple[str, str, float | None]]:
         if len(named) != 1:
             continue
         symbol, folded = named[0], fold(sentence)
+        if any(word in folded for word in _OWN_POSITION):
+            continue  # "3.100'den aldığım altınlar": the bot's cost, not the market's level
         up = any(re.search(rf"\b{word}\b", folded) for word in _DIRECTION_WORDS["up"])
         down = any(re.search(rf"\b{word}\b", folded) for word in _DIRECTION_WORDS["down"])
         direction = "up" if up and not down else "down" if down and not up else ""
@@ -114,6 +119,8 @@ def claims(text: str) -> list[tuple[str, str, float | None]]:
 def _level(symbol: str, sentence: str) -> float | None:
     spec = SYMBOLS[symbol]
     for match in _NUMBER.finditer(sentence):
+        if sentence[match.end() : match.end() + 1] in ("'", "’"):
+            continue  # "3.100'den", "10.000'i": a number with a suffix is a reference, not a quote
         value = float(match.group(1).replace(".", "").replace(",", "."))
         if spec.low / 2 <= value <= spec.high * 2:
             return value
