@@ -21,7 +21,7 @@ import asyncpg
 import structlog
 
 from piyasa_bot.db.queries import EditRow, MessageRow, insert_edits, insert_messages
-from piyasa_bot.db.retry import DATABASE, RETRYABLE, Outage
+from piyasa_bot.db.retry import DATABASE, MAX_BACKOFF, RETRYABLE, Outage
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +35,12 @@ OUTAGE = (*RETRYABLE, asyncpg.InternalClientError)
 
 class MessageWriter:
     def __init__(
-        self, pool: asyncpg.Pool, *, max_batch: int = 1000, max_backoff: float = 2.0, outage: Outage | None = None
+        self,
+        pool: asyncpg.Pool,
+        *,
+        max_batch: int = 1000,
+        max_backoff: float = MAX_BACKOFF,
+        outage: Outage | None = None,
     ) -> None:
         self._pool = pool
         self._outage = DATABASE if outage is None else outage
