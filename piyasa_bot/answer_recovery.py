@@ -23,12 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 import asyncpg
 
 from piyasa_bot.chat_kinds import BASIC_GROUP
 from piyasa_bot.conversation import BotIdentity, ChatLine, classify
+from piyasa_bot.conversation.hours import utc_aware
 from piyasa_bot.db import queries
 from piyasa_bot.db.queries import UnansweredRow
 from piyasa_bot.db.retry import retrying
@@ -70,7 +70,7 @@ def owed_answers(
             chat_id=chat_id,
             message_id=row.telegram_message_id,
             text=row.text,
-            at=_aware(row.sent_at or row.created_at),
+            at=utc_aware(row.sent_at or row.created_at),
             user_id=row.from_user_id,
             reply_to_message_id=row.reply_to_message_id,
             reply_to_bot=names.get(row.replied_bot_id) if row.replied_bot_id is not None else None,
@@ -84,7 +84,7 @@ def owed_answers(
                 bot_name=addressee.bot_name,
                 received_by=names.get(row.received_by, "?") if row.received_by is not None else "?",
                 chat_type=BASIC_GROUP if row.id_scope else "supergroup",
-                expires_at=_aware(row.created_at).timestamp() + ttl,
+                expires_at=utc_aware(row.created_at).timestamp() + ttl,
             )
         )
     return owed
@@ -100,7 +100,3 @@ async def find_owed(
     """Answers owed in these chats (`chats`: the id messages are stored under -> the bots.yaml id)."""
     rows = await retrying(lambda: queries.unanswered_incoming(pool, list(chats), ttl))
     return owed_answers(rows, identities, names, chats.get, ttl)
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -14,11 +14,11 @@ so a reply there is followed only within one bot's numbering.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 import asyncpg
 
 from piyasa_bot.conversation import ChatLine
+from piyasa_bot.conversation.hours import utc_aware
 from piyasa_bot.db.retry import retrying
 
 LINES_KEPT = 50  # per chat: more than any context window the directors and the prompt use
@@ -70,7 +70,7 @@ async def recent_lines(
                 chat_id=chat_id,
                 message_id=row["telegram_message_id"],
                 text=row["text"],
-                at=_aware(row["at"]),
+                at=utc_aware(row["at"]),
                 author_bot=author,
                 user_id=row["from_user_id"] if author is None else None,
                 reply_to_message_id=row["reply_to_message_id"],
@@ -78,7 +78,3 @@ async def recent_lines(
             )
         )
     return lines
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

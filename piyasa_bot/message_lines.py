@@ -6,12 +6,11 @@ one of our bots names that bot, which the registry tells from its Telegram id.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiogram.types import Message
 
 from piyasa_bot.bots import BotRegistry
 from piyasa_bot.conversation import ChatLine
+from piyasa_bot.conversation.hours import utc_aware
 
 
 def person_line(message: Message, text: str, chat_id: int, bots: BotRegistry) -> ChatLine:
@@ -21,7 +20,7 @@ def person_line(message: Message, text: str, chat_id: int, bots: BotRegistry) ->
         chat_id=chat_id,
         message_id=message.message_id,
         text=text,
-        at=_aware(message.date),
+        at=utc_aware(message.date),
         user_id=message.from_user.id if message.from_user else None,
         reply_to_message_id=reply.message_id if reply else None,
         reply_to_bot=_replied_bot(message, bots),
@@ -36,7 +35,7 @@ def bot_line(message: Message, chat_id: int, author: str, bots: BotRegistry) -> 
         chat_id=chat_id,
         message_id=message.message_id,
         text=message.text or "",
-        at=_aware(message.date),
+        at=utc_aware(message.date),
         author_bot=author,
         reply_to_message_id=reply.message_id if reply else None,
         reply_to_bot=_replied_bot(message, bots),
@@ -49,7 +48,3 @@ def _replied_bot(message: Message, bots: BotRegistry) -> str | None:
         return None
     handle = bots.by_telegram_id(reply.from_user.id)
     return handle.name if handle is not None else None
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -145,10 +145,6 @@ def thanks_reply(rng: random.Random) -> str:
     return rng.choice(answers.THANKS_REPLIES)
 
 
-def unknown_symbol(facts: Facts, rng: random.Random) -> str:
-    return _pick(rng, answers.UNKNOWN_SYMBOL, facts)
-
-
 def news_opener(headline: str, facts: Facts | None, rng: random.Random) -> str:
     """A headline retold; with `facts`, tied to the symbol it concerns."""
     if facts is not None and rng.random() < 0.5:

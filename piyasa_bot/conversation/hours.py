@@ -7,7 +7,7 @@ every check converts the caller's aware `now` first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from piyasa_bot.roster import HourRange
@@ -19,6 +19,11 @@ def istanbul(now: datetime) -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("a timezone-aware datetime is required")
     return now.astimezone(ISTANBUL)
+
+
+def utc_aware(at: datetime) -> datetime:
+    """A timestamp as Telegram and asyncpg give it: aware, a naive one read as UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def within(ranges: Sequence[HourRange], now: datetime) -> bool:

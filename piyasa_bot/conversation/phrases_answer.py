@@ -131,14 +131,6 @@ NEAR_MISS = (
     "{name} bana bir şey ifade etmedi, {guess} demek istedin galiba?",
 )
 
-# Before: an unknown code got an answer about a watchlist symbol. Only clauses.unknown_symbol still uses it.
-UNKNOWN_SYMBOL = (
-    "onu yakından takip etmiyorum açıkçası, ben daha çok {sym} tarafındayım",
-    "o konuda fikir yürütecek kadar bakmadım, {sym} için söyleyebilirim",
-    "onu bilmiyorum, ama {sym} tarafında durum şöyle:",
-    "oraya hiç bakmadım, benim alanım {sym}",
-)
-
 STATEMENT_ACKS = ("anlıyorum", "mantıklı", "ilginç bir nokta", "not aldım", "olabilir", "doğru söze ne denir")
 # For a statement that neither asks nor takes a side ("ben de bakıyordum"): nothing to agree with.
 PLAIN_ACKS = ("anlıyorum", "not aldım", "tamamdır", "anladım", "takipteyim ben de", "evet, ben de bakıyorum")

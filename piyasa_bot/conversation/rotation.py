@@ -66,7 +66,6 @@ _TEMPLATE_BANKS: Sequence[_Bank] = (
     numberless.CLOSED_LAST_BIST,
     talk.QUESTIONS,
     answers.WHY_FRAMES,
-    answers.UNKNOWN_SYMBOL,
     news.NEWS_OPENERS,
     news.NEWS_OPENERS_WITH_SYM,
 )
