@@ -17,7 +17,6 @@ once per change of its problem and tried again at the next interval.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from piyasa_bot.market_config import News, NewsFeed
 from piyasa_bot.news import store
 from piyasa_bot.news.feed import FeedError, Headline, fetch_feed, parse_feed
 from piyasa_bot.roster import BotConfig, ChatConfig
+from piyasa_bot.rounds import Job, Rounds
 
 log = structlog.get_logger(__name__)
 
@@ -66,8 +66,7 @@ class NewsDesk:
         self._headlines: list[Headline] = []  # fresh, newest first
         self._problems: dict[str, str] = {}  # feed -> the problem last logged
         self._told: dict[int, set[str]] = {}  # chat -> keys claimed there (by us or another runner), of _headlines
-        self._tasks: list[asyncio.Task[None]] = []
-        self._rounds: dict[str, asyncio.Event] = {feed.name: asyncio.Event() for feed in config.feeds}
+        self._rounds = Rounds("news.refresh_crashed")
 
     @property
     def headlines(self) -> list[Headline]:
@@ -83,20 +82,17 @@ class NewsDesk:
         self._add(stored)
 
     def start(self) -> None:
-        if not self._tasks:
-            self._tasks = [asyncio.create_task(self._run(feed), name=f"news:{feed.name}") for feed in self.config.feeds]
+        self._rounds.start("news", [self._job(feed) for feed in self.config.feeds])
+
+    def _job(self, feed: NewsFeed) -> Job:
+        return Job(feed.name, lambda: self.refresh(feed), lambda: self.config.every_seconds)
 
     async def close(self) -> None:
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._rounds.close()
 
     async def fetched(self, name: str) -> None:
         """Wait until feed `name` completed a refresh after this call: for tests."""
-        event = self._rounds[name]
-        event.clear()
-        await event.wait()
+        await self._rounds.completed(name)
 
     # -- offering a headline ------------------------------------------------------------
 
@@ -118,15 +114,6 @@ class NewsDesk:
         return None
 
     # -- one feed -----------------------------------------------------------------------
-
-    async def _run(self, feed: NewsFeed) -> None:
-        while True:
-            try:
-                await self.refresh(feed)
-            except Exception:  # a bug must not end this feed's refreshing unseen
-                log.exception("news.refresh_crashed", feed=feed.name)
-            self._rounds[feed.name].set()
-            await asyncio.sleep(self.config.every_seconds)
 
     async def refresh(self, feed: NewsFeed) -> list[Headline]:
         """Fetch and parse one feed, store what is new; the new headlines (empty when it failed)."""

@@ -18,7 +18,6 @@ is logged when its reason changes, not at every fetch.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from piyasa_bot.market_config import QuoteSource
 from piyasa_bot.quotes import fetch, parsers
 from piyasa_bot.quotes.live_market import Held, LiveMarket, SourceRule
 from piyasa_bot.quotes.observation import Observation, SourceError
+from piyasa_bot.rounds import Job, Rounds
 
 log = structlog.get_logger(__name__)
 
@@ -84,8 +84,7 @@ class QuotePoller:
         self.clock = clock
         self.timeout = timeout
         self.states = {source.name: SourceState(source.kind) for source in self.sources}
-        self._tasks: list[asyncio.Task[None]] = []
-        self._rounds: dict[str, asyncio.Event] = {source.name: asyncio.Event() for source in self.sources}
+        self._rounds = Rounds("quotes.poll_crashed")
 
     async def restore(self) -> None:
         """Load the last good quotes stored (by this runner before a restart, or by another)."""
@@ -97,22 +96,14 @@ class QuotePoller:
             log.warning("quotes.restore_failed", error=type(error).__name__)
 
     def start(self) -> None:
-        if not self._tasks:
-            self._tasks = [
-                asyncio.create_task(self._run(source), name=f"quotes:{source.name}") for source in self.sources
-            ]
+        self._rounds.start("quotes", [self._job(source) for source in self.sources])
 
     async def close(self) -> None:
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._rounds.close()
 
     async def fetched(self, name: str) -> None:
         """Wait until source `name` completed a fetch (good or failed) after this call: for tests."""
-        event = self._rounds[name]
-        event.clear()
-        await event.wait()
+        await self._rounds.completed(name)
 
     async def poll_once(self, source: QuoteSource) -> bool:
         """One fetch of `source` into the market; False when it failed."""
@@ -135,15 +126,13 @@ class QuotePoller:
 
     # -- one source --------------------------------------------------------------------
 
-    async def _run(self, source: QuoteSource) -> None:
-        while True:
-            try:
-                await self.poll_once(source)
-            except Exception:  # a bug must not end this source's fetching unseen
-                log.exception("quotes.poll_crashed", source=source.name)
-                self.states[source.name].failures += 1
-            self._rounds[source.name].set()
-            await asyncio.sleep(self._delay(source))
+    def _job(self, source: QuoteSource) -> Job:
+        state = self.states[source.name]
+
+        def crashed() -> None:
+            state.failures += 1  # a bug backs off like a failure
+
+        return Job(source.name, lambda: self.poll_once(source), lambda: self._delay(source), crashed)
 
     def _delay(self, source: QuoteSource) -> float:
         failures = self.states[source.name].failures
