@@ -31,7 +31,7 @@ LaneWait = Callable[[str, Priority], float]
 COMPACT_AFTER = 64  # dead entries tolerated before a rebuild is worth it
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Entry:
     item: Outgoing
     seq: int

@@ -12,7 +12,7 @@ class Priority(IntEnum):
     CHATTER = 1
 
 
-@dataclass
+@dataclass(slots=True)  # thousands may wait in a busy roster's queues
 class Outgoing:
     bot: str
     chat_id: int
