@@ -26,6 +26,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from piyasa_bot.db.status_queries import ping
+from piyasa_bot.http_site import HttpSite, PortUnavailable
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.polling import BotState
 from piyasa_bot.sending.status import ENDINGS
@@ -248,8 +249,7 @@ def _bound(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(bound)
 
 
-class MetricsPortUnavailable(OSError):
-    """The metrics port cannot be bound (taken, or not ours to use); the message says which."""
+MetricsPortUnavailable = PortUnavailable  # the name callers knew first
 
 
 class MetricsServer:
@@ -266,8 +266,6 @@ class MetricsServer:
         collectors: Sequence[Collector] = (),
     ) -> None:
         self.view = view
-        self.host = host
-        self.port = port
         self.probe_timeout = probe_timeout
         self.stall_margin = stall_margin
         self.registry = CollectorRegistry(auto_describe=False)
@@ -276,12 +274,20 @@ class MetricsServer:
         for collector in collectors:  # e.g. the live market's (quotes/metrics.py)
             self.registry.register(collector)
         ProcessCollector(registry=self.registry)  # process_cpu_seconds_total, process_resident_memory_bytes, ...
-        self._site_runner: web.AppRunner | None = None
+        self._site = HttpSite(self.build_app(), host, port, "/metrics and /healthz")
         self._probe: asyncio.Task[bool] | None = None
 
     @property
+    def host(self) -> str:
+        return self._site.host
+
+    @property
+    def port(self) -> int:
+        return self._site.port
+
+    @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self._site.url
 
     def build_app(self) -> web.Application:
         app = web.Application()
@@ -290,23 +296,11 @@ class MetricsServer:
         return app
 
     async def start(self) -> None:
-        self._site_runner = web.AppRunner(self.build_app(), access_log=None)
-        await self._site_runner.setup()
-        site = web.TCPSite(self._site_runner, self.host, self.port)
-        try:
-            await site.start()
-        except OSError as error:
-            await self.stop()
-            raise MetricsPortUnavailable(
-                f"cannot listen on {self.host}:{self.port} for /metrics and /healthz: {error.strerror or error}"
-            ) from error
-        self.port = self._site_runner.addresses[0][1]
+        await self._site.start()
         log.info("metrics.listening", url=self.url)
 
     async def stop(self) -> None:
-        if self._site_runner is not None:
-            await self._site_runner.cleanup()
-            self._site_runner = None
+        await self._site.stop()
         if self._probe is not None:
             self._probe.cancel()
 

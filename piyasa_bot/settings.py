@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     # Optional port for /metrics and /healthz; unset means no HTTP listener.
     metrics_port: int | None = Field(default=None, validation_alias=AliasChoices("PIYASA_METRICS_PORT"))
     metrics_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("PIYASA_METRICS_HOST"))
+    # Optional port for the operator's web console (piyasa_bot/console); unset means no console.
+    # Off 127.0.0.1 it refuses to start until an operator account exists (`console-user add`).
+    console_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=AliasChoices("PIYASA_CONSOLE_PORT"))
+    console_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("PIYASA_CONSOLE_HOST"))
+    # Signs the console's session cookies; unset: derived from PIYASA_SECRET_KEY, else new at every start.
+    console_secret: SecretStr | None = Field(default=None, validation_alias=AliasChoices("PIYASA_CONSOLE_SECRET"))
     # Optional OpenAI-compatible chat-completions endpoint for the bots' texts;
     # unset means the built-in Turkish templates (no network).
     llm_base_url: str | None = Field(default=None, validation_alias=AliasChoices("PIYASA_LLM_BASE_URL"))
