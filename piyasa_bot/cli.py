@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from piyasa_bot.commands.loadtest import add_arguments as add_loadtest_arguments
+from piyasa_bot.console.viewer import Role
 
 if TYPE_CHECKING:
     from piyasa_bot.settings import Settings
@@ -54,7 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_loadtest_arguments(
         commands.add_parser("loadtest", help="the reference load test: 50 bots, 100 people, 5 minutes")
     )
+    add_console_user_arguments(
+        commands.add_parser("console-user", help="add, remove or list who may sign in to the web console")
+    )
     return parser
+
+
+def add_console_user_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add a user, or replace the password and role of one")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument(
+        "--role", required=True, choices=[role.value for role in Role], help="viewer reads, operator steers"
+    )
+    add.add_argument("--password-stdin", action="store_true", help="read the password from one line of standard input")
+    actions.add_parser("remove", help="remove a user; their sessions end").add_argument("name", metavar="NAME")
+    actions.add_parser("list", help="names, roles and when each was added (never a password or its hash)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,4 +166,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from piyasa_bot.commands import loadtest
 
             return asyncio.run(loadtest.loadtest(settings, args))
+        case "console-user":
+            from piyasa_bot.commands import console_user
+
+            return asyncio.run(console_user.console_user(settings, args))
     raise AssertionError(args.command)

@@ -155,7 +155,7 @@ async def imported_modules(*args: str, env: dict[str, str], stdin: bytes | None 
     return process.returncode, modules
 
 
-async def test_commands_that_poll_nothing_never_import_aiogram(tmp_path: Path) -> None:
+async def test_commands_that_poll_nothing_never_import_aiogram(tmp_path: Path, dsn: str) -> None:
     # aiogram's types take seconds to import: `keygen` and friends answer at once without them.
     invalid = tmp_path / "bots.yaml"
     invalid.write_text(roster_yaml(["ayse"], -1001234567890))  # AYSE_TOKEN unset: check stops at validation
@@ -168,6 +168,7 @@ async def test_commands_that_poll_nothing_never_import_aiogram(tmp_path: Path) -
         ),
         "check": await imported_modules("check", env={"PIYASA_CONFIG": str(invalid), "PIYASA_SECRET_KEY": key}),
         "status": await imported_modules("status", env={"PIYASA_DATA_DIR": str(tmp_path / "none")}),
+        "console-user": await imported_modules("console-user", "list", env={"DATABASE_URL": dsn}),
     }
     assert {name: code for name, (code, _) in runs.items()} == {
         "keygen": 0,
@@ -175,6 +176,7 @@ async def test_commands_that_poll_nothing_never_import_aiogram(tmp_path: Path) -
         "encrypt-token": 0,
         "check": 2,
         "status": 3,
+        "console-user": 0,
     }
     for name, (_, modules) in runs.items():
         assert "piyasa_bot.cli" in modules, name  # the measure itself works
