@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 LINTED := piyasa_bot tests benchmarks
 
-.PHONY: setup simulate run check test test-fast lint loadtest bench clean
+.PHONY: setup simulate run check test test-fast lint loadtest bench clean browser
 
 setup: $(STAMP)
 
@@ -33,6 +33,12 @@ test: setup  ## the whole suite, what CI runs; every test is bounded by pytest-t
 
 test-fast: setup  ## unit and contract tests only: no end-to-end scenario (marked slow), well under a minute
 	$(BIN)/python -m pytest -q -m "not slow" $(ARGS)
+
+browser:  ## Debian's Chromium for the console's browser tests (skipped without it, outside CI); needs root or sudo
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version 2>/dev/null
 
 lint: setup  ## ruff (lint and format) and mypy
 	$(BIN)/ruff check $(LINTED)

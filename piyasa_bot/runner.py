@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     import asyncpg
 
     from piyasa_bot.chatrooms import ChatRooms
+    from piyasa_bot.console.options import ConsoleOptions
+    from piyasa_bot.console.server import ConsoleServer
     from piyasa_bot.deps import Deps
     from piyasa_bot.ingest.pipeline import Ingest
     from piyasa_bot.ingest.writer import MessageWriter
@@ -68,6 +70,7 @@ class Runner:
         metrics_port: int | None = None,
         metrics_host: str = "127.0.0.1",
         removal_grace: float = REMOVAL_GRACE,
+        console: ConsoleOptions | None = None,
     ) -> None:
         self.loaded = loaded
         self.cipher = cipher
@@ -84,6 +87,7 @@ class Runner:
             metrics_port=metrics_port,
             metrics_host=metrics_host,
             removal_grace=removal_grace,
+            console=console,
         )
         self._polls = PollSupervisor(self._on_state, self._identified)
         self._chatter = Chatter()
@@ -131,6 +135,10 @@ class Runner:
     @property
     def metrics(self) -> MetricsServer | None:
         return self.services.metrics
+
+    @property
+    def console(self) -> ConsoleServer | None:
+        return self.services.console
 
     @property
     def fenced(self) -> bool:

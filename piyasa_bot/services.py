@@ -28,6 +28,9 @@ from piyasa_bot.bot_chats import BotChats
 from piyasa_bot.bot_states import BotStates
 from piyasa_bot.bots import BotRegistry
 from piyasa_bot.chatrooms import ChatRooms
+from piyasa_bot.console.context import ConsoleContext
+from piyasa_bot.console.options import ConsoleOptions
+from piyasa_bot.console.server import ConsoleServer, open_console
 from piyasa_bot.conversation import Composer
 from piyasa_bot.db import queries, said_store
 from piyasa_bot.db.pool import InstanceLock, open_pool
@@ -65,11 +68,13 @@ class ServiceOptions:
     metrics_port: int | None = None  # None: no /metrics and /healthz
     metrics_host: str = "127.0.0.1"
     removal_grace: float = REMOVAL_GRACE  # seconds a removed bot's queued messages wait for it to be back
+    console: ConsoleOptions | None = None  # None: no web console
 
 
 # Seconds each closing step may take; with the runner's second to stop polling they add up to
 # 9.2 s, under `run`'s 9.5 s deadline and the 10 s in which a SIGTERM must end the process.
 CLOSE_TIMEOUTS = {
+    "console": 0.5,
     "metrics": 0.5,
     "foreign chats": 0.2,
     "bot states": 0.8,
@@ -110,6 +115,7 @@ class Services:
     market: OpenMarket | None  # simulated (kept across restarts) or live (bots.yaml); None when the conversation is off
     news: NewsDesk | None  # None without feeds in bots.yaml (or without the conversation)
     metrics: MetricsServer | None  # None without a metrics port
+    console: ConsoleServer | None  # None without a console port
     trimmer: MallocTrimmer  # hands the C heap's free pages back to the system every minute
 
 
@@ -210,6 +216,10 @@ async def open_services(
             metrics = MetricsServer(metrics_view, options.metrics_host, options.metrics_port, collectors=collectors)
             await metrics.start()
             closing("metrics", metrics.stop)
+        console = None
+        if options.console is not None:
+            console = await open_console(options.console, ConsoleContext(deps=deps, runner=metrics_view), pool)
+            closing("console", console.stop)
         yield Services(
             pool=pool,
             lock=lock,
@@ -231,6 +241,7 @@ async def open_services(
             market=market,
             news=news,
             metrics=metrics,
+            console=console,
             trimmer=trimmer,
         )
 

@@ -19,6 +19,8 @@ import asyncpg
 import structlog
 
 from piyasa_bot.bootstrap import Prepared, database_dsn, environment
+from piyasa_bot.console.options import console_options
+from piyasa_bot.console.refused import ConsoleRefused
 from piyasa_bot.db.migrate import apply_migrations
 from piyasa_bot.roster_loader import load_roster
 from piyasa_bot.roster_watch import RosterWatcher
@@ -69,6 +71,11 @@ async def run(settings: Settings, prepared: Prepared) -> int:
     # `migrate` (and `simulate`'s signal helper) never needs.
     from piyasa_bot.runner import Runner
 
+    try:
+        console = console_options(settings)
+    except ConsoleRefused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     stop = asyncio.Event()
     stop_on_signals(stop, deadline=STOP_DEADLINE)
     runner = Runner(
@@ -79,6 +86,7 @@ async def run(settings: Settings, prepared: Prepared) -> int:
         llm=prepared.llm,
         metrics_port=settings.metrics_port,
         metrics_host=settings.metrics_host,
+        console=console,
     )
     # Built before the runner starts: it knows the file as it was loaded, and a SIGHUP
     # during start-up waits in it until it runs.
@@ -86,8 +94,12 @@ async def run(settings: Settings, prepared: Prepared) -> int:
         settings.config, lambda: load_roster(settings.config, environment(), prepared.cipher), runner.apply
     )
     asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.trigger)
-    if not await _started(runner, stop):
-        return 0
+    try:
+        if not await _started(runner, stop):
+            return 0
+    except ConsoleRefused as error:  # beyond 127.0.0.1 without an operator account
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     try:
         watching = asyncio.create_task(watcher.run(), name="roster-watch")
         await stop.wait()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
+import asyncpg
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from piyasa_bot.console.access import open_access
 from piyasa_bot.console.context import CONTEXT, ConsoleContext
 from piyasa_bot.console.errors import error_pages
+from piyasa_bot.console.options import ConsoleOptions
 from piyasa_bot.http_site import HttpSite
 
 log = structlog.get_logger(__name__)
@@ -53,3 +57,11 @@ class ConsoleServer:
 
     async def stop(self) -> None:
         await self._site.stop()
+
+
+async def open_console(options: ConsoleOptions, context: ConsoleContext, pool: asyncpg.Pool) -> ConsoleServer:
+    """The console, listening; ConsoleRefused when it would listen beyond this machine with no operator."""
+    access = await open_access(pool, options.host, options.secret or os.urandom(32))
+    console = ConsoleServer(context, access, options.host, options.port)
+    await console.start()
+    return console

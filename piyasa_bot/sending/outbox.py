@@ -76,6 +76,7 @@ class Outbox:
         self.on_sent = on_sent
         self.on_inactive = on_inactive
         self.counts = OutboxCounts()
+        self.rate_limited_by_bot: Counter[str] = Counter()  # 429s since start, for the console's bot page
         self.retry = RetryBackoff()
         self._store = OutboxStore(pool)
         self._queues: dict[int, ChatQueue] = {}
@@ -215,6 +216,16 @@ class Outbox:
         )  # a later one waits out a deliberate delay, not a limit
         return LimitHolds(chat=held["chat"], retry_after=held["retry_after"], global_bucket=self._waiting_global)
 
+    def held_by_bot(self) -> Counter[str]:
+        """Per bot, its queued messages whose time has come and that a limit holds right now."""
+        now = time.time()
+        return Counter(
+            item.bot
+            for queue in self._queues.values()
+            for item in queue
+            if item.not_before <= now and self.limits.holding(item.bot, item.chat_id, item.is_chatter) is not None
+        )
+
     # --- the per-chat loop ----------------------------------------------------------------
 
     def _lane_wait(self, chat_id: int) -> LaneWait:
@@ -298,6 +309,7 @@ class Outbox:
                 self.on_sent(item, result.message)
             case SendOutcome.RATE_LIMITED:
                 self.counts.rate_limited += 1
+                self.rate_limited_by_bot[item.bot] += 1
                 paused = self.limits.pauses.pause(item.bot, result.retry_after)
                 item.last_error = result.reason
                 log.warning("send.rate_limited", bot=item.bot, chat_id=item.chat_id, retry_after=paused)
