@@ -9,8 +9,11 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from piyasa_bot.console.viewer import Viewer
+
 # Set by the access middleware on every request it lets through (piyasa_bot.console.access).
-VIEWER_KEY = "viewer"
+# A RequestKey, not a str: aiohttp warns about str keys (and the tests turn warnings into errors).
+VIEWER_KEY = web.RequestKey("viewer", Viewer)
 
 
 @cache
@@ -27,8 +30,9 @@ def environment() -> jinja2.Environment:
 
 
 def render(request: web.Request, template: str, *, status: int = 200, **context: Any) -> web.Response:
-    """`template` filled with `context`, plus `viewer` (who is looking, None before sign-in) and `path`."""
-    page = environment().get_template(template).render(viewer=request.get(VIEWER_KEY), path=request.path, **context)
+    """`template` filled with `context`, plus `viewer` (who is looking, None before sign-in), `path` and `status`."""
+    viewer = request.get(VIEWER_KEY)
+    page = environment().get_template(template).render(viewer=viewer, path=request.path, status=status, **context)
     return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
 
 

@@ -61,14 +61,15 @@ async def status(args: str, ctx: Controls) -> str:
         f"Gönderim kuyruğu: {ctx.deps.outbox.backlog_of(ctx.chat_id)}",
     ]
     if ctx.director is None:
-        return "\n".join([*lines, NO_CONVERSATION])
-    state = steering.chat_state(ctx.chat.id)
-    lines.append(_conversation(state))
-    if state.differs_from_yaml:
-        lines.append(_stored(state))
+        lines.append(NO_CONVERSATION)
+    else:
+        state = steering.chat_state(ctx.chat.id)
+        lines.append(_conversation(state))
+        if state.differs_from_yaml:
+            lines.append(_stored(state))
     disabled = [name for name, _, _ in pairs if steering.is_disabled(name)]
     if disabled:
-        lines.append(f"Kapatılmış bot: {', '.join(disabled)}")
+        lines.append(f"Kapatılmış bot (operatör): {', '.join(disabled)}")
     return "\n".join(lines)
 
 
