@@ -128,6 +128,8 @@ class ChatRooms:
                     director.observe(line)
                 for name in previous.inactive:
                     director.deactivate(name)  # still removed from that chat
+                for name in previous.disabled:
+                    director.disable(name)  # still disabled by the operator (steering.py applies it again too)
                 director.scale = previous.scale
                 if previous.paused:
                     director.pause()
@@ -156,7 +158,7 @@ class ChatRooms:
         await self.answers.settle(max(deadline - asyncio.get_running_loop().time(), 0.0))
 
     def nudge(self, chat_id: int) -> None:
-        """Replan this chat's next turn now (its director was paused, resumed or re-paced)."""
+        """Replan this chat's next turn now (its director was paused, resumed, re-paced or lost a bot)."""
         director = self.director_of(chat_id)
         if director is not None:
             self._wake[director.chat.id].set()

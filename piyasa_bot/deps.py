@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from piyasa_bot.ingest.pipeline import Recorder
     from piyasa_bot.roster import ChatConfig, Roster
     from piyasa_bot.sending.outbox import Outbox
+    from piyasa_bot.steering import Steering
 
 
 class Deps:
@@ -30,6 +31,7 @@ class Deps:
         aliases: ChatAliases,
         foreign: ForeignChats,
         rooms: ChatRooms | None,
+        steering: Steering,
     ) -> None:
         self.recorder = recorder
         self.outbox = outbox
@@ -39,6 +41,7 @@ class Deps:
         self.aliases = aliases  # the recorder's too: rows and lookups follow a renumbered chat alike
         self.foreign = foreign
         self.rooms = rooms  # None when the runner only records
+        self.steering = steering  # pause, pace, disable: stored (admin commands, the console)
         self.use_roster(roster)
 
     @property

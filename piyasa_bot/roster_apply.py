@@ -6,7 +6,8 @@ running system: bots whose token is new or changed start, bots that are gone
 (or whose token changed) stop and their queued messages wait out a grace
 period in case the same bot is back (removal_grace.py), then end failed with
 the reason, and everything else (chat settings, pairings, limits, the
-conversation's directors) follows the new file; a changed `market:` section
+conversation's directors) follows the new file, under the operator's stored
+overrides (steering.py); a changed `market:` section
 takes effect at the next start (said in the log).
 """
 
@@ -92,6 +93,7 @@ async def apply_roster(
         await services.removals.added(name, new.tokens[name])  # back within the grace: its messages go out
     if services.rooms is not None:
         services.rooms.apply(roster)
+    services.deps.steering.reapply()  # the new directors keep the operator's pauses, paces and disabled bots
     if roster.market != old.roster.market:
         # The market's sources, tasks and HTTP session are built once, at start.
         log.warning("roster.market_changed", applies="at the next start of the runner")

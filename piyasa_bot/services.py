@@ -52,6 +52,7 @@ from piyasa_bot.removal_grace import REMOVAL_GRACE, RemovalGrace
 from piyasa_bot.roster_loader import LoadedRoster
 from piyasa_bot.sending.limits import SendLimits
 from piyasa_bot.sending.outbox import Outbox, Outgoing
+from piyasa_bot.steering import Steering
 from piyasa_bot.telegram import shared_session
 
 log = structlog.get_logger(__name__)
@@ -198,6 +199,8 @@ async def open_services(
         closing("bot states", states.close)
         foreign = ForeignChats()
         closing("foreign chats", foreign.close)  # leaves still waiting out their grace
+        # The operator's stored overrides; it reads the roster as applied now, from the deps built next.
+        steering = Steering(pool, outbox, rooms, aliases, roster=lambda: deps.roster)
         deps = Deps(
             roster=roster,
             recorder=recorder,
@@ -208,7 +211,9 @@ async def open_services(
             aliases=aliases,
             foreign=foreign,
             rooms=rooms,
+            steering=steering,
         )
+        await steering.load()  # before any update is handled and before the chatter starts
         ingest = TimedIngest(build_dispatcher(conversation_on=rooms is not None), recorder, deps)
         metrics = None
         if options.metrics_port is not None:

@@ -24,11 +24,14 @@ ADMIN = 42
 SOMEONE = 7
 
 
-def with_admins(world: World, admins: list[int]) -> World:
+def with_admins(world: World, admins: list[int], *, all_day: bool = False) -> World:
+    """The world's roster with these chat admins; `all_day`: bots that chatter at any hour (whenever the suite runs)."""
     names = [bot.name for bot in world.emulator.bots()]
     lines = ["chats:", f"  - id: {world.chat_id}", "    title: Test", f"    admins: {admins}", "bots:"]
     for name in names:
         lines += [f"  - name: {name}", f"    token: ${{{name.upper()}_TOKEN}}", f"    chats: [{world.chat_id}]"]
+        if all_day:
+            lines.append("    persona: {active_hours: ['00:00-24:00']}")
     return dataclasses.replace(world, loaded=parse_roster("\n".join(lines) + "\n", "test.yaml", world.env, None))
 
 
@@ -131,7 +134,39 @@ async def test_pause_pace_and_resume_steer_the_chat_director(world: World, dsn: 
         resumed = await command(runner, world, "/resume@bot000_bot")
         assert not director.paused and resumed.text == "Sohbet devam ediyor."
         status = await command(runner, world, "/status@bot001_bot")
+        stored = await runner.pool.fetchrow("SELECT paused, pace, updated_by FROM chat_steering")
     assert "Sohbet: susturuldu (tempo 0)." in status.text
+    assert "Kalıcı ayar: tempo 0 (bots.yaml: 30); son değiştiren telegram:42" in status.text
+    assert tuple(stored) == (False, 0.0, f"telegram:{ADMIN}"), "the console's steering and the commands' are one"
+
+
+async def test_a_pause_lasts_across_a_restart_until_resume(world: World, dsn: str) -> None:
+    world = with_admins(world, [ADMIN], all_day=True)
+    async with make_runner(world, dsn, conversation=True, seed=3, pace_scale=0.0) as runner:
+        await runner.wait_polling()
+        assert "duraklatıldı" in (await command(runner, world, "/pause")).text
+    # Restarted at 200 times bots.yaml's pace (a turn every ~0.6 s): only the stored pause keeps it quiet.
+    async with make_runner(world, dsn, conversation=True, seed=4, pace_scale=200) as again:
+        await again.wait_polling()
+        assert again.rooms.directors[world.chat_id].paused
+        status = await command(again, world, "/status@bot001_bot")
+        assert "Sohbet: duraklatıldı (/resume ile devam)." in status.text
+        resumed_at = await again.pool.fetchval("SELECT clock_timestamp()")
+        await command(again, world, "/resume@bot002_bot")
+        answers = len(world.emulator.sent(world.chat_id))
+        await again.outbox.wait_until(lambda: len(world.emulator.sent(world.chat_id)) > answers, timeout=30)
+        chatter = await again.pool.fetch("SELECT created_at FROM outbox WHERE priority = 1 ORDER BY id")
+    assert chatter, "after /resume the chat talks again"
+    assert all(row["created_at"] > resumed_at for row in chatter), "no chatter while paused, across the restart"
+
+
+async def test_a_bot_the_operator_disabled_does_not_answer_commands(world: World, dsn: str) -> None:
+    async with make_runner(world, dsn) as runner:  # the conversation is off: bots can still be disabled
+        await runner.wait_polling()
+        await runner.deps.steering.disable_bot("bot000", by="deniz")
+        answer = await command(runner, world, "/status@bot000_bot")
+    assert answer.bot_name == "bot001", "the first bot that may speak answers instead"
+    assert "Etkin bot: 4/5" in answer.text and "Kapatılmış bot (operatör): bot000" in answer.text
 
 
 async def test_a_command_in_a_forum_topic_is_answered_in_that_topic(world: World, dsn: str) -> None:

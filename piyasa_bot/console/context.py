@@ -10,12 +10,18 @@ from aiohttp import web
 if TYPE_CHECKING:
     from piyasa_bot.deps import Deps
     from piyasa_bot.metrics_server import RunnerView
+    from piyasa_bot.steering import Steering
 
 
 @dataclass(frozen=True)
 class ConsoleContext:
     deps: Deps  # the roster as applied now, the pool, the bots, the outbox, the chat rooms
     runner: RunnerView  # the pollers' states, as /metrics reads them
+
+    @property
+    def steering(self) -> Steering:
+        """Pause, pace, disable: the same stored changes as the admin commands (steering.py)."""
+        return self.deps.steering
 
 
 CONTEXT = web.AppKey("console", ConsoleContext)

@@ -63,7 +63,8 @@ class Director:
         self._usage = usage
         self._scale = 1.0
         self.scale = scale
-        self._inactive: set[str] = set()
+        self._inactive: set[str] = set()  # removed from the chat or blocked (403): for good
+        self._disabled: set[str] = set()  # by the operator (steering.py): until enabled again
         self._paused = False
         self._lines: deque[ChatLine] = deque(maxlen=history)
         self._seen: deque[tuple[object, ...]] = deque(maxlen=4 * history)
@@ -103,8 +104,18 @@ class Director:
         if self._pending and self._pending.bot_name == bot_name:
             self._pending = None
 
+    def disable(self, bot_name: str) -> None:
+        """The operator silenced the bot: never choose it, until `enable`."""
+        self._disabled.add(bot_name)
+        if self._pending and self._pending.bot_name == bot_name:
+            self._pending = None
+
+    def enable(self, bot_name: str) -> None:
+        """The operator's silence is lifted (a bot deactivated by a 403 stays so)."""
+        self._disabled.discard(bot_name)
+
     def is_active(self, bot_name: str) -> bool:
-        return bot_name in self._bots and bot_name not in self._inactive
+        return bot_name in self._bots and bot_name not in self._inactive and bot_name not in self._disabled
 
     @property
     def inactive(self) -> frozenset[str]:
@@ -112,9 +123,14 @@ class Director:
         return frozenset(self._inactive)
 
     @property
+    def disabled(self) -> frozenset[str]:
+        """Bots the operator disabled: carried over when the roster is reloaded."""
+        return frozenset(self._disabled)
+
+    @property
     def members(self) -> tuple[str, ...]:
         """Bots that may still post in this chat."""
-        return tuple(name for name in self._bots if name not in self._inactive)
+        return tuple(name for name in self._bots if self.is_active(name))
 
     @property
     def recent(self) -> tuple[ChatLine, ...]:

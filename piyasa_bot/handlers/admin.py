@@ -4,8 +4,10 @@ Only the chat's admins (bots.yaml `chats[].admins`, Telegram user ids) are
 obeyed; anyone else's command is stored like any message and otherwise
 ignored, without a word. Every bot in the chat receives a command, but the
 recording middleware passes on one copy, and one bot answers: the one named
-in `/cmd@username`, else the first active bot of the chat in bots.yaml order.
-The answer is an Outgoing answer to the command: the outbox sends it.
+in `/cmd@username`, else the first active bot of the chat in bots.yaml order
+(a bot the operator disabled is not active). The answer is an Outgoing answer
+to the command: the outbox sends it. /pause, /resume and /pace are stored
+changes (steering.py): a restart keeps them.
 
 Any other command (another bot's /start, or one naming a bot that is not
 ours) ends here too: a command is for a bot's controls, never a question for
@@ -94,9 +96,10 @@ async def run_command(
     if bot_name is None:
         log.warning("command.unanswered", command=name, reason="no active bot in this chat")
         return
-    text = await ACTIONS[name](args, Controls(chat=roster_chat, chat_id=chat_id, deps=deps, director=director))
-    if deps.rooms is not None:
-        deps.rooms.nudge(roster_chat.id)  # a new pace or a pause takes effect now, not at the planned turn
+    by = f"telegram:{message.from_user.id}" if message.from_user else "telegram"  # from_chat_admin saw the user
+    # A change goes through deps.steering, which stores it and nudges the chat: it takes effect now.
+    controls = Controls(chat=roster_chat, chat_id=chat_id, deps=deps, director=director, by=by)
+    text = await ACTIONS[name](args, controls)
     reply_to = reply_target(
         message.chat.type, message.message_id, received_by=arrival.handle.name, answering_bot=bot_name
     )
@@ -134,6 +137,7 @@ async def _answering_bot(
         and (handle := deps.bots.get(bot.name)) is not None
         and handle.telegram_id
         and paired.get(bot.name, True)
+        and not deps.steering.is_disabled(bot.name)  # disabled by the operator: says nothing
         and (director is None or director.is_active(bot.name))
     ]
     named = deps.bots.by_username(mention) if mention else None

@@ -88,6 +88,7 @@ class Outbox:
         self._dispatching = 0  # off its queue, not yet handed to a send task
         self._waiting_global = 0  # of those, waiting for the roster-wide bucket
         self.paused = False  # True: nothing is sent (`pause`), what is queued stays pending
+        self._silenced: dict[str, str] = {}  # bot -> why its messages end expired instead of sent (`silence`)
 
     # --- putting in -----------------------------------------------------------------------
 
@@ -107,6 +108,9 @@ class Outbox:
         if not verdict.ok:
             # Whatever wrote it (templates, a model, an admin reply), this never reaches the chat.
             await self._finish(item, OutboxStatus.FAILED, f"guard: {verdict.reason}")
+            return outbox_id
+        if item.bot in self._silenced:
+            await self._finish(item, OutboxStatus.EXPIRED, self._silenced[item.bot])
             return outbox_id
         waiting = self._answers_waiting(item)
         if waiting >= MAX_ANSWERS_WAITING:
@@ -189,6 +193,20 @@ class Outbox:
         for item in items:
             await self._finish(item, OutboxStatus.FAILED, reason)
 
+    def silence(self, bot: str, reason: str) -> int:
+        """Send nothing of this bot until `unsilence`: what it has queued, and what it queues meanwhile, ends
+        expired with `reason` (a send already on the wire finishes). Returns how many queued messages end;
+        their rows are closed in the background (`drain` waits for them), as an outage may hold them up."""
+        self._silenced[bot] = reason
+        items = self.set_aside(bot)
+        for item in items:
+            self._work.spawn(self._finish(item, OutboxStatus.EXPIRED, reason))
+        return len(items)
+
+    def unsilence(self, bot: str) -> None:
+        """The bot's new messages are sent again (those that ended meanwhile stay ended)."""
+        self._silenced.pop(bot, None)
+
     # --- what others may ask ------------------------------------------------------------------
 
     @property
@@ -238,6 +256,9 @@ class Outbox:
             for stale in queue.pop_expired(now):
                 self._work.spawn(self._finish(stale, OutboxStatus.EXPIRED, stale_reason(stale)))
             item = queue.pop_ready(now, lane_wait)
+            if item is not None and item.bot in self._silenced:  # queued again since (a retry, a resume)
+                self._work.spawn(self._finish(item, OutboxStatus.EXPIRED, self._silenced[item.bot]))
+                continue
             if item is None:
                 wake.clear()
                 wait = queue.next_wait(now, lane_wait)
