@@ -37,7 +37,8 @@ async def chats(request: web.Request) -> web.Response:
     context = context_of(request)
     rows = await status_queries.chat_statuses(context.deps.pool, WINDOW)
     titles = {chat.id: chat.title for chat in context.deps.roster.chats}
-    return render(request, "chats.html", chats=rows, titles=titles)
+    steered = {state.chat_id: state for state in context.steering.chat_states()}
+    return render(request, "chats.html", chats=rows, titles=titles, steered=steered)
 
 
 async def chat(request: web.Request) -> web.Response:
@@ -52,7 +53,7 @@ async def chat(request: web.Request) -> web.Response:
         title=roster_chat.title if roster_chat is not None and roster_chat.title else str(chat_id),
         lines=lines,
         last_id=lines[-1].id if lines else 0,
-        steer=None,
+        steer=context.steering.chat_state(roster_chat.id) if roster_chat is not None else None,
     )
 
 
@@ -75,6 +76,7 @@ async def bots(request: web.Request) -> web.Response:
         rate_limited=outbox.rate_limited_by_bot,
         held=outbox.held_by_bot(),
         in_roster={bot.name for bot in context.deps.roster.bots},
+        steered={state.name: state for state in context.steering.bot_states()},
     )
 
 

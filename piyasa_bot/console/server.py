@@ -42,12 +42,13 @@ class ConsoleServer:
         return self._site.url
 
     def build_app(self) -> web.Application:
-        from piyasa_bot.console import pages
+        from piyasa_bot.console import pages, steer_routes
 
         app = web.Application(middlewares=[error_pages, self.access.middleware], client_max_size=MAX_BODY)
         app[CONTEXT] = self.context
         self.access.add_routes(app)
         pages.add_routes(app)
+        steer_routes.add_routes(app)
         app.router.add_static("/static", STATIC)
         return app
 
