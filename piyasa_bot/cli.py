@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--pace", type=float, default=10.0, help="speed-up of the bots' pace (default 10)")
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--quiet", action="store_true", help="counts only, not the chat itself")
+    simulate.add_argument(
+        "--console", type=int, metavar="PORT", help="serve the operator's console on 127.0.0.1:PORT meanwhile (0: any)"
+    )
     add_loadtest_arguments(
         commands.add_parser("loadtest", help="the reference load test: 50 bots, 100 people, 5 minutes")
     )

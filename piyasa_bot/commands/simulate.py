@@ -21,6 +21,7 @@ import asyncpg
 from piyasa_bot.bootstrap import ConfigError, database_dsn, secret_cipher
 from piyasa_bot.chat_kinds import is_supergroup_id
 from piyasa_bot.commands.run import stop_on_signals
+from piyasa_bot.console.options import ConsoleOptions
 from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.db.pool import fresh_database
 from piyasa_bot.roster_loader import LoadedRoster, RosterError, load_roster
@@ -166,10 +167,20 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
     )
     dsn = await fresh_simulation_database(settings)
     try:
+        console = ConsoleOptions(port=args.console) if args.console is not None else None
         async with Runner(
-            loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10, seed=args.seed, pace_scale=args.pace
+            loaded,
+            dsn=dsn,
+            api_base=base_url,
+            cipher=cipher,
+            poll_timeout=10,
+            seed=args.seed,
+            pace_scale=args.pace,
+            console=console,
         ) as runner:
             await runner.wait_polling()
+            if runner.console is not None:
+                print(f"the console: {runner.console.url}/ (the local operator, no sign-in)", file=out)
             market = runner.services.market
             # People quote the market the bots quote, so the demo does not contradict itself.
             crowd = Crowd(emulator, spec, market.prices() if market is not None else None)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from piyasa_bot.console.sessions import console_secret
-
 if TYPE_CHECKING:
     from piyasa_bot.settings import Settings
 
@@ -22,4 +20,6 @@ def console_options(settings: Settings) -> ConsoleOptions | None:
     """From PIYASA_CONSOLE_PORT/HOST/SECRET; None when no console port is set."""
     if settings.console_port is None:
         return None
+    from piyasa_bot.console.sessions import console_secret  # aiohttp: not for `migrate` and the other light commands
+
     return ConsoleOptions(port=settings.console_port, host=settings.console_host, secret=console_secret(settings))
