@@ -168,3 +168,18 @@ async def test_bad_input_gets_a_page_that_names_the_problem(
 ) -> None:
     body = await page(client, path, status=status)
     assert says in body and 'id="error"' in body
+
+
+async def test_a_page_left_open_does_not_hold_up_the_runner_stopping(world: World, dsn: str) -> None:
+    async with make_runner(world, dsn, console=ConsoleOptions(port=0)) as runner:
+        await runner.wait_polling()
+        assert runner.console is not None
+        session = aiohttp.ClientSession(base_url=runner.console.url)
+        await session.get("/")  # the local operator's session cookie
+        stream = await session.get(f"/chats/{world.chat_id}/events?after=0")
+        assert stream.status == 200
+        stopping = time.monotonic()
+    took = time.monotonic() - stopping
+    await stream.release()
+    await session.close()
+    assert took < 5, f"the runner took {took:.1f} s to stop with a live view open"
