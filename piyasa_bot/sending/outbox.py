@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import structlog
@@ -225,24 +225,20 @@ class Outbox:
 
     def holds(self) -> LimitHolds:
         """What is held by which limit right now: messages whose time has come, waiting for room."""
-        now = time.time()
-        held = Counter(
-            self.limits.holding(item.bot, item.chat_id, item.is_chatter)
-            for queue in self._queues.values()
-            for item in queue
-            if item.not_before <= now
-        )  # a later one waits out a deliberate delay, not a limit
+        held = Counter(limit for _, limit in self._due_and_held())
         return LimitHolds(chat=held["chat"], retry_after=held["retry_after"], global_bucket=self._waiting_global)
 
     def held_by_bot(self) -> Counter[str]:
         """Per bot, its queued messages whose time has come and that a limit holds right now."""
-        now = time.time()
-        return Counter(
-            item.bot
-            for queue in self._queues.values()
-            for item in queue
-            if item.not_before <= now and self.limits.holding(item.bot, item.chat_id, item.is_chatter) is not None
-        )
+        return Counter(item.bot for item, limit in self._due_and_held() if limit is not None)
+
+    def _due_and_held(self) -> Iterator[tuple[Outgoing, str | None]]:
+        """Each queued message whose time has come, with the limit holding it (None: none does)."""
+        now = time.time()  # a later one waits out a deliberate delay, not a limit
+        for queue in self._queues.values():
+            for item in queue:
+                if item.not_before <= now:
+                    yield item, self.limits.holding(item.bot, item.chat_id, item.is_chatter)
 
     # --- the per-chat loop ----------------------------------------------------------------
 
