@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from piyasa_bot.db.embedded import EmbeddedPostgres
+from piyasa_bot.db.pool import open_pool
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -78,3 +79,13 @@ async def dsn(server_dsn: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on this test's database, with every migration applied."""
+    opened = await open_pool(dsn)
+    try:
+        yield opened
+    finally:
+        await opened.close()

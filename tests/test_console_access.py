@@ -32,7 +32,6 @@ from piyasa_bot.console.server import STATIC
 from piyasa_bot.console.sessions import COOKIE, LIFETIME, SessionSigner
 from piyasa_bot.console.viewer import Role
 from piyasa_bot.db import console_users
-from piyasa_bot.db.pool import open_pool
 from tests.log_capture import capture_log_lines  # noqa: F401  # the log_lines fixture
 
 SECRET = b"s" * 32
@@ -45,15 +44,6 @@ Console = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
 @cache
 def hashed(password: str) -> str:
     return hash_password(password)  # once per password and test process: argon2 takes its time by design
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    opened = await open_pool(dsn)  # applies the migrations
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def add_user(pool: asyncpg.Pool, name: str, role: Role, password: str) -> None:

@@ -7,7 +7,6 @@ import asyncio
 import io
 import os
 import sys
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -21,19 +20,9 @@ from piyasa_bot.console.sessions import console_secret
 from piyasa_bot.console.viewer import Role
 from piyasa_bot.crypto import generate_key
 from piyasa_bot.db import console_users
-from piyasa_bot.db.pool import open_pool
 from piyasa_bot.settings import Settings
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    opened = await open_pool(dsn)  # applies the migrations
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_users_are_added_replaced_listed_and_removed_and_listings_carry_no_hash(pool: asyncpg.Pool) -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from piyasa_bot.conversation.hours import ISTANBUL
 from piyasa_bot.db.pool import open_pool
@@ -24,15 +22,6 @@ CHAT, OTHER_CHAT = -1001, -1002
 
 def headlines(name: str, source: str) -> list[Headline]:
     return parse_feed((DATA / name).read_bytes(), source=source, now=NOW, max_age=WEEK).headlines
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    opened = await open_pool(dsn)  # applies the migrations, 0007_news among them
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_a_headline_is_new_once_across_refreshes_and_restarts(dsn: str, pool: asyncpg.Pool) -> None:

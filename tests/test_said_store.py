@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import pytest
 
 from piyasa_bot.conversation.composer import Composer
 from piyasa_bot.conversation.market import Market
@@ -19,15 +17,6 @@ from tests.test_tics import CHAT, KEMAL, START
 
 CHAT_ID, OTHER_CHAT = -1001, -1002
 SENT_AT = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    opened = await open_pool(dsn)  # applies the migrations
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def add_bot(conn: asyncpg.Pool, name: str, telegram_id: int) -> int:
