@@ -38,6 +38,7 @@ import os
 import random
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -164,95 +165,105 @@ async def live_latency(
     return samples
 
 
+async def start_runner(
+    args: argparse.Namespace, workdir: Path, procs: Processes, control: Control, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], int]:
+    """The roster (pace 0) in the emulator and bots.yaml, the runner with its console: (process, console port)."""
+    from piyasa_bot.crypto import generate_key
+
+    config = workdir / "bots.yaml"
+    names = [f"c{i:03d}" for i in range(args.bots)]
+    bots_env = await control.supergroup_roster(
+        names, CHAT_ID, "Console", privacy=False, username_suffix="console_bot", config=config
+    )
+    quiet_roster(config)
+    port = free_port()
+    env = {
+        **env,
+        "PIYASA_SECRET_KEY": generate_key(),
+        "PIYASA_DATA_DIR": str(workdir / "data"),
+        "PIYASA_CONSOLE_HOST": "127.0.0.1",
+        "PIYASA_CONSOLE_PORT": str(port),
+        **bots_env,
+    }
+    log = workdir / "runner.log"
+    command = [sys.executable, "-m", "piyasa_bot", "--log-level", args.log_level, "run"]
+    runner = procs.start("runner", command, env=env, cwd=workdir, log=log)
+    try:
+        await control.wait_bots_polling(args.bots, 60 + args.bots, lambda: runner.poll() is None)
+    except (RuntimeError, TimeoutError) as error:
+        raise RuntimeError(f"{error}; runner log:\n{tail(log)}") from None
+    return runner, port
+
+
+async def measure(
+    args: argparse.Namespace, workdir: Path, procs: Processes, control: Control, env: dict[str, str], db: DatabaseServer
+) -> dict[str, Any]:
+    started = time.time()
+    runner, port = await start_runner(args, workdir, procs, control, env)
+    ready_s = time.time() - started
+    quiet = await wait_quiet(runner.pid, time.monotonic() + 60 + args.bots)
+    print(f"console: {args.bots} bots polling after {ready_s:.1f} s, quiet: {quiet}", file=sys.stderr, flush=True)
+
+    def alive() -> bool:
+        return runner.poll() is None
+
+    conn = await asyncpg.connect(env["DATABASE_URL"])
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1, an IP address
+    http = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}", cookie_jar=jar)
+    try:
+        async with http.get("/") as first:  # the local operator's session cookie
+            if first.status != 200:
+                raise RuntimeError(f"GET /: {first.status} {(await first.text())[:300]}")
+        windows, page_ms = await idle_cost(args, http, runner.pid, db.postmaster_pid(), conn, alive)
+        offset, round_trip = await clock_offset(conn)
+        stream = LiveStream(http, CHAT_ID)
+        await stream.open()
+        live = await live_latency(args, stream, control, conn, offset)
+        stopping = asyncio.create_task(asyncio.to_thread(procs.stop, runner))  # the stream is read meanwhile
+        ended = await stream.wait_ended(15)
+        stop = await stopping
+        await stream.close()
+    finally:
+        await http.close()
+        await conn.close()
+    lines = (workdir / "runner.log").read_text(errors="replace").splitlines()
+    return {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "started": started,
+        "ready_s": round(ready_s, 1),
+        "quiet_before_idle": quiet,
+        "windows": windows,
+        "page_ms": page_ms,
+        "clock": {"offset_s": offset, "round_trip_s": round_trip},
+        "live": live,
+        "runner_stop": stop,
+        "stream_ended_on_stop": ended,
+        "log_warnings_errors": [x for x in lines if '"level": "warning"' in x or '"level": "error"' in x][:20],
+    }
+
+
 async def bench(
     args: argparse.Namespace, workdir: Path, procs: Processes, code: Snapshot, db: DatabaseServer
 ) -> dict[str, Any]:
     code.take()
-    from piyasa_bot.crypto import generate_key
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIYASA_") and k != "DATABASE_URL"}
     env.update(code.env())
     server_dsn = db.start()
     db_name, dsn = await create_database(server_dsn)
-    emulator, api = await start_emulator(procs, workdir, env, seed=args.seed)
-    control = Control(api)
     try:
-        names = [f"c{i:03d}" for i in range(args.bots)]
-        config = workdir / "bots.yaml"
-        bots_env = await control.supergroup_roster(
-            names, CHAT_ID, "Console", privacy=False, username_suffix="console_bot", config=config
-        )
-        quiet_roster(config)
-        port = free_port()
-        env.update(
-            {
-                "DATABASE_URL": dsn,
-                "PIYASA_TELEGRAM_API": api,
-                "PIYASA_SECRET_KEY": generate_key(),
-                "PIYASA_DATA_DIR": str(workdir / "data"),
-                "PIYASA_CONSOLE_HOST": "127.0.0.1",
-                "PIYASA_CONSOLE_PORT": str(port),
-                **bots_env,
-            }
-        )
-        log = workdir / "runner.log"
-        started = time.time()
-        runner = procs.start(
-            "runner",
-            [sys.executable, "-m", "piyasa_bot", "--log-level", args.log_level, "run"],
-            env=env,
-            cwd=workdir,
-            log=log,
-        )
-
-        def alive() -> bool:
-            return runner.poll() is None
-
+        _, api = await start_emulator(procs, workdir, env, seed=args.seed)
+        control = Control(api)
         try:
-            await control.wait_bots_polling(args.bots, 60 + args.bots, alive)
-        except (RuntimeError, TimeoutError) as error:
-            raise RuntimeError(f"{error}; runner log:\n{tail(log)}") from None
-        ready_s = time.time() - started
-        quiet = await wait_quiet(runner.pid, time.monotonic() + 60 + args.bots)
-        print(f"console: {args.bots} bots polling after {ready_s:.1f} s, quiet: {quiet}", file=sys.stderr, flush=True)
-        conn = await asyncpg.connect(dsn)
-        jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1, an IP address
-        http = aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}", cookie_jar=jar)
-        try:
-            async with http.get("/") as first:  # the local operator's session cookie
-                if first.status != 200:
-                    raise RuntimeError(f"GET /: {first.status} {(await first.text())[:300]}")
-            windows, page_ms = await idle_cost(args, http, runner.pid, db.postmaster_pid(), conn, alive)
-            offset, round_trip = await clock_offset(conn)
-            stream = LiveStream(http, CHAT_ID)
-            await stream.open()
-            live = await live_latency(args, stream, control, conn, offset)
-            stopping = asyncio.create_task(asyncio.to_thread(procs.stop, runner))
-            ended = await stream.wait_ended(15)
-            stop = await stopping
-            await stream.close()
+            run = await measure(
+                args, workdir, procs, control, {**env, "DATABASE_URL": dsn, "PIYASA_TELEGRAM_API": api}, db
+            )
         finally:
-            await http.close()
-            await conn.close()
-        lines = log.read_text(errors="replace").splitlines()
-        return {
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "started": started,
-            "code": code.digest,
-            "ready_s": round(ready_s, 1),
-            "quiet_before_idle": quiet,
-            "windows": windows,
-            "page_ms": page_ms,
-            "clock": {"offset_s": offset, "round_trip_s": round_trip},
-            "live": live,
-            "runner_stop": stop,
-            "stream_ended_on_stop": ended,
-            "log_warnings_errors": [x for x in lines if '"level": "warning"' in x or '"level": "error"' in x][:20],
-        }
+            await control.close()
     finally:
-        await control.close()
         procs.stop_all()
         await drop_database(server_dsn, db_name)
+    return {**run, "code": code.digest}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
