@@ -183,3 +183,24 @@ async def test_a_page_left_open_does_not_hold_up_the_runner_stopping(world: Worl
     await stream.release()
     await session.close()
     assert took < 5, f"the runner took {took:.1f} s to stop with a live view open"
+
+
+async def test_pages_open_on_one_chat_share_one_look_and_a_closed_page_is_let_go(
+    world: World, runner: Runner, client: aiohttp.ClientSession
+) -> None:
+    assert runner.console is not None
+    await page(client, "/")
+    events = f"/chats/{world.chat_id}/events?after=0"
+    first, second = await client.get(events), await client.get(events)
+    world.emulator.post(world.chat_id, user_id=PERSON, text="iki sayfa da görsün")
+    for stream in (first, second):
+        async with asyncio.timeout(10):
+            async for raw in stream.content:
+                if b"iki sayfa da g" in raw:
+                    break
+    assert runner.console.chats_watched() == 1
+    first.close()
+    second.close()
+    async with asyncio.timeout(10):  # each page is noticed gone within a second
+        while runner.console.chats_watched():
+            await asyncio.sleep(0.1)

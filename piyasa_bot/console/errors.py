@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import structlog
 from aiohttp import web
 
@@ -32,6 +33,15 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
             status=error.status,
             reason=error.reason,
             message=error.text if error.text and not error.text.startswith(f"{error.status}:") else error.reason,
+        )
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        log.warning("console.database_unavailable", path=request.path, error=type(error).__name__)
+        return render(
+            request,
+            "error.html",
+            status=503,
+            reason="Service Unavailable",
+            message="The database did not answer in time; the page will work again once it does.",
         )
     except Exception as error:
         log.error("console.error", path=request.path, error=f"{type(error).__name__}: {redact(str(error))}")

@@ -30,7 +30,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/outbox", outbox)
     app.router.add_get("/charts", chart_page)
     app.router.add_get("/search", search)
-    live.follow_shutdown(app)
 
 
 async def chats(request: web.Request) -> web.Response:
@@ -60,7 +59,7 @@ async def chat(request: web.Request) -> web.Response:
 async def chat_events(request: web.Request) -> web.StreamResponse:
     chat_id = await _stored_chat(request)
     after = _int(request.query.get("after", "0"), "after")
-    return await live.stream_lines(request, context_of(request).deps.pool, chat_id, after)
+    return await live.stream_lines(request, chat_id, after)
 
 
 async def bots(request: web.Request) -> web.Response:

@@ -1,8 +1,8 @@
 """What the console reads from PostgreSQL: literal SQL, typed rows, bounded by a limit.
 
 Nothing here selects a token. Every query runs on the pool (any runner's stored
-rows, not only this process's), within STATEMENT_TIMEOUT: a page never holds a
-connection for long.
+rows, not only this process's) in one round trip, cancelled after
+STATEMENT_TIMEOUT: a page never holds a connection for long.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncpg
 
 from piyasa_bot.sending.status import OutboxStatus
 
-STATEMENT_TIMEOUT = 5.0  # seconds; a page that would take longer answers 503 instead
+STATEMENT_TIMEOUT = 5.0  # seconds; a page that would take longer answers 503 instead (console/errors.py)
 MAX_SEARCH = 200  # characters of a search; longer is refused with a 400 before any query
 
 
@@ -204,7 +204,6 @@ async def minute_figures(pool: asyncpg.Pool, hours: float) -> list[MinuteFigures
 
 
 async def _fetch(pool: asyncpg.Pool, query: str, *args: object) -> list[asyncpg.Record]:
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        await conn.execute(f"SET LOCAL statement_timeout = {int(STATEMENT_TIMEOUT * 1000)}")
-        rows: list[asyncpg.Record] = await conn.fetch(query, *args)
-        return rows
+    """One round trip; a query that takes longer than STATEMENT_TIMEOUT is cancelled (TimeoutError)."""
+    rows: list[asyncpg.Record] = await pool.fetch(query, *args, timeout=STATEMENT_TIMEOUT)
+    return rows

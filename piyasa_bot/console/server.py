@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from piyasa_bot.console import live
 from piyasa_bot.console.access import open_access
 from piyasa_bot.console.context import CONTEXT, ConsoleContext
 from piyasa_bot.console.errors import error_pages
@@ -41,6 +42,10 @@ class ConsoleServer:
     def url(self) -> str:
         return self._site.url
 
+    def chats_watched(self) -> int:
+        """Chats with a live view open now (each followed by one query, whatever the pages)."""
+        return self._site.app[live.TAILS].watched()
+
     def build_app(self) -> web.Application:
         from piyasa_bot.console import pages, steer_routes
 
@@ -48,6 +53,7 @@ class ConsoleServer:
         app[CONTEXT] = self.context
         self.access.add_routes(app)
         pages.add_routes(app)
+        live.follow_shutdown(app, self.context.deps.pool)
         steer_routes.add_routes(app)
         app.router.add_static("/static", STATIC)
         return app
