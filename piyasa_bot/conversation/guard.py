@@ -47,7 +47,8 @@ _TLDS = (
 )
 _LINKS = [
     re.compile(r"https?://|\bwww\.|\bt\.me\b|\btelegram\.(?:me|dog)\b|\bwa\.me\b|\bbit\.ly\b"),
-    re.compile(rf"\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\s?\.\s?(?:{_TLDS})(?:\.[a-z]{{2}})?\b(?![.,]?\d)"),
+    # "site.com", "site . com", "site .com"; not "site. Com": a sentence ends there ("civarında. Net bir...").
+    re.compile(rf"\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.|\s\.\s?)(?:{_TLDS})(?:\.[a-z]{{2}})?\b(?![.,]?\d)"),
 ]
 _SEP = r"[\s.\-/]*"
 _PHONES = [

@@ -51,7 +51,7 @@ FACTS = {
         "kısa not: {sym} {price}, {pct} {move}",
         "{sym} günü {pct} {move} sürdürüyor, seviye {price}",
         "{sym} {pct} {move}; {price} üzerinden işlem var",
-        "{sym} için rakamlar şöyle: {price}, {pct} {move}",
+        "{sym} için ekrandaki rakam {price}, {pct} {move}",  # not "rakamlar şöyle:", an answer opener
         "{sym} bugün {pct} ile {move}, {price} seviyesi ekranda",
     ),
     "up": (

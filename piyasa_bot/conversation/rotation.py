@@ -2,7 +2,7 @@
 
 Two kinds of sameness give a bot away. Stock clauses, with no number and no
 symbol in them ("şöyle bakıyorum:", "ben kademeli ilerliyorum", "bakalım"),
-and the fixed frame of a filled template ("{sym} için rakamlar şöyle:",
+and the fixed frame of a filled template ("{sym} için ekrandaki rakam",
 "güncel durum: {sym}", "{driver} tarafını yakından izlemek lazım").
 
 Before a draft is styled, each clause that the bot used within its last
