@@ -56,4 +56,5 @@ PARTIAL = (
     "bir yere kadar doğru",
     "mantıklı, ama başka senaryolar da var",
 )
-VOCATIVES = ("hocam", "dostum", "üstat", "kardeşim", "abi", "arkadaşım")
+# Said to whoever is answered, whose gender the bot does not know: no "abi", no "abla".
+VOCATIVES = ("hocam", "dostum", "üstat", "kardeşim", "arkadaşım")
