@@ -4,61 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from piyasa_bot.crypto import generate_key
 from piyasa_bot.db.embedded import EmbeddedPostgres
 from piyasa_bot.sandbox import PostedMessage
-from tests.helpers import World, incoming_rows, make_runner, make_world, roster_yaml
+from tests.helpers import RunnerProcess, World, incoming_rows, make_runner, make_world, roster_yaml
 
 pytestmark = pytest.mark.slow
 
 
-class RunnerProcess:
-    """`python -m piyasa_bot run` as a user starts it, logging JSON lines to a pipe."""
-
-    def __init__(self, world: World, dsn: str, config: Path) -> None:
-        self.env = {
-            **os.environ,
-            **world.env,
-            "DATABASE_URL": dsn,
-            "PIYASA_CONFIG": str(config),
-            "PIYASA_TELEGRAM_API": world.base_url,
-            "PIYASA_SECRET_KEY": generate_key(),
-        }
-        self.process: asyncio.subprocess.Process | None = None
-        self.lines: list[dict] = []
-
-    async def start(self, bots: int) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "piyasa_bot",
-            "run",
-            env=self.env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        identified = 0
-        while identified < bots:
-            line = await asyncio.wait_for(self.process.stderr.readline(), 30)
-            assert line, f"the runner exited early: {self.lines[-5:]}"
-            event = json.loads(line)
-            self.lines.append(event)
-            identified += event["event"] == "bot.identified"
-
-    async def finish(self) -> tuple[int, list[dict]]:
-        assert self.process is not None
-        rest = await self.process.stderr.read()
-        code = await self.process.wait()
-        self.lines += [json.loads(line) for line in rest.splitlines() if line.strip()]
-        return code, self.lines
+async def started(runner: RunnerProcess, bots: int) -> RunnerProcess:
+    await runner.start()
+    await runner.wait_for("bot.identified", count=bots)
+    return runner
 
 
 @pytest.fixture
@@ -72,8 +34,7 @@ async def world20(tmp_path: Path) -> AsyncIterator[tuple[World, Path]]:
 
 async def test_sigkill_mid_burst_then_restart_loses_and_doubles_nothing(world20, dsn: str) -> None:
     world, config = world20
-    first = RunnerProcess(world, dsn, config)
-    await first.start(bots=20)
+    first = await started(RunnerProcess(world, dsn, config), bots=20)
     posted = []
     for i in range(400):
         posted.append(world.emulator.post(world.chat_id, user_id=300 + i % 5, text=f"XU100 {i}"))
@@ -81,11 +42,10 @@ async def test_sigkill_mid_burst_then_restart_loses_and_doubles_nothing(world20,
             first.process.kill()  # SIGKILL: no cleanup at all
         await asyncio.sleep(0)  # let the runner work while the burst goes on
     await first.process.wait()
-    second = RunnerProcess(world, dsn, config)
-    await second.start(bots=20)
+    second = await started(RunnerProcess(world, dsn, config), bots=20)
     await world.emulator.wait_confirmed(timeout=30)
-    second.process.send_signal(signal.SIGTERM)
-    code, _ = await second.finish()
+    second.signal(signal.SIGTERM)
+    code = await second.finish()
     rows = await incoming_rows(dsn)
     assert code == 0
     assert sorted(r["telegram_message_id"] for r in rows) == sorted(p.message_id for p in posted)
@@ -93,14 +53,14 @@ async def test_sigkill_mid_burst_then_restart_loses_and_doubles_nothing(world20,
 
 async def test_sigterm_mid_burst_exits_zero_and_loses_nothing(world20, dsn: str) -> None:
     world, config = world20
-    runner = RunnerProcess(world, dsn, config)
-    await runner.start(bots=20)
+    runner = await started(RunnerProcess(world, dsn, config), bots=20)
     delivered = world.emulator.stats()["updates_delivered"]
     posted = [world.emulator.post(world.chat_id, user_id=8, text=f"altın {i}") for i in range(100)]
     # The signal comes once the runner holds the burst: some of it stored, some perhaps not yet.
     await until(lambda: world.emulator.stats()["updates_delivered"] > delivered)
-    runner.process.send_signal(signal.SIGTERM)
-    code, lines = await runner.finish()
+    runner.signal(signal.SIGTERM)
+    code = await runner.finish()
+    lines = runner.lines
     stored = [r["telegram_message_id"] for r in await incoming_rows(dsn)]
     confirmed = confirmed_ids(world, posted)
     assert code == 0
