@@ -10,6 +10,7 @@ import asyncpg
 import structlog
 
 from piyasa_bot.db.migrate import apply_migrations
+from piyasa_bot.db.retry import MAX_BACKOFF
 
 log = structlog.get_logger(__name__)
 
@@ -48,9 +49,10 @@ class InstanceLock:
     fence: another process may take it at once. So when the connection dies
     (PostgreSQL restarted, the backend terminated, a check that gets no
     answer within `check_timeout`), `on_lost(reason)` is called once and the
-    runner must stop polling and sending. The lock is then asked for again
-    every `retry_every` seconds; it is taken only when no other process holds
-    it, and `on_regained()` says so.
+    runner must stop polling and sending. The lock is then asked for again,
+    soon and then at least every `retry_every` seconds (polling waits for it: a
+    database back from an outage is used within that); it is taken only when no
+    other process holds it, and `on_regained()` says so.
     """
 
     def __init__(
@@ -61,7 +63,7 @@ class InstanceLock:
         on_regained: Callable[[], None] | None = None,
         check_every: float = 2.0,
         check_timeout: float = 5.0,
-        retry_every: float = 2.0,
+        retry_every: float = MAX_BACKOFF,
     ) -> None:
         self._dsn = dsn
         self._on_lost = on_lost
@@ -117,9 +119,10 @@ class InstanceLock:
             self._keeper = asyncio.get_running_loop().create_task(self._retake())
 
     async def _retake(self) -> None:
-        said_taken = False
+        said_taken, delay = False, min(0.05, self.retry_every)
         while not self._released:
-            await asyncio.sleep(self.retry_every)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.retry_every)
             try:
                 if await self._try_take():
                     log.warning("db.instance_lock_retaken")

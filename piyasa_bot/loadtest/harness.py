@@ -131,8 +131,7 @@ async def _run(
         )
         drill = asyncio.create_task(_db_outage(embedded, options)) if options.db_outage else None
         crowd = await _follow(emulator, runner, options, out)
-        if drill is not None:
-            await drill
+        outage = await drill if drill is not None else None
         # Everything people posted reaches the table, every answer decided goes out.
         await emulator.call("POST", "/control/wait_confirmed", timeout=120)
         await runner.drain(timeout=240)
@@ -158,6 +157,7 @@ async def _run(
         cpu_seconds=cpu_seconds,
         peak_rss_mib=peak_rss,
         started_at=started,
+        outage=outage,
     )
 
 
@@ -178,14 +178,22 @@ async def _follow(emulator: EmulatorProcess, runner: Runner, options: LoadtestOp
             return status
 
 
-async def _db_outage(embedded: EmbeddedPostgres | None, options: LoadtestOptions) -> None:
+async def _db_outage(embedded: EmbeddedPostgres | None, options: LoadtestOptions) -> tuple[float, float]:
+    """PostgreSQL stopped a third of the way in, started again `db_outage` s later: (down, back), epoch seconds.
+
+    Down is when the stop began (connections end at once in its fast mode), back when the server accepts
+    connections again: its own stop and start add to the seconds asked, more so on a busy machine.
+    """
     assert embedded is not None
     await asyncio.sleep(options.duration / 3)
     log.warning("loadtest.db_outage_start", seconds=options.db_outage)
+    down = time.time()
     await asyncio.to_thread(embedded.stop)
     await asyncio.sleep(options.db_outage)
     await asyncio.to_thread(embedded.start)
-    log.warning("loadtest.db_outage_end")
+    back = time.time()
+    log.warning("loadtest.db_outage_end", seconds=round(back - down, 2))
+    return down, back
 
 
 async def _stored(dsn: str, chat_id: int) -> tuple[dict[int, tuple[int, float]], dict[str, int]]:

@@ -28,6 +28,18 @@ class RunFacts:
     cpu_seconds: float
     peak_rss_mib: float
     started_at: float
+    # --db-outage: when PostgreSQL went down and when it accepted connections again (epoch seconds).
+    # Its stop and start take their own time, so the outage is measured, not taken as asked.
+    outage: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class OutageFigures:
+    """What a PostgreSQL outage held up, against the outage as it really was."""
+
+    seconds: float  # from down to back, as measured
+    held: int  # people's messages made available before it was back and stored after it began
+    stored_after_back_ms: float  # the last of those, from the database being back to its row committed
 
 
 @dataclass
@@ -57,11 +69,17 @@ class Results:
     db_records: dict[str, int]
     duration: float
     timeline: list[tuple[float, float]] = field(default_factory=list)  # (seconds into run, ingest ms)
+    # With an outage: `ingest` leaves out the messages the outage held, which `outage` accounts for.
+    outage: OutageFigures | None = None
+    ingest_all: Latency | None = None  # every message, those held by the outage included
 
 
 def measure(facts: RunFacts) -> Results:
     delivered = [post for post in facts.posted if post["recipients"] > 0]
-    ingest_ms, timeline, lost, duplicates = [], [], 0, 0
+    ingest_ms: list[float] = []
+    held_ms: list[float] = []  # by the outage: from the database back to the row committed
+    all_ms: list[float] = []
+    timeline, lost, duplicates = [], 0, 0
     for post in delivered:
         found = facts.stored.get(post["message_id"])
         if found is None:
@@ -70,8 +88,16 @@ def measure(facts: RunFacts) -> Results:
         rows, created_at = found
         duplicates += rows - 1
         latency = max(0.0, (created_at - post["available_at"]) * 1000)
-        ingest_ms.append(latency)
+        all_ms.append(latency)
         timeline.append((post["available_at"] - facts.started_at, latency))
+        if facts.outage is not None and post["available_at"] < facts.outage[1] and created_at > facts.outage[0]:
+            held_ms.append(max(0.0, (created_at - facts.outage[1]) * 1000))
+        else:
+            ingest_ms.append(latency)
+    outage = None
+    if facts.outage is not None:
+        down, back = facts.outage
+        outage = OutageFigures(back - down, len(held_ms), max(held_ms, default=0.0))
 
     answers: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for message in facts.sent:
@@ -90,7 +116,7 @@ def measure(facts: RunFacts) -> Results:
         reply_ms.append(elapsed)
         bare_ms.append(max(0.0, elapsed - Composer.typing_delay(first["text"]) * 1000))
 
-    stored = len(ingest_ms)
+    stored = len(all_ms)
     failures = facts.outbox.get("failed", 0) + facts.updates_failed + lost
     attempts = len(delivered) + facts.outbox.get("sent", 0) + facts.outbox.get("failed", 0)
     return Results(
@@ -119,4 +145,6 @@ def measure(facts: RunFacts) -> Results:
         db_records=facts.db_records,
         duration=facts.duration,
         timeline=sorted(timeline),
+        outage=outage,
+        ingest_all=Latency.of(all_ms) if outage is not None else None,
     )

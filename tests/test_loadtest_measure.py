@@ -1,0 +1,54 @@
+"""The load test's figures from what happened: an outage is measured, and what it held is judged apart."""
+
+from __future__ import annotations
+
+from piyasa_bot.loadtest.measure import RunFacts, measure
+from piyasa_bot.loadtest.options import LoadtestOptions
+from piyasa_bot.loadtest.report import criteria
+
+START = 1_000_000.0
+DOWN, BACK = START + 10.0, START + 16.5  # asked 4 s; PostgreSQL's stop and start took the rest
+
+
+def facts(stored_after_back: float) -> RunFacts:
+    """One message a second for 30 s, stored 5 ms after it is available, except what the outage held."""
+    posted, stored = [], {}
+    for second in range(30):
+        available = START + second
+        created = available + 0.005
+        if DOWN - 0.1 <= available < BACK:  # in flight when it went down, or arrived while it was down
+            created = BACK + stored_after_back * (available - DOWN + 0.1) / (BACK - DOWN)  # the last one latest
+        posted.append({"message_id": second + 1, "available_at": available, "recipients": 1})
+        stored[second + 1] = (1, created)
+    return RunFacts(
+        duration=30.0,
+        posted=posted,
+        crowd_posts=[],
+        sent=[],
+        stored=stored,
+        emulator={},
+        outbox={},
+        max_write_backlog=0,
+        updates_failed=0,
+        db_records={},
+        cpu_seconds=1.0,
+        peak_rss_mib=100.0,
+        started_at=START,
+        outage=(DOWN, BACK),
+    )
+
+
+def test_what_an_outage_held_is_measured_from_the_database_back_not_in_the_ingest_latency() -> None:
+    results = measure(facts(stored_after_back=0.8))
+    assert results.outage is not None and results.ingest_all is not None
+    assert round(results.outage.seconds, 1) == 6.5 and results.outage.held == 7
+    assert 700 < results.outage.stored_after_back_ms < 800
+    assert results.ingest.max < 10, "the messages the outage did not touch keep their own latency"
+    assert results.ingest_all.max > 6000, "with the held ones, the outage shows"
+    assert all(check.passed for check in criteria(results, LoadtestOptions(db_outage=4)))
+
+
+def test_a_slow_recovery_fails_its_own_criterion() -> None:
+    results = measure(facts(stored_after_back=2.5))
+    failed = [check.name for check in criteria(results, LoadtestOptions(db_outage=4)) if not check.passed]
+    assert failed == ["held by the 6.5 s PostgreSQL outage (7): stored once it is back"]
