@@ -111,10 +111,14 @@ async def insert_edits(conn: asyncpg.Connection | asyncpg.Pool, rows: Sequence[E
 
 
 async def record_foreign_chat(conn: asyncpg.Connection | asyncpg.Pool, chat_id: int, title: str, type_: str) -> None:
-    """A chat a bot was added to or heard from that bots.yaml does not list."""
+    """A chat a bot was added to or heard from that bots.yaml does not list.
+
+    The supergroup a roster group was upgraded to stays allowed: a bot may hear from it before the
+    migration reached this process (the chat's id is not known yet), after it was stored."""
     await conn.execute(
         """INSERT INTO chats (id, title, type, allowed) VALUES ($1, $2, $3, false)
-           ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = EXCLUDED.type, allowed = false""",
+           ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = EXCLUDED.type,
+               allowed = chats.allowed AND EXISTS (SELECT 1 FROM chats old WHERE old.migrated_to = chats.id)""",
         chat_id,
         title,
         type_,
