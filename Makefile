@@ -29,6 +29,7 @@ check: setup
 	$(BIN)/python -m piyasa_bot check
 
 test: setup  ## the whole suite, what CI runs; every test is bounded by pytest-timeout
+	@$(MAKE) -s browser || echo "note: Chromium could not be installed here (root or sudo needed): the console's browser tests are skipped"
 	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup $(ARGS)
 
 test-fast: setup  ## unit and contract tests only: no end-to-end scenario (marked slow), well under a minute
@@ -36,7 +37,7 @@ test-fast: setup  ## unit and contract tests only: no end-to-end scenario (marke
 
 browser:  ## Debian's Chromium for the console's browser tests (skipped without it, outside CI); needs root or sudo
 	@command -v chromium >/dev/null || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo -n ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version 2>/dev/null
 
