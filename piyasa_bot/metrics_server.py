@@ -77,6 +77,8 @@ class RunnerView(Protocol):
     def ingest(self) -> Ingest | None: ...
     @property
     def pool(self) -> asyncpg.Pool | None: ...
+    @property
+    def fenced(self) -> bool: ...  # the single-instance lock is lost: nothing polls or sends
 
 
 def stalled_bots(pollers: Mapping[str, PollerView], now: float, margin: float = STALL_MARGIN) -> list[str]:
@@ -333,9 +335,11 @@ class MetricsServer:
         running = sum(1 for name, p in pollers.items() if p.state is BotState.RUNNING and name not in stalled)
         database = await self.database_reachable()
         writer, outbox = self.view.writer, self.view.outbox
-        healthy = running > 0 and database
+        fenced = self.view.fenced  # polling stood down: the bots may say running, none polls
+        healthy = running > 0 and database and not fenced
         body = {
             "status": "ok" if healthy else "unavailable",
+            "fenced": fenced,
             "bots": {"running": running, "total": len(pollers), "stalled": stalled},
             "database_reachable": database,
             "writer_backlog": writer.backlog if writer is not None else None,

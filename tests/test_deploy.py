@@ -75,6 +75,7 @@ def runner_view() -> Any:
             counts=AnswerCounts(addressed=1, skipped={"paused": 1}),
             reactions=SimpleNamespace(counts=ReactionCounts(skipped={"has one": 1})),
         ),
+        fenced=False,
     )
 
 

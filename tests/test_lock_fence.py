@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -24,7 +25,9 @@ async def test_a_runner_that_lost_its_lock_to_another_stops_polling_and_sending_
     admin = await asyncpg.connect(dsn)
     other = await asyncpg.connect(dsn)  # another runner's lock connection
     try:
-        async with make_runner(world, dsn, roster_of(world, first), poll_timeout=POLL_TIMEOUT) as runner:
+        async with make_runner(
+            world, dsn, roster_of(world, first), poll_timeout=POLL_TIMEOUT, metrics_port=0
+        ) as runner:
             await runner.wait_polling()
             holder = await admin.fetchval(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
@@ -34,6 +37,9 @@ async def test_a_runner_that_lost_its_lock_to_another_stops_polling_and_sending_
             await other.execute("SELECT pg_advisory_lock($1)", INSTANCE_LOCK_KEY)  # ...and another takes it
             while not runner.fenced:
                 await asyncio.sleep(0.02)
+            assert runner.metrics is not None
+            async with aiohttp.ClientSession() as http, http.get(runner.metrics.url + "/healthz") as health:
+                assert health.status == 503 and (await health.json())["fenced"] is True  # not "running" meanwhile
             # The emulator logs a request when it answers: a long poll the runner gave up at the
             # stand-down still ends on the emulator's side within the poll timeout.
             await asyncio.sleep(POLL_TIMEOUT + 0.3)
@@ -51,7 +57,7 @@ async def test_a_runner_that_lost_its_lock_to_another_stops_polling_and_sending_
             assert world.emulator.pending("bot000") == 1  # not taken, not confirmed: the other runner's to poll
 
             await other.execute("SELECT pg_advisory_unlock($1)", INSTANCE_LOCK_KEY)  # the other runner stops
-            await world.emulator.wait_confirmed(timeout=15)  # retaken (every 2 s), polling again
+            await world.emulator.wait_confirmed(timeout=15)  # retaken (asked for every second at most), polling again
             await runner.outbox.drain_until_idle(timeout=15)
             sent = [s.text for s in world.emulator.sent(world.chat_id)]
             stored = await runner.pool.fetchval(

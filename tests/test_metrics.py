@@ -91,6 +91,7 @@ async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http
     assert status == 200
     assert body == {
         "status": "ok",
+        "fenced": False,
         "bots": {"running": 3, "total": 3, "stalled": []},
         "database_reachable": True,
         "writer_backlog": 0,
@@ -130,9 +131,7 @@ async def test_health_is_503_when_the_database_is_unreachable(dsn: str, http: ai
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
     await pool.close()
     running = SimpleNamespace(state=BotState.RUNNING, errors={}, poll_timeout=25, last_polled_at=time.monotonic())
-    runner: Any = SimpleNamespace(
-        pool=pool, pollers={"ayse": running}, ingest=None, writer=None, outbox=None, rooms=None
-    )
+    runner = view(pool=pool, pollers={"ayse": running})
     server = MetricsServer(runner, "127.0.0.1", 0, probe_timeout=1.0)
     await server.start()
     try:
@@ -147,7 +146,9 @@ async def test_health_is_503_when_the_database_is_unreachable(dsn: str, http: ai
 
 
 async def test_a_runner_not_started_yet_renders_metrics_and_is_unhealthy(http: aiohttp.ClientSession) -> None:
-    runner: Any = SimpleNamespace(pool=None, pollers={}, ingest=None, writer=None, outbox=None, rooms=None)
+    runner: Any = SimpleNamespace(
+        pool=None, pollers={}, ingest=None, writer=None, outbox=None, rooms=None, fenced=False
+    )
     server = MetricsServer(runner, "127.0.0.1", 0)
     await server.start()
     try:
@@ -203,7 +204,9 @@ async def test_the_runner_serves_metrics_only_when_given_a_port(dsn: str, http: 
 
 
 async def test_a_taken_port_is_reported_clearly(http: aiohttp.ClientSession) -> None:
-    runner: Any = SimpleNamespace(pool=None, pollers={}, ingest=None, writer=None, outbox=None, rooms=None)
+    runner: Any = SimpleNamespace(
+        pool=None, pollers={}, ingest=None, writer=None, outbox=None, rooms=None, fenced=False
+    )
     first = MetricsServer(runner, "127.0.0.1", 0)
     await first.start()
     try:
@@ -211,6 +214,12 @@ async def test_a_taken_port_is_reported_clearly(http: aiohttp.ClientSession) -> 
             await MetricsServer(runner, "127.0.0.1", first.port).start()
     finally:
         await first.stop()
+
+
+def view(**parts: Any) -> Any:
+    """What /metrics and /healthz read of a runner: nothing running unless given."""
+    nothing: dict[str, Any] = {"pool": None, "pollers": {}, "ingest": None, "writer": None, "outbox": None}
+    return SimpleNamespace(**{**nothing, "rooms": None, "fenced": False, **parts})
 
 
 def poller(state: BotState, *, polled_ago: float | None, poll_timeout: float = 5) -> SimpleNamespace:
@@ -229,7 +238,9 @@ async def test_a_bot_whose_polls_stopped_completing_is_reported_stalled_and_not_
         "starting": poller(BotState.STARTING, polled_ago=None),  # no poll completed yet: not a stall
         "revoked": poller(BotState.DISABLED, polled_ago=600),  # not meant to poll
     }
-    runner: Any = SimpleNamespace(pool=pool, pollers=pollers, ingest=None, writer=None, outbox=None, rooms=None)
+    runner: Any = SimpleNamespace(
+        pool=pool, pollers=pollers, ingest=None, writer=None, outbox=None, rooms=None, fenced=False
+    )
     server = MetricsServer(runner, "127.0.0.1", 0)
     await server.start()
     try:
