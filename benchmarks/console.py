@@ -36,11 +36,9 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +55,7 @@ from benchmarks.lib.emulator import Control, start_emulator
 from benchmarks.lib.machine import machine_info
 from benchmarks.lib.processes import Processes, cpu_seconds, tail, wait_quiet
 from benchmarks.lib.snapshot import Snapshot
+from benchmarks.lib.workdir import work_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "console"
@@ -285,19 +284,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     machine = machine_info()
-    workdir = Path(tempfile.mkdtemp(prefix="piyasa-console-", dir="/tmp"))
-    os.chmod(workdir, 0o755)  # pgserver may run PostgreSQL as another user
     procs, code, db = Processes(), Snapshot(), DatabaseServer("piyasa-console-pg-")
-    try:
-        run = asyncio.run(bench(args, workdir, procs, code, db))
-    finally:
-        procs.stop_all()
-        db.stop()
-        code.remove()
-        if args.keep:
-            print(f"work folder kept: {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with work_folder("piyasa-console-", keep=args.keep) as workdir:
+        try:
+            run = asyncio.run(bench(args, workdir, procs, code, db))
+        finally:
+            procs.stop_all()
+            db.stop()
+            code.remove()
     result = {
         "command": "python -m benchmarks.console " + " ".join(argv),
         "args": vars(args) | {"out": str(args.out)},

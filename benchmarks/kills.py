@@ -32,10 +32,8 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -48,6 +46,7 @@ from benchmarks.lib.emulator import Control, start_emulator
 from benchmarks.lib.figures import share, summary
 from benchmarks.lib.processes import Processes, tail
 from benchmarks.lib.snapshot import Snapshot
+from benchmarks.lib.workdir import work_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "kills"
@@ -296,20 +295,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="piyasa-kills-", dir="/tmp"))
-    os.chmod(workdir, 0o755)  # pgserver may run PostgreSQL as another user
     procs, code = Processes(), Snapshot()
     code.take()
     started = time.time()
-    try:
-        run = asyncio.run(kills(args, workdir, procs, code))
-    finally:
-        procs.stop_all()
-        code.remove()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"work folder kept: {workdir}", file=sys.stderr)
+    with work_folder("piyasa-kills-", keep=args.keep) as workdir:
+        try:
+            run = asyncio.run(kills(args, workdir, procs, code))
+        finally:
+            procs.stop_all()
+            code.remove()
     result = {
         "command": "python -m benchmarks.kills " + " ".join(argv),
         "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",

@@ -35,9 +35,7 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,7 @@ from benchmarks.lib.database import DatabaseServer
 from benchmarks.lib.emulator import Control, start_emulator
 from benchmarks.lib.processes import Processes
 from benchmarks.lib.snapshot import Snapshot
+from benchmarks.lib.workdir import work_folder
 from benchmarks.soak_report import MIB, figures, markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,17 +233,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="piyasa-soak-", dir="/tmp"))
-    os.chmod(workdir, 0o755)  # pgserver may run PostgreSQL as another user
     procs, code, database = Processes(), Snapshot(), DatabaseServer("piyasa-soak-pg-")
-    try:
-        run = asyncio.run(soak(args, workdir, procs, code, database))
-    finally:
-        procs.stop_all()
-        database.stop()
-        code.remove()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+    with work_folder("piyasa-soak-", keep=args.keep) as workdir:
+        try:
+            run = asyncio.run(soak(args, workdir, procs, code, database))
+        finally:
+            procs.stop_all()
+            database.stop()
+            code.remove()
     result = {
         "command": "python -m benchmarks.soak " + " ".join(argv),
         "args": vars(args) | {"out": str(args.out)},
