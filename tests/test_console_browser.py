@@ -8,9 +8,11 @@ Screenshots of each step land in reports/screenshots/.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -73,6 +75,19 @@ async def sign_in(page: Page, url: str, name: str) -> None:
     await expect(page.locator("table#chats")).to_be_visible(timeout=WAIT_MS)
 
 
+@contextlib.asynccontextmanager
+async def console_runner(world: World, dsn: str, **options: Any) -> AsyncIterator[Runner]:
+    """A runner serving its console on 127.0.0.1, every bot polling."""
+    async with make_runner(world, dsn, console=ConsoleOptions(), **options) as runner:
+        await runner.wait_polling()
+        yield runner
+
+
+def console_url(runner: Runner) -> str:
+    assert runner.console is not None
+    return runner.console.url
+
+
 async def chatter_rows(runner: Runner, since: object, until: object | None = None) -> int:
     count: int = await runner.pool.fetchval(
         """SELECT count(*) FROM outbox
@@ -89,11 +104,10 @@ async def test_an_operator_signs_in_watches_a_message_arrive_and_pauses_the_chat
     await add_account(dsn, "deniz", Role.OPERATOR)
     # 120 times bots.yaml's pace: a turn about every second, fewer than the sends can carry, so a pause
     # that did not hold would show as chatter decided while paused.
-    async with make_runner(world, dsn, conversation=True, seed=5, pace_scale=120, console=ConsoleOptions()) as runner:
-        await runner.wait_polling()
-        assert runner.console is not None and runner.rooms is not None
+    async with console_runner(world, dsn, conversation=True, seed=5, pace_scale=120) as runner:
+        assert runner.rooms is not None
         page = await browser.new_page()
-        await sign_in(page, runner.console.url, "deniz")
+        await sign_in(page, console_url(runner), "deniz")
         await page.click(f'a[href="/chats/{world.chat_id}"]')
         messages = page.locator("ul#messages")
         await expect(messages).to_be_attached()  # empty until the first message: no height yet
@@ -133,9 +147,7 @@ async def test_an_operator_signs_in_watches_a_message_arrive_and_pauses_the_chat
 
 async def test_an_expired_message_is_found_with_its_reason(world: World, dsn: str, browser: Browser) -> None:
     await add_account(dsn, "deniz", Role.OPERATOR)
-    async with make_runner(world, dsn, console=ConsoleOptions()) as runner:
-        await runner.wait_polling()
-        assert runner.console is not None
+    async with console_runner(world, dsn) as runner:
         now = time.time()
         late = Outgoing(
             bot="bot001", chat_id=world.chat_id, text="Bu laf geç kaldı", priority=Priority.CHATTER, expires_at=now
@@ -145,7 +157,7 @@ async def test_an_expired_message_is_found_with_its_reason(world: World, dsn: st
         reason = await runner.pool.fetchval("SELECT reason FROM outbox WHERE id = $1", outbox_id)
 
         page = await browser.new_page()
-        await sign_in(page, runner.console.url, "deniz")
+        await sign_in(page, console_url(runner), "deniz")
         await page.click('nav a[href="/outbox"]')
         await page.select_option("form#outbox-filter select[name=status]", "expired")
         await page.click("form#outbox-filter button[type=submit]")
@@ -158,37 +170,33 @@ async def test_an_expired_message_is_found_with_its_reason(world: World, dsn: st
 
 async def test_a_viewer_sees_everything_and_no_control(world: World, dsn: str, browser: Browser) -> None:
     await add_account(dsn, "izleyici", Role.VIEWER)
-    async with make_runner(world, dsn, console=ConsoleOptions()) as runner:
-        await runner.wait_polling()
-        assert runner.console is not None
+    async with console_runner(world, dsn) as runner:
         world.emulator.post(world.chat_id, user_id=PERSON, text="Dolar kaç oldu?")
         await world.emulator.wait_confirmed(timeout=20)
         page = await browser.new_page()
-        await sign_in(page, runner.console.url, "izleyici")
-        await page.goto(f"{runner.console.url}/chats/{world.chat_id}")
+        await sign_in(page, console_url(runner), "izleyici")
+        await page.goto(f"{console_url(runner)}/chats/{world.chat_id}")
         await expect(page.locator("li.message", has_text="Dolar kaç oldu?")).to_be_visible()
         await expect(page.locator("#pace-badge")).to_be_visible()
         assert await page.locator("form#pause, form#pace").count() == 0
-        await page.goto(f"{runner.console.url}/bots")
+        await page.goto(f"{console_url(runner)}/bots")
         assert await page.locator("form#disable").count() == 0
 
 
 async def test_every_page_fits_a_phone(world: World, dsn: str, browser: Browser) -> None:
     await add_account(dsn, "deniz", Role.OPERATOR)
-    async with make_runner(world, dsn, console=ConsoleOptions()) as runner:
-        await runner.wait_polling()
-        assert runner.console is not None
+    async with console_runner(world, dsn) as runner:
         world.emulator.post(world.chat_id, user_id=PERSON, text="BIST 10.000 puanı görür mü, ne dersiniz arkadaşlar?")
         await world.emulator.wait_confirmed(timeout=20)
         context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         page = await context.new_page()
-        await sign_in(page, runner.console.url, "deniz")
+        await sign_in(page, console_url(runner), "deniz")
         for path in ("/", f"/chats/{world.chat_id}", "/bots", "/outbox", "/charts", "/search?q=BIST"):
-            await page.goto(runner.console.url + path)
+            await page.goto(console_url(runner) + path)
             overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{path} is {overflow}px wider than a phone"
             await screenshot(page, "phone" + path.replace("/", "-").split("?")[0].rstrip("-"))
-        await page.goto(f"{runner.console.url}/chats/{world.chat_id}")
+        await page.goto(f"{console_url(runner)}/chats/{world.chat_id}")
         box = await page.locator("form#pause button").bounding_box()
         assert box is not None and box["x"] + box["width"] <= PHONE["width"], "the pause button is within reach"
         await context.close()
