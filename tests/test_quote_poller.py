@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from piyasa_bot.commands.status import read_snapshot, snapshot_text
+from piyasa_bot.commands.status import read_snapshot
+from piyasa_bot.commands.status_text import snapshot_text
 from piyasa_bot.db.pool import open_pool
 from piyasa_bot.market_config import MarketConfig
 from piyasa_bot.quotes.live_market import LiveMarket
