@@ -163,13 +163,6 @@ class Outbox:
         if item.chat_id not in self._tasks and not self.paused:
             self._tasks[item.chat_id] = asyncio.create_task(self._serve(item.chat_id), name=f"outbox:{item.chat_id}")
 
-    async def drop_bot(self, bot: str, reason: str) -> None:
-        """The bot is gone: what it had queued ends failed, with the reason."""
-        dropped = [item for queue in self._queues.values() for item in queue.remove_bot(bot)]
-        self.limits.pauses.forget(bot)
-        for item in dropped:
-            await self._finish(item, OutboxStatus.FAILED, reason)
-
     def set_aside(self, bot: str) -> list[Outgoing]:
         """Take the bot's queued messages out of the queues: it left bots.yaml, perhaps for a moment.
 
