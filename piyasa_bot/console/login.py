@@ -19,6 +19,7 @@ from piyasa_bot.console.accounts import version_of
 from piyasa_bot.console.login_limit import LoginLimit, address_key, minutes, name_key
 from piyasa_bot.console.render import VIEWER_KEY, render
 from piyasa_bot.console.sessions import SESSION_KEY, SessionSigner, attach, detach
+from piyasa_bot.console.urls import is_local_path
 from piyasa_bot.db import console_users
 from piyasa_bot.db.console_users import Credentials
 
@@ -31,13 +32,7 @@ VERIFYING_AT_ONCE = 2  # each argon2 verification holds 64 MiB for its tens of m
 
 def local_path(target: str | None) -> str:
     """`target` when it is a path on this console, else "/": a sign-in never sends the browser elsewhere."""
-    if (
-        not target
-        or len(target) > MAX_PATH
-        or not target.startswith("/")
-        or target.startswith(("//", "/\\", "/login"))
-        or any(char == "\\" or ord(char) < 0x20 or ord(char) == 0x7F for char in target)
-    ):
+    if target is None or not is_local_path(target, max_length=MAX_PATH) or target.startswith("/login"):
         return "/"
     return target
 

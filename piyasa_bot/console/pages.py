@@ -14,6 +14,7 @@ from aiohttp import web
 from piyasa_bot.console import charts, live, queries
 from piyasa_bot.console.context import context_of
 from piyasa_bot.console.render import render
+from piyasa_bot.console.urls import chat_id_in
 from piyasa_bot.db import status_queries
 from piyasa_bot.sending.status import OutboxStatus
 
@@ -125,11 +126,7 @@ async def search(request: web.Request) -> web.Response:
 
 
 async def _stored_chat(request: web.Request) -> int:
-    raw = request.match_info["chat_id"]
-    try:
-        chat_id = int(raw)
-    except ValueError:
-        raise web.HTTPNotFound(text=f"there is no chat {raw[:40]!r}: a chat id is a number") from None
+    chat_id = chat_id_in(request)
     if not await queries.chat_exists(context_of(request).deps.pool, chat_id):
         raise web.HTTPNotFound(text=f"no chat {chat_id} is stored")
     return chat_id

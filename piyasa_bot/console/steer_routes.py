@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from piyasa_bot.console.context import context_of
 from piyasa_bot.console.render import VIEWER_KEY
+from piyasa_bot.console.urls import chat_id_in, is_local_path
 from piyasa_bot.console.viewer import Viewer
 from piyasa_bot.steering import (
     ConversationOff,
@@ -44,19 +44,19 @@ def add_routes(app: web.Application) -> None:
 
 
 async def pause_chat(request: web.Request) -> web.StreamResponse:
-    chat_id, by, form = _chat_id(request), _steerer(request), await request.post()
+    chat_id, by, form = chat_id_in(request), _steerer(request), await request.post()
     state = await _done(context_of(request).steering.pause(chat_id, by))
     raise web.HTTPSeeOther(_next(form, f"/chats/{state.chat_id}"))
 
 
 async def resume_chat(request: web.Request) -> web.StreamResponse:
-    chat_id, by, form = _chat_id(request), _steerer(request), await request.post()
+    chat_id, by, form = chat_id_in(request), _steerer(request), await request.post()
     state = await _done(context_of(request).steering.resume(chat_id, by))
     raise web.HTTPSeeOther(_next(form, f"/chats/{state.chat_id}"))
 
 
 async def pace_chat(request: web.Request) -> web.StreamResponse:
-    chat_id, by, form = _chat_id(request), _steerer(request), await request.post()
+    chat_id, by, form = chat_id_in(request), _steerer(request), await request.post()
     text = form.get("pace")
     if not isinstance(text, str) or not text.strip():
         raise web.HTTPBadRequest(text="Give the pace as a number of messages an hour (0 silences the chat).")
@@ -78,14 +78,6 @@ async def enable_bot(request: web.Request) -> web.StreamResponse:
     name, by, form = request.match_info["name"], _steerer(request), await request.post()
     await _done(context_of(request).steering.enable_bot(name, by))
     raise web.HTTPSeeOther(_next(form, "/bots"))
-
-
-def _chat_id(request: web.Request) -> int:
-    text = request.match_info["chat_id"]
-    try:
-        return int(text)
-    except ValueError:
-        raise web.HTTPNotFound(text=f"No chat {text[:32]!r}: a chat id is a number, as in bots.yaml.") from None
 
 
 def _steerer(request: web.Request) -> str:
@@ -114,15 +106,6 @@ async def _done(change: Awaitable[T]) -> T:
 def _next(form: Mapping[str, object], default: str) -> str:
     """The form's `next` if it is a path of this console (never another site: no open redirect)."""
     target = form.get("next")
-    if not isinstance(target, str) or len(target) > MAX_NEXT or not _local_path(target):
+    if not isinstance(target, str) or not is_local_path(target, max_length=MAX_NEXT):
         return default
     return target
-
-
-def _local_path(target: str) -> bool:
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return False
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
-        return False  # a header cannot carry them, and browsers strip some of them
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
