@@ -26,7 +26,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 
 from piyasa_bot.db.status_queries import ping
-from piyasa_bot.http_site import HttpSite, PortUnavailable
+from piyasa_bot.http_site import HttpSite
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.polling import BotState
 from piyasa_bot.sending.status import ENDINGS
@@ -249,9 +249,6 @@ class RunnerCollector(Collector):
 
 def _bound(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(bound)
-
-
-MetricsPortUnavailable = PortUnavailable  # the name callers knew first
 
 
 class MetricsServer:

@@ -13,8 +13,9 @@ import asyncpg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from piyasa_bot.http_site import PortUnavailable
 from piyasa_bot.metrics import LatencyHistogram
-from piyasa_bot.metrics_server import MetricsPortUnavailable, MetricsServer
+from piyasa_bot.metrics_server import MetricsServer
 from piyasa_bot.polling import BotState
 from piyasa_bot.sandbox import FaultPlan
 from piyasa_bot.sending.outbox import Outgoing, Priority
@@ -210,7 +211,7 @@ async def test_a_taken_port_is_reported_clearly(http: aiohttp.ClientSession) -> 
     first = MetricsServer(runner, "127.0.0.1", 0)
     await first.start()
     try:
-        with pytest.raises(MetricsPortUnavailable, match=f"cannot listen on 127.0.0.1:{first.port}"):
+        with pytest.raises(PortUnavailable, match=f"cannot listen on 127.0.0.1:{first.port}"):
             await MetricsServer(runner, "127.0.0.1", first.port).start()
     finally:
         await first.stop()

@@ -74,11 +74,12 @@ class MinuteFigures(NamedTuple):
     answer_p95: float | None
 
 
-_LINES = """
-    SELECT m.id, m.telegram_message_id, m.created_at, m.sent_at, b.name, m.from_user_id, m.text, m.kind,
-           m.reply_to_message_id, rb.name, r.from_user_id,
-           CASE WHEN NOT m.is_incoming AND r.is_incoming THEN extract(epoch FROM m.created_at - r.created_at)::float8
-           END
+_LINE_COLUMNS = """
+    m.id, m.telegram_message_id, m.created_at, m.sent_at, b.name, m.from_user_id, m.text, m.kind,
+    m.reply_to_message_id, rb.name, r.from_user_id,
+    CASE WHEN NOT m.is_incoming AND r.is_incoming THEN extract(epoch FROM m.created_at - r.created_at)::float8 END
+"""
+_LINE_SOURCES = """
     FROM messages m
     LEFT JOIN bots b ON b.id = m.bot_id
     LEFT JOIN LATERAL (
@@ -89,11 +90,16 @@ _LINES = """
 """
 
 
+def _containing(text: str) -> str:
+    """An ILIKE pattern for `text` taken literally: its %, _ and backslashes are characters, not wildcards."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 async def recent_lines(pool: asyncpg.Pool, chat_id: int, *, after_id: int = 0, limit: int = 100) -> list[Line]:
     """The chat's newest `limit` messages stored after `after_id`, oldest first."""
     rows = await _fetch(
         pool,
-        f"""SELECT * FROM ({_LINES}
+        f"""SELECT * FROM (SELECT {_LINE_COLUMNS} {_LINE_SOURCES}
                WHERE m.chat_id = $1 AND m.id > $2
                ORDER BY m.id DESC LIMIT $3) newest
             ORDER BY 1""",
@@ -106,15 +112,12 @@ async def recent_lines(pool: asyncpg.Pool, chat_id: int, *, after_id: int = 0, l
 
 async def search_lines(pool: asyncpg.Pool, text: str, *, limit: int = 100) -> list[tuple[int, Line]]:
     """Messages whose text contains `text` (case-insensitive, literally: % and _ are not wildcards), newest first."""
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = await _fetch(
         pool,
-        f"""SELECT m.chat_id, newest.* FROM ({_LINES}
-               WHERE m.text ILIKE $1
-               ORDER BY m.id DESC LIMIT $2) newest
-            JOIN messages m ON m.id = newest.id
-            ORDER BY newest.id DESC""",
-        pattern,
+        f"""SELECT m.chat_id, {_LINE_COLUMNS} {_LINE_SOURCES}
+            WHERE m.text ILIKE $1
+            ORDER BY m.id DESC LIMIT $2""",
+        _containing(text),
         limit,
     )
     return [(row[0], Line(*row[1:])) for row in rows]
@@ -134,8 +137,7 @@ async def outbox_rows(
     bot: str | None = None,
     limit: int = 200,
 ) -> list[OutboxRow]:
-    """Outbox rows, newest first, filtered by status, a reason's text (contained), chat and bot."""
-    pattern = None if reason is None else "%" + reason.replace("\\", "\\\\").replace("%", "\\%") + "%"
+    """Outbox rows, newest first, filtered by status, a reason's text (contained, literally), chat and bot."""
     rows = await _fetch(
         pool,
         """SELECT o.id, b.name, o.chat_id, o.status, o.reason, o.priority, o.attempts, o.text, o.created_at,
@@ -145,7 +147,7 @@ async def outbox_rows(
              AND ($3::bigint IS NULL OR o.chat_id = $3) AND ($4::text IS NULL OR b.name = $4)
            ORDER BY o.id DESC LIMIT $5""",
         None if status is None else str(status),
-        pattern,
+        None if reason is None else _containing(reason),
         chat_id,
         bot,
         limit,
