@@ -11,6 +11,7 @@ import pytest
 
 from piyasa_bot.sandbox import FaultPlan
 from piyasa_bot.sending.outbox import MAX_ANSWERS_WAITING, Outgoing, Priority
+from piyasa_bot.sending.store import OutboxRow, OutboxStore
 from tests.helpers import make_runner, make_world
 
 pytestmark = pytest.mark.slow
@@ -224,3 +225,43 @@ async def test_an_answer_beyond_two_minutes_of_its_bots_queue_expires_at_once(ds
     assert [r["status"] for r in rows].count("expired") == 1
     last = rows[-1]
     assert last["status"] == "expired" and f"{MAX_ANSWERS_WAITING} answers of this bot already wait" in last["reason"]
+
+
+async def test_a_resume_whose_read_went_stale_sends_nothing_twice(dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resume reads the pending rows; before the read returns, this process sends one of them and
+    closes its row. The stale read still says pending: the row is neither sent again nor closed as unknown."""
+    world = await make_world(2)
+    read_done, sent = asyncio.Event(), asyncio.Event()
+    pending = OutboxStore.pending
+
+    async def read_then_wait(store: OutboxStore) -> list[OutboxRow]:
+        rows = await pending(store)
+        read_done.set()
+        await sent.wait()
+        return rows
+
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            outbox_id = await runner.outbox.put(
+                Outgoing(
+                    bot="bot001",
+                    chat_id=world.chat_id,
+                    text="tek sefer",
+                    priority=Priority.ANSWER,
+                    not_before=time.time() + 0.5,  # still pending when the resume reads
+                )
+            )
+            monkeypatch.setattr(OutboxStore, "pending", read_then_wait)
+            resume = asyncio.create_task(runner.outbox.load_pending())
+            await asyncio.wait_for(read_done.wait(), 10)
+            await runner.outbox.wait_until(lambda: len(world.emulator.sent(world.chat_id)) == 1, timeout=10)
+            await runner.outbox.drain_until_idle(timeout=10)
+            sent.set()
+            assert await resume == 0
+            await runner.outbox.drain_until_idle(timeout=10)
+            status = await runner.pool.fetchval("SELECT status FROM outbox WHERE id = $1", outbox_id)
+        assert [m.text for m in world.emulator.sent(world.chat_id)] == ["tek sefer"]
+        assert status == "sent"
+    finally:
+        await world.emulator.stop()

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import structlog
@@ -85,6 +85,7 @@ class Outbox:
         self._work = BackgroundWork()
         self._typing = Typing()  # "typing..." while a message waits out its deliberate delay
         self._held: set[int] = set()  # row ids queued or on the wire in this process, until their row is closed
+        self._closed_during_reads: list[set[int]] = []  # one set per resume reading rows now (see _resume)
         self._dispatching = 0  # off its queue, not yet handed to a send task
         self._waiting_global = 0  # of those, waiting for the roster-wide bucket
         self.paused = False  # True: nothing is sent (`pause`), what is queued stays pending
@@ -127,26 +128,43 @@ class Outbox:
         """The person's message has its row already. Ended, or held here: None. Pending and held by nobody
         (our insert whose commit an outage hid, or an earlier run's row): resumed (queued, or closed by the
         resume's rules: a send that started is never repeated); its id if queued."""
-        found = await self._store.answering(item.chat_id, item.answers) if item.answers is not None else None
-        if found is None or found[0] is not OutboxStatus.PENDING:
+        if item.answers is None:
             return None
-        row = found[1]
-        return row.id if await self._resume([row]) else None
+        answers = item.answers
+
+        async def read() -> list[OutboxRow]:
+            found = await self._store.answering(item.chat_id, answers)
+            return [found[1]] if found is not None and found[0] is OutboxStatus.PENDING else []
+
+        resumed = await self._resume(read)
+        return resumed[0].id if resumed else None
 
     async def load_pending(self) -> int:
         """Queue what a previous run left pending, except rows this run holds already; returns how many."""
-        return await self._resume(await self._store.pending())
+        return len(await self._resume(self._store.pending))
 
-    async def _resume(self, rows: list[OutboxRow]) -> int:
+    async def _resume(self, read: Callable[[], Awaitable[list[OutboxRow]]]) -> list[Outgoing]:
+        """Rows `read` finds pending, queued or closed by the resume's rules; returns those queued.
+
+        What `read` returns may be stale by the time it returns: a row this process sent and closed
+        meanwhile still reads pending. So every row closed here during the read is left out too, as the
+        rows held now are: it is never sent again, nor its sent row closed as unknown.
+        """
+        closed: set[int] = set()
+        self._closed_during_reads.append(closed)
+        try:
+            rows = await read()
+        finally:
+            self._closed_during_reads.remove(closed)
         names = {handle.db_id: name for name, handle in self.handles.items()}
-        plan = plan_resume(rows, names, self._held)
+        plan = plan_resume(rows, names, self._held | closed)
         for item, _, _ in plan.close:
             self._held.add(item.id)  # being closed: a second resume must not pick it up meanwhile
         for item in plan.queue:
             self._queue(item)
         for item, status, reason in plan.close:
             await self._finish(item, status, reason)
-        return len(plan.queue)
+        return plan.queue
 
     def _queue(self, item: Outgoing) -> None:
         self._held.add(item.id)
@@ -371,6 +389,8 @@ class Outbox:
         if status is not OutboxStatus.SENT:
             log.info(f"send.{status}", bot=item.bot, chat_id=item.chat_id, reason=reason, outbox_id=item.id)
         await self._store.finish(item, status, reason, message_id)
+        for closed in self._closed_during_reads:  # a resume reading now may still see this row pending
+            closed.add(item.id)
         self._held.discard(item.id)  # only now: until the row is closed, a resume must not take it
 
     # --- standing down while another runner may send ------------------------------------------
