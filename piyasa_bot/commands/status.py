@@ -1,7 +1,8 @@
 """`status`: what each bot and chat has been doing, read from the database alone.
 
 It needs neither bots.yaml nor the secret key, and works the same while the
-runner runs or not: the runner's single-instance lock tells which. Tokens are
+runners run or not: the fleet's tables tell which runners are live (a fresh
+heartbeat, not stopping) and which of them holds each bot and chat. Tokens are
 never read; error texts pass through the log redactor before they are shown.
 """
 
@@ -26,8 +27,10 @@ from piyasa_bot.db.status_queries import (
     ChatStatus,
     FailureGroup,
     InactiveMembership,
+    LeaseStatus,
     QuoteSourceStatus,
     QuoteStatus,
+    RunnerStatus,
 )
 from piyasa_bot.logs import redact
 from piyasa_bot.settings import Settings
@@ -43,13 +46,19 @@ NO_RUNS_MESSAGE = "no runs recorded yet — run `python -m piyasa_bot migrate` o
 class Snapshot:
     now: datetime
     schema_version: int
-    runner_running: bool
+    runners: list[RunnerStatus]
+    leases: list[LeaseStatus]
     bots: list[BotStatus]
     chats: list[ChatStatus]
     failures: list[FailureGroup]
     inactive: list[InactiveMembership]
     quotes: list[QuoteStatus]
     quote_sources: list[QuoteSourceStatus]
+
+    @property
+    def runner_running(self) -> bool:
+        """At least one runner is live (the fleet runs)."""
+        return any(runner.live for runner in self.runners)
 
 
 async def read_snapshot(conn: asyncpg.Connection, window: timedelta = WINDOW) -> Snapshot | None:
@@ -61,7 +70,8 @@ async def read_snapshot(conn: asyncpg.Connection, window: timedelta = WINDOW) ->
         return Snapshot(
             now=await queries.database_now(conn),
             schema_version=version,
-            runner_running=await queries.runner_holds_lock(conn),
+            runners=await queries.runner_statuses(conn),
+            leases=await queries.lease_statuses(conn),
             bots=await queries.bot_statuses(conn, window),
             chats=await queries.chat_statuses(conn, window),
             failures=await queries.failure_groups(conn, window),
@@ -197,6 +207,7 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
             }
             for q in snapshot.quote_sources
         ],
+        "fleet": _fleet_json(snapshot),
         "quotes": [
             {
                 "symbol": q.symbol,
@@ -207,5 +218,47 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
                 "received_at": when(q.received_at),
             }
             for q in snapshot.quotes
+        ],
+    }
+
+
+def _fleet_json(snapshot: Snapshot) -> dict[str, Any]:
+    def when(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    def seconds(value: float | None) -> float | None:
+        return None if value is None else round(value, 1)
+
+    return {
+        "live_within_seconds": int(queries.LIVE_WITHIN.total_seconds()),
+        "runners": [
+            {
+                "id": r.id,
+                "host": r.host,
+                "pid": r.pid,
+                "started_at": when(r.started_at),
+                "heartbeat_at": when(r.heartbeat_at),
+                "heartbeat_age_seconds": seconds(r.heartbeat_age),
+                "live": r.live,
+                "stopping": r.stopping,
+                "bots": r.bots,
+                "chats": r.chats,
+            }
+            for r in snapshot.runners
+        ],
+        "leases": [
+            {
+                "kind": lease.kind,
+                "key": lease.key,
+                "state": str(lease.state),
+                "holder": lease.holder,  # None: nobody holds it now
+                "owner": lease.owner,
+                "owner_live": lease.owner_live,
+                "epoch": lease.epoch,
+                "acquired_at": when(lease.acquired_at),
+                "expires_at": when(lease.expires_at),
+                "expires_in_seconds": seconds(lease.expires_in),
+            }
+            for lease in snapshot.leases
         ],
     }

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from piyasa_bot.db.status_queries import LIVE_WITHIN, LeaseState, LeaseStatus
 from piyasa_bot.logs import redact
 
 if TYPE_CHECKING:
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
 
 LIVE_STATES = {"starting", "running", "retrying", "conflict"}
 ERROR_WIDTH = 70
+NOBODY = "—"  # no runner holds this bot or chat now
 
 
 def clean(text: str | None) -> str | None:
@@ -22,8 +24,9 @@ def clean(text: str | None) -> str | None:
 
 def snapshot_text(snapshot: Snapshot) -> list[str]:
     now = snapshot.now
-    runner = "running (it holds the instance lock)" if snapshot.runner_running else "not running"
-    lines = [f"piyasa_bot status at {now:%Y-%m-%d %H:%M:%S %Z}; counts over the last hour; runner {runner}", ""]
+    live = sum(runner.live for runner in snapshot.runners)
+    running = f"{live} runner{'s' if live > 1 else ''} running" if live else "runner not running"
+    lines = [f"piyasa_bot status at {now:%Y-%m-%d %H:%M:%S %Z}; counts over the last hour; {running}", ""]
     if not snapshot.bots:
         lines.append("no bots recorded yet — start them with `python -m piyasa_bot run`")
     else:
@@ -47,7 +50,7 @@ def snapshot_text(snapshot: Snapshot) -> list[str]:
             numeric={3, 4, 5, 6, 7},
         )
         if not snapshot.runner_running and any(b.state in LIVE_STATES for b in snapshot.bots):
-            lines.append("note: no runner holds the lock now; these states are the last it wrote (did it crash?)")
+            lines.append("note: no runner is live now; these states are the last ones written (did it crash?)")
     if snapshot.chats:
         lines += ["", "CHATS"]
         lines += _table(
@@ -74,6 +77,7 @@ def snapshot_text(snapshot: Snapshot) -> list[str]:
             ["bot", "chat", "since", "reason"],
             [[m.bot, str(m.chat_id), _ago(now, m.since), clean(m.reason) or "-"] for m in snapshot.inactive],
         )
+    lines += _fleet_text(snapshot)
     lines.append("")
     if snapshot.failures:
         lines.append("FAILURES IN THE LAST HOUR, BY REASON")
@@ -89,6 +93,59 @@ def snapshot_text(snapshot: Snapshot) -> list[str]:
         lines.append("no failed or expired sends in the last hour")
     lines += _market_text(snapshot)
     return lines
+
+
+def _fleet_text(snapshot: Snapshot) -> list[str]:
+    """The runners, and who holds each bot and chat (the fleet's leases)."""
+    if not snapshot.runners and not any(lease.epoch is not None for lease in snapshot.leases):
+        return ["", "FLEET: no runner has joined yet"]
+    lines = ["", f"FLEET: RUNNERS (live = a heartbeat within {LIVE_WITHIN.total_seconds():g}s, not stopping)"]
+    lines += _table(
+        ["runner", "host", "pid", "started", "heartbeat", "live", "stopping", "bots", "chats"],
+        [
+            [
+                r.id,
+                r.host,
+                str(r.pid),
+                _ago(snapshot.now, r.started_at),
+                _seconds_ago(r.heartbeat_age),
+                "yes" if r.live else "NO",
+                "yes" if r.stopping else "no",
+                str(r.bots),
+                str(r.chats),
+            ]
+            for r in snapshot.runners
+        ],
+        numeric={2, 7, 8},
+    )
+    if snapshot.leases:
+        lines += ["", "FLEET: WHO HOLDS EACH BOT AND CHAT"]
+        lines += _table(
+            ["kind", "key", "holder", "epoch", "lease"],
+            [
+                [lease.kind, lease.key, lease.holder or NOBODY, _epoch(lease), _lease_text(lease)]
+                for lease in snapshot.leases
+            ],
+            numeric={3},
+        )
+    return lines
+
+
+def _epoch(lease: LeaseStatus) -> str:
+    return "-" if lease.epoch is None else str(lease.epoch)
+
+
+def _lease_text(lease: LeaseStatus) -> str:
+    match lease.state:
+        case LeaseState.UNCLAIMED:
+            return "never claimed"
+        case LeaseState.RELEASED:
+            return "released"
+        case LeaseState.EXPIRED:
+            return f"expired {_seconds_ago(-(lease.expires_in or 0.0))}, was {lease.owner}"
+        case LeaseState.HELD:
+            text = f"expires in {lease.expires_in or 0.0:.0f}s"
+            return text if lease.owner_live else f"{text}; its runner is not live"
 
 
 def _market_text(snapshot: Snapshot) -> list[str]:
@@ -147,10 +204,17 @@ def _ago(now: datetime, moment: datetime | None) -> str:
     if moment is None:
         return "never"
     seconds = max(int((now - moment).total_seconds()), 0)
+    if seconds < 86400:
+        return _seconds_ago(seconds)
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def _seconds_ago(age: float) -> str:
+    seconds = max(int(age), 0)
     if seconds < 60:
         return f"{seconds}s ago"
     if seconds < 3600:
         return f"{seconds // 60}m ago"
     if seconds < 86400:
         return f"{seconds // 3600}h ago"
-    return f"{moment:%Y-%m-%d %H:%M}"
+    return f"{seconds // 86400}d ago"

@@ -2,17 +2,17 @@
 
 Nothing here selects `bots.token_encrypted`. "Recent" is everything since
 `now() - window`, with the database's clock, so that a skewed client clock
-cannot shift the window.
+cannot shift the window; a runner's liveness and a lease's expiry are read
+with the same clock.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import NamedTuple, TypeAlias
 
 import asyncpg
-
-from piyasa_bot.db.pool import INSTANCE_LOCK_KEY
 
 # Every query here runs on a pool or on one connection alike.
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
@@ -84,23 +84,6 @@ async def schema_version(conn: Conn) -> int | None:
         return None
     version: int | None = await conn.fetchval("SELECT max(version) FROM schema_migrations")
     return version
-
-
-async def runner_holds_lock(conn: Conn) -> bool:
-    """Whether a runner holds the single-instance lock on this database (it is running now).
-
-    A bigint advisory key shows in pg_locks as classid (high half), objid (low half), objsubid 1.
-    """
-    held: bool = await conn.fetchval(
-        """SELECT EXISTS (
-               SELECT 1 FROM pg_locks
-               WHERE locktype = 'advisory' AND granted
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                 AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)""",
-        INSTANCE_LOCK_KEY >> 32,
-        INSTANCE_LOCK_KEY & 0xFFFF_FFFF,
-    )
-    return held
 
 
 async def bot_statuses(conn: Conn, window: timedelta) -> list[BotStatus]:
@@ -215,3 +198,106 @@ async def quote_source_statuses(conn: Conn) -> list[QuoteSourceStatus]:
         "SELECT name, kind, ok_at, failed_at, failures, last_error FROM quote_sources ORDER BY name"
     )
     return [QuoteSourceStatus(*row) for row in rows]
+
+
+# --- the fleet (sql/0013_fleet.sql) ------------------------------------------------------------
+
+# A runner is live while its heartbeat is this fresh and it is not stopping (the fleet's own rule:
+# heartbeat every 2 s, lease TTL 8 s; FLEET-CONTRACT.md).
+LIVE_WITHIN = timedelta(seconds=8)
+
+
+class RunnerStatus(NamedTuple):
+    id: str  # host:pid:random
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    heartbeat_age: float  # seconds since the last heartbeat, by the database's clock
+    stopping: bool  # handing its work over (SIGTERM)
+    live: bool  # heartbeat within LIVE_WITHIN and not stopping
+    bots: int  # bot leases it holds now (owner and not expired)
+    chats: int  # chat leases it holds now
+
+
+class LeaseState(StrEnum):
+    HELD = "held"  # an owner, not expired
+    EXPIRED = "expired"  # an owner that stopped renewing it: free for whoever should own it
+    RELEASED = "released"  # owner NULL: handed back
+    UNCLAIMED = "unclaimed"  # a stored bot or chat no runner has ever leased
+
+
+class LeaseStatus(NamedTuple):
+    kind: str  # 'bot' | 'chat'
+    key: str  # a bot's name, a chat's id as text
+    owner: str | None  # the runner named in the row (also when expired); None when released or unclaimed
+    epoch: int | None  # bumped at every change of hands; None when unclaimed
+    acquired_at: datetime | None
+    expires_at: datetime | None
+    expires_in: float | None  # seconds until expiry, by the database's clock; negative once expired
+    owner_live: bool  # the owner is a live runner
+
+    @property
+    def state(self) -> LeaseState:
+        if self.epoch is None:
+            return LeaseState.UNCLAIMED
+        if self.owner is None:
+            return LeaseState.RELEASED
+        return LeaseState.HELD if self.expires_in is not None and self.expires_in > 0 else LeaseState.EXPIRED
+
+    @property
+    def holder(self) -> str | None:
+        """Who holds it now: the owner of a lease that has not expired, else nobody."""
+        return self.owner if self.state is LeaseState.HELD else None
+
+
+async def _has_fleet_tables(conn: Conn, timeout: float | None) -> bool:
+    """False on a database migrated before sql/0013 (a runner not upgraded yet)."""
+    present: bool = await conn.fetchval(
+        "SELECT to_regclass('runners') IS NOT NULL AND to_regclass('leases') IS NOT NULL", timeout=timeout
+    )
+    return present
+
+
+async def runner_statuses(conn: Conn, *, timeout: float | None = None) -> list[RunnerStatus]:
+    """Every registered runner, the live ones first, with the leases each holds now."""
+    if not await _has_fleet_tables(conn, timeout):
+        return []
+    rows = await conn.fetch(
+        """WITH held AS (
+               SELECT owner, count(*) FILTER (WHERE kind = 'bot') AS bots,
+                      count(*) FILTER (WHERE kind = 'chat') AS chats
+               FROM leases WHERE owner IS NOT NULL AND expires_at > now() GROUP BY owner)
+           SELECT r.id, r.host, r.pid, r.started_at, r.heartbeat_at,
+                  extract(epoch FROM now() - r.heartbeat_at)::float8, r.stopping,
+                  r.heartbeat_at > now() - $1::interval AND NOT r.stopping AS live,
+                  coalesce(held.bots, 0), coalesce(held.chats, 0)
+           FROM runners r LEFT JOIN held ON held.owner = r.id
+           ORDER BY live DESC, r.started_at, r.id""",
+        LIVE_WITHIN,
+        timeout=timeout,
+    )
+    return [RunnerStatus(*row) for row in rows]
+
+
+async def lease_statuses(conn: Conn, *, timeout: float | None = None) -> list[LeaseStatus]:
+    """Who owns each bot and each chat: every lease row, and every stored bot or chat without one."""
+    if not await _has_fleet_tables(conn, timeout):
+        return []
+    rows = await conn.fetch(
+        """WITH keys AS (
+               SELECT 'bot' AS kind, name AS key FROM bots
+               UNION SELECT 'chat', id::text FROM chats
+               UNION SELECT kind, key FROM leases)
+           SELECT k.kind, k.key, l.owner, l.epoch, l.acquired_at, l.expires_at,
+                  extract(epoch FROM l.expires_at - now())::float8,
+                  coalesce(r.heartbeat_at > now() - $1::interval AND NOT r.stopping, false)
+           FROM keys k
+           LEFT JOIN leases l ON l.kind = k.kind AND l.key = k.key
+           LEFT JOIN runners r ON r.id = l.owner
+           ORDER BY k.kind,  -- chats by number, as the chats table lists them
+                    CASE WHEN k.kind = 'chat' AND k.key ~ '^-?[0-9]{1,18}$' THEN k.key::bigint END, k.key""",
+        LIVE_WITHIN,
+        timeout=timeout,
+    )
+    return [LeaseStatus(*row) for row in rows]
