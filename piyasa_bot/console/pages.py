@@ -1,4 +1,4 @@
-"""The console's read pages: the chats, one chat live, the bots, the outbox, charts, search.
+"""The console's read pages: the chats, one chat live, the bots, the fleet, the outbox, charts, search.
 
 Every value from a URL is checked before use: a chat id that is not a number or
 not a stored chat, a search longer than MAX_SEARCH, an unknown status answer a
@@ -28,6 +28,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/chats/{chat_id}", chat)
     app.router.add_get("/chats/{chat_id}/events", chat_events)
     app.router.add_get("/bots", bots)
+    app.router.add_get("/fleet", fleet)
     app.router.add_get("/outbox", outbox)
     app.router.add_get("/charts", chart_page)
     app.router.add_get("/search", search)
@@ -68,6 +69,7 @@ async def bots(request: web.Request) -> web.Response:
     rows = await status_queries.bot_statuses(context.deps.pool, WINDOW)
     outbox = context.deps.outbox
     pollers = context.runner.pollers
+    leases = await queries.leases(context.deps.pool)
     return render(
         request,
         "bots.html",
@@ -77,6 +79,19 @@ async def bots(request: web.Request) -> web.Response:
         held=outbox.held_by_bot(),
         in_roster={bot.name for bot in context.deps.roster.bots},
         steered={state.name: state for state in context.steering.bot_states()},
+        owners={lease.key: lease for lease in leases if lease.kind == "bot"},
+    )
+
+
+async def fleet(request: web.Request) -> web.Response:
+    """The runners sharing this database, and which of them holds each bot and chat (from the database alone)."""
+    pool = context_of(request).deps.pool
+    return render(
+        request,
+        "fleet.html",
+        runners=await queries.runners(pool),
+        leases=await queries.leases(pool),
+        live_within=status_queries.LIVE_WITHIN.total_seconds(),
     )
 
 

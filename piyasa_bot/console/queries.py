@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import asyncpg
 
+from piyasa_bot.db import status_queries
+from piyasa_bot.db.status_queries import LeaseStatus, RunnerStatus
 from piyasa_bot.sending.status import OutboxStatus
 
 STATEMENT_TIMEOUT = 5.0  # seconds; a page that would take longer answers 503 instead (console/errors.py)
@@ -203,6 +205,16 @@ async def minute_figures(pool: asyncpg.Pool, hours: float) -> list[MinuteFigures
         hours * 3600.0,
     )
     return [MinuteFigures(*row) for row in rows]
+
+
+async def runners(pool: asyncpg.Pool) -> list[RunnerStatus]:
+    """The fleet's runners, live first, each with the bots and chats it holds (as `status` reads them)."""
+    return await status_queries.runner_statuses(pool, timeout=STATEMENT_TIMEOUT)
+
+
+async def leases(pool: asyncpg.Pool) -> list[LeaseStatus]:
+    """Who holds each stored bot and chat (as `status` reads it)."""
+    return await status_queries.lease_statuses(pool, timeout=STATEMENT_TIMEOUT)
 
 
 async def _fetch(pool: asyncpg.Pool, query: str, *args: object) -> list[asyncpg.Record]:
