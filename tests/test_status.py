@@ -87,12 +87,14 @@ async def test_status_shows_each_bot_and_chat_with_counts_and_failure_reasons(ds
     finally:
         await world.emulator.stop()
     assert code == 0
-    assert json.loads(live)["runner_running"] is True
+    running = json.loads(live)
+    assert running["runner_running"] is True, "a running runner has joined the fleet: a live row in runners"
+    assert [runner["live"] for runner in running["fleet"]["runners"]] == [True]
 
     code, text = await run_status(settings, as_json=True)
     assert code == 0
     report = json.loads(text)
-    assert report["runner_running"] is False
+    assert report["runner_running"] is False, "a runner that stopped is not live (stopping, or its row gone)"
     bots = by_name(report["bots"])
     assert {name: bot["state"] for name, bot in bots.items()} == {
         "bot000": "stopped",
