@@ -18,22 +18,24 @@ import contextlib
 import dataclasses
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from aiogram.types import Message
 
-from piyasa_bot.answer_recovery import Owed, find_owed
+from piyasa_bot.answer_recovery import COMMAND, NOT_PEOPLE, Owed, find_owed
 from piyasa_bot.answering import AnswerCounts, Answers, Ask
 from piyasa_bot.bots import BotRegistry
 from piyasa_bot.chat_history import recent_lines
-from piyasa_bot.conversation import BotIdentity, Composer, Director, SpeakerUsage, classify
+from piyasa_bot.chat_kinds import BASIC_GROUP
+from piyasa_bot.conversation import BotIdentity, ChatLine, Composer, Director, SpeakerUsage, classify
+from piyasa_bot.fleet.line_feed import Seen, StoredLine
 from piyasa_bot.held_messages import HeldUntilIdentified
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.llm import TextSource
-from piyasa_bot.message_lines import bot_line, person_line
+from piyasa_bot.message_lines import bot_line, person_line, stored_line
 from piyasa_bot.news.desk import NewsDesk
 from piyasa_bot.reactions import Reactions, quiet
 from piyasa_bot.roster import ChatConfig, Roster
@@ -63,6 +65,7 @@ class ChatRooms:
         scale: float = 1.0,
         aliases: ChatAliases | None = None,
         news: NewsDesk | None = None,
+        directed: Collection[int] | None = None,
     ) -> None:
         self.roster = roster
         self.news = news  # fresh headlines a chatter turn may bring up
@@ -75,11 +78,17 @@ class ChatRooms:
         self.rng = rng or random.Random()
         self.usage = SpeakerUsage()
         self.scale = scale
-        self.directors = {chat.id: self._director(chat, roster) for chat in roster.chats}
+        # The chats this runner directs (None: every chat of the roster; a fleet hands them out: `take`).
+        chats = [chat for chat in roster.chats if directed is None or chat.id in directed]
+        self._handed_out = directed is not None
+        self.directors = {chat.id: self._director(chat, roster) for chat in chats}
         self.answers = Answers(outbox, source, lambda: self.roster, clock, self.aliases)
-        self._wake = {chat.id: asyncio.Event() for chat in roster.chats}
+        self._wake = {chat.id: asyncio.Event() for chat in chats}
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._talking = False  # chatter runs (start) or not (stop_chatter)
         self._recovery: asyncio.Task[None] | None = None
+        self._catching_up: set[asyncio.Task[None]] = set()  # chats taken over while running
+        self._heard = Seen()  # people's messages heard, live or read back from another runner's rows
         self._identities: list[BotIdentity] = []
         self._identities_version = -1
         self._held = HeldUntilIdentified(bots, self._hear)
@@ -91,18 +100,21 @@ class ChatRooms:
         return Director(chat, roster.bots, random.Random(self.rng.random()), self.usage, scale=self.scale)
 
     def start(self) -> None:
+        self._talking = True
         for chat_id in self.directors:
             self._start_talking(chat_id)
-        self._recovery = asyncio.create_task(self._recover(), name="answers-owed")
+        if self._recovery is None:
+            self._recovery = asyncio.create_task(self._recover(list(self.directors)), name="answers-owed")
 
     def _start_talking(self, chat_id: int) -> None:
         self._wake.setdefault(chat_id, asyncio.Event())
         self._tasks[chat_id] = asyncio.create_task(self._talk(chat_id), name=f"talk:{chat_id}")
 
     async def stop(self) -> None:
-        if self._recovery is not None:
-            self._recovery.cancel()
-            await asyncio.gather(self._recovery, return_exceptions=True)
+        recoveries = [task for task in (self._recovery, *self._catching_up) if task is not None]
+        for task in recoveries:
+            task.cancel()
+        await asyncio.gather(*recoveries, return_exceptions=True)
         await self.stop_chatter()
         await self._held.close()
         await self.answers.stop()
@@ -110,6 +122,7 @@ class ChatRooms:
 
     async def stop_chatter(self) -> None:
         """No more chatter; answers already decided still go out."""
+        self._talking = False
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -121,8 +134,10 @@ class ChatRooms:
         old = self.directors
         self.directors = {}
         for chat in roster.chats:
-            director = self._director(chat, roster)
             previous = old.get(chat.id)
+            if previous is None and self._handed_out:
+                continue  # a chat new to bots.yaml: directed here once the fleet hands it to this runner
+            director = self._director(chat, roster)
             if previous is not None:
                 for line in previous.recent:
                     director.observe(line)
@@ -141,6 +156,34 @@ class ChatRooms:
                 self._wake[chat_id].set()
             else:
                 self._start_talking(chat_id)
+
+    # --- the chats a fleet hands to this runner ---------------------------------------------------
+
+    def take(self, chat_id: int) -> None:
+        """Direct this chat from now on: its last lines read back, the answers owed in it taken up."""
+        if chat_id in self.directors:
+            return
+        chat = next((chat for chat in self.roster.chats if chat.id == chat_id), None)
+        if chat is None:
+            return
+        self.directors[chat_id] = self._director(chat, self.roster)
+        self._wake.setdefault(chat_id, asyncio.Event())
+        if self._talking:
+            self._start_talking(chat_id)
+        if self._recovery is not None:  # started: catch this chat up on its own (else start() does)
+            task = asyncio.create_task(self._recover([chat_id]), name=f"catch-up:{chat_id}")
+            self._catching_up.add(task)
+            task.add_done_callback(self._catching_up.discard)
+
+    async def give_up(self, chat_id: int, timeout: float = 2.0) -> None:
+        """Another runner directs this chat from now on: no more turns here, answers being composed finish."""
+        director = self.directors.pop(chat_id, None)
+        task = self._tasks.pop(chat_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if director is not None:
+            await self.answers.settle(timeout)
 
     @property
     def counts(self) -> AnswerCounts:
@@ -175,11 +218,13 @@ class ChatRooms:
         """The director of a chat under any of its ids (a group upgraded to a supergroup has two)."""
         return self.aliases.lookup(self.directors, chat_id)
 
-    def heard(self, message: Message, received_by: str) -> None:
+    def heard(self, message: Message, received_by: str, copy_key: str | None = None) -> None:
         """A person's message (recorded once, whichever bot got it first)."""
         director = self.director_of(message.chat.id)
         if director is None or not (message.text or message.caption):
             return
+        if not self._heard.first_time(copy_key or (message.chat.id, message.message_id)):
+            return  # another runner stored it first, and its row was read back already
         if not self._held.hold(director.chat.id, director.members, message, received_by):
             self._hear(message, received_by)
 
@@ -189,18 +234,45 @@ class ChatRooms:
         if director is None or not text:
             return  # the chat left bots.yaml while the message was held
         line = person_line(message, text, director.chat.id, self.bots)
+        self._hear_line(director, line, received_by, message.chat.type, message.chat.id)
+
+    def hear_stored(self, stored: StoredLine) -> None:
+        """A line of a chat directed here that another runner stored (fleet/line_feed.py)."""
+        director = self.director_of(stored.chat_id)
+        if director is None:
+            return
+        if stored.bot_id is not None and self.bots.by_db_id(stored.bot_id) is None:
+            return  # a bot no longer in bots.yaml
+        line = stored_line(stored, director.chat.id, self.bots)
+        if line.author_bot is not None:
+            # Another runner's bot spoke here: context, and chatter unless it answered a person.
+            director.observe(line, chatter=line.reply_to_message_id is None or line.reply_to_bot is not None)
+            return
+        if stored.from_user_id in NOT_PEOPLE or COMMAND.match(line.text):
+            director.observe(line)
+            return
+        if not self._heard.first_time(stored.copy_key or (stored.chat_id, stored.message_id)):
+            return  # heard live already (a copy reached one of this runner's bots too)
+        handle = self.bots.by_db_id(stored.received_by) if stored.received_by is not None else None
+        chat_type = BASIC_GROUP if stored.id_scope else "supergroup"
+        self._hear_line(director, line, handle.name if handle else "?", chat_type, stored.chat_id)
+
+    def _hear_line(
+        self, director: Director, line: ChatLine, received_by: str, chat_type: str | None, stored_chat_id: int
+    ) -> None:
         addressee = classify(line, self._identified())
-        self.reactions.heard(director, line, message, received_by, addressee.bot_name if addressee else None)
+        addressed = addressee.bot_name if addressee else None
+        self.reactions.heard(director, line, chat_type, stored_chat_id, received_by, addressed)
         if addressee is not None and addressee.bot_name in director.members:
             line = dataclasses.replace(line, addressed_to=addressee.bot_name)
             director.observe(line)
-            if self.answers.take(Ask(director, line, addressee.bot_name, received_by, message.chat.type)):
+            if self.answers.take(Ask(director, line, addressee.bot_name, received_by, chat_type)):
                 self.counts.addressed += 1
             return
         director.observe(line)
         volunteer = director.volunteer(line, self.clock())
         if volunteer is not None and self.answers.take(
-            Ask(director, line, volunteer, received_by, message.chat.type, volunteer=True)
+            Ask(director, line, volunteer, received_by, chat_type, volunteer=True)
         ):
             self.counts.volunteered += 1
         self._wake[line.chat_id].set()
@@ -227,12 +299,14 @@ class ChatRooms:
 
     # --- answers an earlier run owed ------------------------------------------------------------
 
-    async def _recover(self) -> None:
-        """Once every bot is identified: the chats' last lines as context, then the answers an earlier run
-        stored and never gave."""
+    async def _recover(self, chat_ids: list[int]) -> None:
+        """Once every bot is identified: these chats' last lines as context, then the answers an earlier run
+        (or the runner that directed them before) stored and never gave."""
         await self.bots.wait_known(self.bots, None)
         names = {handle.db_id: name for name, handle in self.bots.items()}
-        chats = {self.aliases.current(chat_id): chat_id for chat_id in self.directors}
+        chats = {self.aliases.current(chat_id): chat_id for chat_id in chat_ids if chat_id in self.directors}
+        if not chats:
+            return
         await self._remember_history(chats, names)
         try:
             owed = await find_owed(

@@ -104,14 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SecretKeyError as error:
         print(f"error: {_redact(str(error))}", file=sys.stderr)
         return CONFIG_INVALID
-    except RuntimeError as error:
-        # Raised only by commands that imported the pool already: free to import here.
-        from piyasa_bot.db.pool import AlreadyRunning
-
-        if not isinstance(error, AlreadyRunning):
-            raise
-        print(f"error: {_redact(str(error))}", file=sys.stderr)
-        return 1
     except OSError as error:  # e.g. PIYASA_METRICS_PORT taken, the database refusing connections
         print(f"error: {_redact(str(error))}", file=sys.stderr)
         return 1

@@ -4,7 +4,7 @@ The poll loop itself never ends but by cancellation (any fault is retried
 inside it, a rejected token waits for its recheck); should it end anyway,
 its supervisor says so and restarts it after a delay that grows with quick
 failures. Polling can be paused as a whole (the single-instance lock was
-lost) and resumed: the pollers, with their offsets and identities, stay.
+not renewed) and resumed: the pollers, with their offsets and identities, stay.
 """
 
 from __future__ import annotations
@@ -46,13 +46,13 @@ class PollSupervisor:
         if not self.paused:
             self._start(poller)
 
-    async def remove(self, name: str) -> BotPoller:
-        """Stop this bot's polling (within POLL_STOP_TIMEOUT) and forget it."""
+    async def remove(self, name: str) -> BotPoller | None:
+        """Stop this bot's polling (within POLL_STOP_TIMEOUT) and forget it; None if it was not polled here."""
         task = self._tasks.pop(name, None)
         if task is not None:
             task.cancel()
             await asyncio.wait([task], timeout=POLL_STOP_TIMEOUT)
-        return self.pollers.pop(name)
+        return self.pollers.pop(name, None)
 
     async def pause(self) -> None:
         """Stop every poll loop; the pollers stay (their offsets, identities, metrics) for `resume`."""

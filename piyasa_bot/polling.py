@@ -246,6 +246,17 @@ class BotPoller:
             finally:
                 self.listeners.resting(name, False)
 
+    async def confirm(self, timeout: float = 1.0) -> None:
+        """Tell Telegram what is stored (the offset is otherwise sent with the next poll, which another runner
+        will make): a poll that waits for nothing. What it returns is not taken: it comes to the next poller."""
+        if self.offset is None or not self.identified.is_set():
+            return
+        request = GetRawUpdates(offset=self.offset, limit=1, timeout=0)
+        try:
+            await asyncio.wait_for(self.handle.bot(request, request_timeout=int(timeout) + 1), timeout)
+        except (*EXPECTED_FAULTS, TelegramConflictError, TelegramRetryAfter, TelegramUnauthorizedError) as error:
+            log.info("bot.offset_not_confirmed", bot=self.handle.name, error=error_kind(error), then="comes again")
+
     def _confirmable(self, answer: list[Any], updates: list[dict[str, Any]]) -> list[int]:
         """The update ids that can confirm the batch; anything without one is counted and logged."""
         ids = [u["update_id"] for u in updates if type(u.get("update_id")) is int]

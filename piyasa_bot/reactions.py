@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import structlog
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.types import Message, ReactionTypeEmoji
+from aiogram.types import ReactionTypeEmoji
 
 from piyasa_bot.bots import BotRegistry
 from piyasa_bot.chat_kinds import numbered_per_bot
@@ -153,7 +153,13 @@ class Reactions:
         self._changed = asyncio.Event()  # set whenever a decided reaction is sent or skipped
 
     def heard(
-        self, director: Director, line: ChatLine, message: Message, received_by: str, addressed: str | None
+        self,
+        director: Director,
+        line: ChatLine,
+        chat_type: str | None,
+        stored_chat_id: int,
+        received_by: str,
+        addressed: str | None,
     ) -> None:
         """A person's message: perhaps one bot reacts to it, a little later (never blocks the caller)."""
         if self.rng.random() >= self.policy.rate or not worth_a_reaction(line.text):
@@ -162,7 +168,7 @@ class Reactions:
         if quiet(chat, now):
             return
         configs = {bot.name: bot for bot in self.roster().bots}
-        names = [received_by] if numbered_per_bot(message.chat.type) else director.members
+        names = [received_by] if numbered_per_bot(chat_type) else director.members
         candidates = [
             configs[name]
             for name in names
@@ -175,7 +181,7 @@ class Reactions:
         if choice is None:
             return
         delay = self.rng.uniform(*self.policy.delay)
-        task = asyncio.create_task(self._react(chat, message.chat.id, message.message_id, choice, delay))
+        task = asyncio.create_task(self._react(chat, stored_chat_id, line.message_id, choice, delay))
         self._tasks.add(task)
         task.add_done_callback(self._done)
 

@@ -1,10 +1,12 @@
 """The runner: starts the bots on built services, keeps them polling, stops them in reverse.
 
 Everything the bots need is built beforehand by `services.open_services`;
-the runner owns only what runs: one supervised poll loop per bot
-(poll_supervision.py), the resumption of what an earlier run left pending,
-the chatter, and standing all of it down while the single-instance lock is
-lost (instance_fence.py). It leaves
+the runner owns only what runs: its place in the fleet (fleet/member.py:
+the bots whose lease it holds, it polls — one supervised poll loop each,
+poll_supervision.py — and sends for; the chats whose lease it holds, it
+directs), the resumption of what an earlier run left pending, the chatter,
+and standing all of it down while its leases cannot be renewed
+(instance_fence.py). Alone on its database it holds every lease. It leaves
 the event loop and signals to its caller (the CLI, a test), so tests drive it
 with `async with Runner(...)` against the emulator.
 """
@@ -21,6 +23,8 @@ import structlog
 
 from piyasa_bot.bots import BotHandle
 from piyasa_bot.crypto import TokenCipher
+from piyasa_bot.fleet.coordinator import FleetTiming, runner_identity
+from piyasa_bot.fleet.member import FleetMember
 from piyasa_bot.instance_fence import Chatter, InstanceFence
 from piyasa_bot.llm import LlmConfig
 from piyasa_bot.poll_supervision import PollSupervisor
@@ -71,8 +75,12 @@ class Runner:
         metrics_host: str = "127.0.0.1",
         removal_grace: float = REMOVAL_GRACE,
         console: ConsoleOptions | None = None,
+        fleet_host: str | None = None,
+        fleet_timing: FleetTiming | None = None,
     ) -> None:
         self.loaded = loaded
+        self.me = runner_identity(fleet_host)
+        self.fleet_timing = fleet_timing
         self.cipher = cipher
         self.poll_timeout = poll_timeout
         self.disabled_recheck = disabled_recheck  # seconds between getMe checks of a bot whose token was rejected
@@ -88,11 +96,15 @@ class Runner:
             metrics_host=metrics_host,
             removal_grace=removal_grace,
             console=console,
+            runner_id=self.me.id,
         )
+        self._dsn = dsn
         self._polls = PollSupervisor(self._on_state, self._identified)
         self._chatter = Chatter()
-        # The single-instance lock lost: polling, chatter and sends stand down until it is taken again.
+        # Leases not renewed: polling, chatter and sends stand down until a renewal succeeds.
         self._fence = InstanceFence(self._polls, self._chatter)
+        self._member: FleetMember | None = None
+        self._configs: dict[str, BotConfig] = {}  # every bot of the roster, polled here or not
         self._stack = contextlib.AsyncExitStack()
         self._services: Services | None = None
         self._resume: asyncio.Task[None] | None = None
@@ -142,8 +154,14 @@ class Runner:
 
     @property
     def fenced(self) -> bool:
-        """True while the single-instance lock is lost: nothing polls or sends."""
+        """True while this runner's leases cannot be renewed: nothing polls or sends."""
         return self._fence.fenced
+
+    @property
+    def member(self) -> FleetMember:
+        if self._member is None:
+            raise RuntimeError("the runner has not started")
+        return self._member
 
     @property
     def pollers(self) -> dict[str, BotPoller]:
@@ -170,13 +188,7 @@ class Runner:
 
     async def start(self) -> None:
         self._services = services = await self._stack.enter_async_context(
-            open_services(
-                self.loaded,
-                self.options,
-                metrics_view=self,
-                on_lock_lost=self._fence.lost,
-                on_lock_regained=self._fence.regained,
-            )
+            open_services(self.loaded, self.options, metrics_view=self)
         )
         await self._fence.guard(services.outbox)
         self._chatter.rooms = services.rooms
@@ -184,6 +196,9 @@ class Runner:
         ids = await register(services.pool, self.cipher, services.aliases, self.loaded)
         for bot in roster.bots:
             self.start_bot(bot, ids[bot.name], self.loaded.tokens[bot.name])
+        self._member = member = FleetMember(services, self, self._fence, self.me, self._dsn, self.fleet_timing)
+        services.outbox.rights = member
+        await member.join()  # polls the bots and directs the chats it holds from here on
         self._resume = asyncio.create_task(self._resume_outbox(), name="outbox-resume")
         self._chatter.wanted = True
         await self._chatter.follow()
@@ -225,10 +240,18 @@ class Runner:
     # --- one bot -------------------------------------------------------------------------
 
     def start_bot(self, bot: BotConfig, db_id: int, token: str) -> None:
+        """A bot of the roster: known here at once; polled here once the fleet hands it to this runner."""
         services = self.services
-        handle = BotHandle(name=bot.name, db_id=db_id, bot=make_bot(token, services.session))
-        services.bots.add(handle)
-        services.listeners.join(bot.name, [services.aliases.current(chat) for chat in bot.chats])
+        services.bots.add(BotHandle(name=bot.name, db_id=db_id, bot=make_bot(token, services.session)))
+        self._configs[bot.name] = bot
+        if self._member is not None:
+            self._member.fleet.wake()
+
+    def start_polling(self, name: str) -> None:
+        """The fleet handed this bot to this runner: poll it."""
+        services = self.services
+        handle, bot = services.bots[name], self._configs[name]
+        services.listeners.join(name, [services.aliases.current(chat) for chat in bot.chats])
         # No IdentityGate: a message addressed to a bot not yet identified is held for it (held_messages.py).
         poller = BotPoller(
             handle,
@@ -242,16 +265,27 @@ class Runner:
         )
         self._polls.add(poller)  # polls at once, unless the runner is fenced off
 
-    async def stop_bot(self, name: str) -> None:
+    async def stop_polling(self, name: str, reason: str) -> None:
+        """The bot goes to another runner (or out of bots.yaml): stop polling, confirm what was stored."""
         poller = await self._polls.remove(name)
-        self.services.bots.remove(name)
+        if poller is None:
+            return
         self.services.listeners.leave(name)
-        self._on_state(poller.handle, BotState.STOPPED, "removed from bots.yaml")
+        await poller.confirm()
+        self._on_state(poller.handle, BotState.STOPPED, reason)
+
+    async def stop_bot(self, name: str) -> None:
+        await self.stop_polling(name, "removed from bots.yaml")
+        self.services.bots.remove(name)
+        self._configs.pop(name, None)
+        if self._member is not None:
+            self._member.fleet.wake()
 
     async def apply(self, loaded: LoadedRoster) -> None:
         """A new roster while running: start added bots, stop removed ones, update the rest."""
         change = await apply_roster(self.services, self, self.cipher, self.loaded, loaded)
         self.loaded = loaded
+        self._configs.update({bot.name: bot for bot in loaded.roster.bots})
         await self._chatter.roster_applied()  # fenced off or drained: no chatter either with the new roster
         # A reload is the operator's way back for a bot disabled by a rejected token: ask getMe again now.
         rechecked = [name for name, poller in self.pollers.items() if name not in change.added and poller.recheck()]
@@ -286,8 +320,10 @@ class Runner:
         await self.services.outbox.drain_until_idle(timeout=max(deadline - time.monotonic(), 0.0))
 
     async def stop(self) -> None:
-        """Stop polling, then close the services in reverse: every step bounded in time."""
+        """Hand the bots and chats over, then close the services in reverse: every step bounded in time."""
         await self._fence.close()
+        if self._member is not None:
+            await self._member.leave()  # each bot's offset confirmed and its lease released: the others poll it
         await self._polls.close()
         if self._resume is not None:
             self._resume.cancel()

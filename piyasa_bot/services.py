@@ -1,7 +1,7 @@
 """Everything a runner needs, built by one function before anything runs, closed in reverse.
 
-`open_services` opens the pool (migrating), takes the single-instance lock,
-and builds the session, the writer, the recorder, the outbox (and the grace
+`open_services` opens the pool (migrating; its sessions named after the
+runner, so that the rows it stores say so) and builds the session, the writer, the recorder, the outbox (and the grace
 of removed bots' messages), the stored market, the text source and chat
 rooms, the handlers' dependencies, the ingest pipeline and the metrics
 server, in the order each needs the one before. It yields them
@@ -33,7 +33,7 @@ from piyasa_bot.console.options import ConsoleOptions
 from piyasa_bot.console.server import ConsoleServer, open_console
 from piyasa_bot.conversation import Composer
 from piyasa_bot.db import queries, said_store
-from piyasa_bot.db.pool import InstanceLock, open_pool
+from piyasa_bot.db.pool import open_pool
 from piyasa_bot.deps import Deps
 from piyasa_bot.handlers import build_dispatcher
 from piyasa_bot.ingest.aliases import ChatAliases
@@ -70,6 +70,7 @@ class ServiceOptions:
     metrics_host: str = "127.0.0.1"
     removal_grace: float = REMOVAL_GRACE  # seconds a removed bot's queued messages wait for it to be back
     console: ConsoleOptions | None = None  # None: no web console
+    runner_id: str | None = None  # the fleet's name for this runner (its pool's application_name)
 
 
 # Seconds each closing step may take; with the runner's second to stop polling they add up to
@@ -88,7 +89,6 @@ CLOSE_TIMEOUTS = {
     "bot chats": 0.3,
     "writer": 1.5,
     "session": 0.3,
-    "instance lock": 0.3,
     "pool": 0.6,
     "malloc trim": 0.1,
 }
@@ -97,7 +97,6 @@ CLOSE_TIMEOUTS = {
 @dataclass(frozen=True)
 class Services:
     pool: asyncpg.Pool
-    lock: InstanceLock
     aliases: ChatAliases  # chats Telegram renumbered: one mapping for rows, lookups and sends
     session: AiohttpSession
     bots: BotRegistry
@@ -125,14 +124,10 @@ async def open_services(
     loaded: LoadedRoster,
     options: ServiceOptions,
     metrics_view: Any,
-    *,
-    on_lock_lost: Callable[[str], None] | None = None,
-    on_lock_regained: Callable[[], None] | None = None,
 ) -> AsyncIterator[Services]:
     """Build every service for `loaded`; `metrics_view` is what /metrics reads (the runner).
 
-    `on_lock_lost(reason)` and `on_lock_regained()` follow the single-instance lock: the
-    runner stops polling and sending while another process may hold it.
+    The chat rooms direct no chat until the runner's fleet hands it one (ChatRooms.take).
     """
     roster = loaded.roster
     register_secrets(loaded.tokens.values())
@@ -144,11 +139,8 @@ async def open_services(
         trimmer = MallocTrimmer()
         trimmer.start()
         closing("malloc trim", trimmer.stop)
-        pool = await open_pool(options.dsn)
+        pool = await open_pool(options.dsn, application_name=options.runner_id)
         closing("pool", lambda: _close_pool(pool))
-        lock = InstanceLock(options.dsn, on_lost=on_lock_lost, on_regained=on_lock_regained)
-        await lock.acquire()
-        closing("instance lock", lock.release)
         aliases = ChatAliases()
         aliases.load(await queries.chat_migrations(pool))  # chats Telegram renumbered in an earlier run
         session = shared_session(options.api_base, len(roster.bots))
@@ -191,7 +183,15 @@ async def open_services(
             if news is not None:
                 closing("news", news.close)
             rooms = ChatRooms(
-                roster, bots, outbox, source, rng=rng, scale=options.pace_scale, aliases=aliases, news=news
+                roster,
+                bots,
+                outbox,
+                source,
+                rng=rng,
+                scale=options.pace_scale,
+                aliases=aliases,
+                news=news,
+                directed=(),
             )
             bot_chats.on_removed(rooms.deactivate)
             closing("chat rooms", rooms.stop)
@@ -227,7 +227,6 @@ async def open_services(
             closing("console", console.stop)
         yield Services(
             pool=pool,
-            lock=lock,
             aliases=aliases,
             session=session,
             bots=bots,

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     # Optional port for /metrics and /healthz; unset means no HTTP listener.
     metrics_port: int | None = Field(default=None, validation_alias=AliasChoices("PIYASA_METRICS_PORT"))
     metrics_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("PIYASA_METRICS_HOST"))
+    # The machine's name in the fleet (runners on one host tell a dead sibling by its pid); default: the hostname.
+    fleet_host: str | None = Field(default=None, min_length=1, validation_alias=AliasChoices("PIYASA_FLEET_HOST"))
     # Optional port for the operator's web console (piyasa_bot/console); unset means no console.
     # Off 127.0.0.1 it refuses to start until an operator account exists (`console-user add`).
     console_port: int | None = Field(default=None, ge=0, le=65535, validation_alias=AliasChoices("PIYASA_CONSOLE_PORT"))

@@ -166,6 +166,25 @@ class Steering:
         if steered or disabled:
             log.info("steering.loaded", chats=steered, disabled_bots=disabled)
 
+    async def reload(self) -> None:
+        """Another runner of the fleet saved a change (its notification): read every override again."""
+        async with self._writing:
+            try:
+                async with asyncio.timeout(WRITE_TIMEOUT):
+                    chats = await steering_store.chat_rows(self._pool)
+                    bots = await steering_store.bot_rows(self._pool)
+            except _DATABASE_ERRORS as error:
+                log.warning("steering.not_reloaded", error=type(error).__name__, then="the next change reads them")
+                return
+            self._chats = {row.chat_id: row for row in chats}
+            self._bots = {row.bot: row for row in bots}
+            for row in bots:
+                if row.disabled:
+                    self._outbox.silence(row.bot, DISABLED_REASON)
+                else:
+                    self._outbox.unsilence(row.bot)
+            self.reapply()
+
     def reapply(self) -> None:
         """The overrides on every director (after a bots.yaml reload: its new directors)."""
         if self._rooms is None:
@@ -320,7 +339,10 @@ class Steering:
     async def _saved(self, write: Callable[[], Coroutine[Any, Any, T]]) -> T:
         try:
             async with asyncio.timeout(WRITE_TIMEOUT):
-                return await write()
+                saved = await write()
+                # The other runners of a fleet direct other chats and send for other bots: they read it too.
+                await self._pool.execute("SELECT pg_notify('piyasa_steering', '')")
+                return saved
         except _DATABASE_ERRORS as error:
             log.error("steering.not_saved", error=f"{type(error).__name__}: {redact(str(error))}")
             raise NotSaved(

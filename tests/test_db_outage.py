@@ -1,4 +1,4 @@
-"""The database going away: the single-instance lock is a fence, and an outage is logged as states, not retries."""
+"""The database going away: an outage is logged as states, not retries."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import Callable
 import asyncpg
 
 from piyasa_bot.db.embedded import EmbeddedPostgres
-from piyasa_bot.db.pool import INSTANCE_LOCK_KEY, AlreadyRunning, InstanceLock
 from piyasa_bot.db.retry import Outage, retrying
 from piyasa_bot.logs import configure_logging
 
@@ -21,39 +20,6 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
-
-
-async def test_a_lost_instance_lock_says_so_and_is_not_taken_back_while_another_holds_it(dsn: str) -> None:
-    lost: list[str] = []
-    regained: list[bool] = []
-    first = InstanceLock(dsn, on_lost=lost.append, on_regained=lambda: regained.append(True), retry_every=0.5)
-    second = InstanceLock(dsn)
-    await first.acquire()
-    admin = await asyncpg.connect(dsn)
-    try:
-        holder = await admin.fetchval(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND granted",
-            INSTANCE_LOCK_KEY & 0xFFFF_FFFF,
-        )
-        await admin.execute("SELECT pg_terminate_backend($1)", holder)  # its connection dies
-        await until(lambda: bool(lost))
-        assert not first.held and len(lost) == 1
-        await second.acquire()  # another runner starts meanwhile and takes the lock
-        await asyncio.sleep(1.2)  # the first asks again twice in this time
-        assert not first.held and regained == []
-        try:
-            await first.acquire()
-        except AlreadyRunning:
-            pass
-        else:
-            raise AssertionError("the lock was taken twice")
-        await second.release()  # the other runner stops: the first may carry on
-        await until(lambda: bool(regained))
-        assert first.held and len(lost) == 1
-    finally:
-        await first.release()
-        await second.release()
-        await admin.close()
 
 
 async def test_an_outage_is_logged_when_it_starts_and_ends_not_at_every_retry(

@@ -87,6 +87,7 @@ async def run(settings: Settings, prepared: Prepared) -> int:
         metrics_port=settings.metrics_port,
         metrics_host=settings.metrics_host,
         console=console,
+        fleet_host=settings.fleet_host,
     )
     # Built before the runner starts: it knows the file as it was loaded, and a SIGHUP
     # during start-up waits in it until it runs.

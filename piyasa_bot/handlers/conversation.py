@@ -26,4 +26,4 @@ async def from_a_person(message: Message) -> bool:  # a coroutine: aiogram runs 
 
 async def heard(message: Message, deps: Deps, arrival: Arrival) -> None:
     assert deps.rooms is not None, "the conversation router runs only beside the chat rooms"
-    deps.rooms.heard(message, received_by=arrival.handle.name)
+    deps.rooms.heard(message, received_by=arrival.handle.name, copy_key=arrival.copy_key)

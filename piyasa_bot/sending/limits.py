@@ -146,14 +146,33 @@ class SendLimits:
     global_window: SendWindow = field(init=False)
     pauses: RetryAfterPauses = field(default_factory=RetryAfterPauses, init=False)
     _pairs: dict[tuple[str, int], PairBuckets] = field(default_factory=dict, init=False)
+    # This runner's part of the roster-wide limit: in a fleet, its share of the roster's bots.
+    share: float = field(default=1.0, init=False)
 
     def __post_init__(self) -> None:
         self._set_global(self.limits)
 
     def _set_global(self, limits: Limits) -> None:
         # The bucket spreads sends evenly; the window makes sure no second ever holds more.
-        self.global_bucket = spaced(limits.global_per_second, 1.0, 1.0)
-        self.global_window = SendWindow(max(1, int(limits.global_per_second)), GLOBAL_WINDOW)
+        per_second = limits.global_per_second * self.share
+        self.global_bucket = spaced(max(per_second, 0.5), 1.0, 1.0)
+        self.global_window = SendWindow(max(1, int(per_second)), GLOBAL_WINDOW)
+
+    def set_share(self, share: float) -> None:
+        """The fleet split the roster anew: this runner may send `share` of the roster-wide limit.
+
+        The shares of all runners add up to one, so together they stay within the limit.
+        """
+        share = min(max(share, 0.0), 1.0)
+        if share != self.share:
+            self.share = share
+            self._set_global(self.limits)
+
+    def seed(self, bot: str, chat_id: int, ages: list[float]) -> None:
+        """Sends this bot made into this chat `ages` seconds ago under another runner: they still count."""
+        now, pair = time.monotonic(), self.pair(bot, chat_id)
+        for age in sorted(ages, reverse=True):
+            pair.window.record(now - age)
 
     async def enter_global_window(self) -> None:
         """Wait for room in the roster-wide window and take it: call right before the request goes out,

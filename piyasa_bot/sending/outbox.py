@@ -33,12 +33,13 @@ from piyasa_bot.bots import BotHandle
 from piyasa_bot.conversation.guard import guard
 from piyasa_bot.ingest.pipeline import Recorder
 from piyasa_bot.sending.chat_queue import ChatQueue, LaneWait
-from piyasa_bot.sending.limits import SendLimits
+from piyasa_bot.sending.limits import WINDOW, SendLimits
 from piyasa_bot.sending.migration import follow_migration
 from piyasa_bot.sending.outcomes import SendOutcome, SendResult
 from piyasa_bot.sending.outgoing import Outgoing, Priority
 from piyasa_bot.sending.resume import plan_resume, unknown_outcome
 from piyasa_bot.sending.retry import RetryBackoff, default_expiry, stale_reason
+from piyasa_bot.sending.rights import EveryBot, SendRights
 from piyasa_bot.sending.send import send_once
 from piyasa_bot.sending.status import LimitHolds, OutboxCounts, OutboxStatus
 from piyasa_bot.sending.store import OutboxRow, OutboxStore
@@ -68,6 +69,7 @@ class Outbox:
         *,
         on_sent: SentListener,
         on_inactive: InactiveListener,
+        rights: SendRights | None = None,
     ) -> None:
         self.pool = pool
         self.handles = handles  # read only, through mapping operations: the runner owns it
@@ -75,6 +77,7 @@ class Outbox:
         self.recorder = recorder
         self.on_sent = on_sent
         self.on_inactive = on_inactive
+        self.rights: SendRights = rights or EveryBot()  # in a fleet: only the bots whose lease is held here
         self.counts = OutboxCounts()
         self.rate_limited_by_bot: Counter[str] = Counter()  # 429s since start, for the console's bot page
         self.retry = RetryBackoff()
@@ -90,6 +93,7 @@ class Outbox:
         self._waiting_global = 0  # of those, waiting for the roster-wide bucket
         self.paused = False  # True: nothing is sent (`pause`), what is queued stays pending
         self._silenced: dict[str, str] = {}  # bot -> why its messages end expired instead of sent (`silence`)
+        self._on_wire: Counter[str] = Counter()  # bot -> sends on the wire now
 
     # --- putting in -----------------------------------------------------------------------
 
@@ -109,6 +113,11 @@ class Outbox:
         if not verdict.ok:
             # Whatever wrote it (templates, a model, an admin reply), this never reaches the chat.
             await self._finish(item, OutboxStatus.FAILED, f"guard: {verdict.reason}")
+            return outbox_id
+        if not self.rights.sends_for(item.bot):
+            # Another runner sends for this bot: the row is its to queue, and it is told now.
+            self._held.discard(outbox_id)
+            await self._store.notify_owner(handle.db_id)
             return outbox_id
         if item.bot in self._silenced:
             await self._finish(item, OutboxStatus.EXPIRED, self._silenced[item.bot])
@@ -143,6 +152,27 @@ class Outbox:
         """Queue what a previous run left pending, except rows this run holds already; returns how many."""
         return len(await self._resume(self._store.pending))
 
+    async def look(self, bot_ids: list[int]) -> int:
+        """Queue the pending rows of these bots that nobody here holds (another runner queued them, or the
+        bot's earlier owner left them); returns how many."""
+        return len(await self._resume(lambda: self._store.pending(bot_ids)))
+
+    async def adopt(self, bot: str) -> int:
+        """This runner now sends for `bot`: what it sent lately (under any runner) still counts against its
+        limits, and what is pending for it is queued here."""
+        handle = self.handles[bot]
+        for chat_id, ago in await self._store.recent_sends(handle.db_id, WINDOW):
+            self.limits.seed(bot, chat_id, [ago])
+        return await self.look([handle.db_id])
+
+    async def release(self, bot: str, timeout: float = 2.0) -> None:
+        """Another runner sends for `bot` from now on: its queued rows stay pending for that runner (nothing
+        is closed), and the sends on the wire finish first (within `timeout`)."""
+        for item in self.set_aside(bot):
+            self._held.discard(item.id)
+        with contextlib.suppress(TimeoutError):
+            await self.wait_until(lambda: not self._on_wire[bot], timeout)
+
     async def _resume(self, read: Callable[[], Awaitable[list[OutboxRow]]]) -> list[Outgoing]:
         """Rows `read` finds pending, queued or closed by the resume's rules; returns those queued.
 
@@ -156,8 +186,9 @@ class Outbox:
             rows = await read()
         finally:
             self._closed_during_reads.remove(closed)
-        names = {handle.db_id: name for name, handle in self.handles.items()}
-        plan = plan_resume(rows, names, self._held | closed)
+        # A row of a bot another runner sends for is that runner's to resume.
+        names = {handle.db_id: name for name, handle in self.handles.items() if self.rights.sends_for(name)}
+        plan = plan_resume([row for row in rows if row.bot_id in names], names, self._held | closed)
         for item, _, _ in plan.close:
             self._held.add(item.id)  # being closed: a second resume must not pick it up meanwhile
         for item in plan.queue:
@@ -297,9 +328,11 @@ class Outbox:
                 self._waiting_global -= 1
             item.attempts += 1
             # Its own task, so that a close() arriving meanwhile cannot leave the mark half done.
-            marking = self._work.spawn(self._store.mark_started(item))
+            marking = self._work.spawn(self._store.mark_started(item, self.rights.lease_of(item.bot)))
             try:
-                await asyncio.shield(marking)
+                if not await asyncio.shield(marking):
+                    self._refused(item)
+                    return
                 await self.limits.pair(item.bot, item.chat_id).take(chatter=item.is_chatter)
             except asyncio.CancelledError:
                 item.attempts -= 1
@@ -312,7 +345,16 @@ class Outbox:
             self._dispatching -= 1
         self._work.spawn(self._send(item))
 
-    async def _unmark(self, marking: asyncio.Task[None], item: Outgoing) -> None:
+    def _refused(self, item: Outgoing) -> None:
+        """The mark was refused: this runner lost the bot's lease (or the row is closed). Not sent; the row
+        is the new owner's."""
+        item.attempts -= 1
+        self._held.discard(item.id)
+        self._typing.stop(item.id)
+        self.counts.refused += 1
+        log.warning("send.claim_refused", bot=item.bot, chat_id=item.chat_id, outbox_id=item.id)
+
+    async def _unmark(self, marking: asyncio.Task[bool], item: Outgoing) -> None:
         await asyncio.gather(marking, return_exceptions=True)
         await self._store.not_started(item)
 
@@ -324,8 +366,13 @@ class Outbox:
         if handle is None:
             await self._finish(item, OutboxStatus.FAILED, "the bot was removed from bots.yaml")
             return
-        result = await send_once(handle, item, self.limits)
-        await self._settle(item, handle, result)
+        self._on_wire[item.bot] += 1
+        try:
+            result = await send_once(handle, item, self.limits)
+            await self._settle(item, handle, result)
+        finally:
+            self._on_wire[item.bot] -= 1
+            self._work.changed()
 
     async def _settle(self, item: Outgoing, handle: BotHandle, result: SendResult) -> None:
         match result.outcome:

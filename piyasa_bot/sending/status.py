@@ -27,6 +27,7 @@ class OutboxCounts:
     expired: int = 0
     rate_limited: int = 0  # attempts answered 429 and requeued
     retried: int = 0  # attempts that failed otherwise, safely, and were requeued
+    refused: int = 0  # sends not made: the bot's lease was lost before the mark (a fleet)
     max_queue: int = 0
 
     def ended(self, status: OutboxStatus) -> None:

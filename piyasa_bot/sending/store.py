@@ -13,6 +13,7 @@ import asyncpg
 
 from piyasa_bot.db.retry import retrying
 from piyasa_bot.sending.outgoing import Outgoing
+from piyasa_bot.sending.rights import BotLease
 from piyasa_bot.sending.status import OutboxStatus
 
 
@@ -81,15 +82,35 @@ class OutboxStore:
             )
         )
 
-    async def mark_started(self, item: Outgoing) -> None:
-        """Committed before the request: from now on, a crash leaves this row's outcome unknown."""
-        await retrying(
+    async def mark_started(self, item: Outgoing, lease: BotLease | None) -> bool:
+        """Committed before the request: from now on, a crash leaves this row's outcome unknown.
+
+        Under a bot's lease (a fleet), the mark is refused — False, nothing to send — unless this
+        runner still holds the lease at that epoch and the row is still pending.
+        """
+        if lease is None:
+            await retrying(
+                lambda: self.pool.execute(
+                    "UPDATE outbox SET send_started_at = clock_timestamp(), attempts = $2 WHERE id = $1",
+                    item.id,
+                    item.attempts,
+                )
+            )
+            return True
+        status = await retrying(
             lambda: self.pool.execute(
-                "UPDATE outbox SET send_started_at = clock_timestamp(), attempts = $2 WHERE id = $1",
+                """UPDATE outbox SET send_started_at = clock_timestamp(), attempts = $2
+                   WHERE id = $1 AND status = 'pending'
+                     AND EXISTS (SELECT 1 FROM leases WHERE kind = 'bot' AND key = $3 AND owner = $4
+                                 AND epoch = $5 AND expires_at > now())""",
                 item.id,
                 item.attempts,
+                item.bot,
+                lease.runner,
+                lease.epoch,
             )
         )
+        return bool(status == "UPDATE 1")
 
     async def not_started(self, item: Outgoing) -> None:
         """The attempt certainly did not reach Telegram: the row is plainly pending again."""
@@ -129,8 +150,33 @@ class OutboxStore:
             return None
         return OutboxStatus(row[0]), OutboxRow(*row[1:])
 
-    async def pending(self) -> list[OutboxRow]:
-        rows = await retrying(
-            lambda: self.pool.fetch(f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' ORDER BY priority, id")
-        )
+    async def pending(self, bot_ids: list[int] | None = None) -> list[OutboxRow]:
+        """Pending rows, of every bot or of these."""
+        if bot_ids is None:
+            rows = await retrying(
+                lambda: self.pool.fetch(f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' ORDER BY priority, id")
+            )
+        else:
+            rows = await retrying(
+                lambda: self.pool.fetch(
+                    f"""SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND bot_id = ANY($1::int[])
+                        ORDER BY priority, id""",
+                    bot_ids,
+                )
+            )
         return [OutboxRow(*row) for row in rows]
+
+    async def recent_sends(self, bot_id: int, within: float) -> list[tuple[int, float]]:
+        """(chat id, seconds ago) of this bot's sends in the last `within` seconds, whoever sent them."""
+        rows = await retrying(
+            lambda: self.pool.fetch(
+                """SELECT chat_id, extract(epoch FROM now() - finished_at)::float8 FROM outbox
+                   WHERE bot_id = $1 AND status = 'sent' AND finished_at > now() - make_interval(secs => $2)""",
+                bot_id,
+                within,
+            )
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def notify_owner(self, bot_id: int) -> None:
+        await retrying(lambda: self.pool.execute("SELECT pg_notify('piyasa_outbox', $1)", str(bot_id)))
