@@ -78,6 +78,10 @@ async def opened(
                 name=bot.name, db_id=ids[bot.name], bot=make_bot(loaded.tokens[bot.name], services.session)
             )
             services.bots.add(handle)
+        if services.rooms is not None:
+            for chat in loaded.roster.chats:
+                services.rooms.take(chat.id)  # what a runner alone on its database is handed
+            services.deps.steering.reapply()  # as the runner does for each chat it takes
         yield services
 
 
