@@ -272,7 +272,8 @@ class Runner:
             return
         self.services.listeners.leave(name)
         await poller.confirm()
-        self._on_state(poller.handle, BotState.STOPPED, reason)
+        if poller.state is not BotState.DISABLED:  # a rejected token stays the reason shown
+            self._on_state(poller.handle, BotState.STOPPED, reason)
 
     async def stop_bot(self, name: str) -> None:
         await self.stop_polling(name, "removed from bots.yaml")

@@ -234,8 +234,8 @@ async def test_a_resume_whose_read_went_stale_sends_nothing_twice(dsn: str, monk
     read_done, sent = asyncio.Event(), asyncio.Event()
     pending = OutboxStore.pending
 
-    async def read_then_wait(store: OutboxStore) -> list[OutboxRow]:
-        rows = await pending(store)
+    async def read_then_wait(store: OutboxStore, bot_ids: list[int] | None = None) -> list[OutboxRow]:
+        rows = await pending(store, bot_ids)
         read_done.set()
         await sent.wait()
         return rows

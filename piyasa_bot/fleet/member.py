@@ -75,6 +75,7 @@ class FleetMember:
             on_reconnected=self._reconnected,
         )
         self._tasks: set[asyncio.Task[object]] = set()
+        self._joined = False  # the bots of the first share are resumed by the runner's start (load_pending)
         self._looked_at = time.monotonic()
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -83,6 +84,7 @@ class FleetMember:
         """Listen, then register and take a first share (its bots and chats start before this returns)."""
         await self.bus.start()
         await self.fleet.join()
+        self._joined = True
         if self.feed is not None:
             self.feed.start()
 
@@ -113,7 +115,7 @@ class FleetMember:
             if key.key not in services.bots:
                 return  # left bots.yaml meanwhile: the next round gives it back
             self.polling.start_polling(key.key)
-            self._spawn(self._adopt(key.key))
+            self._spawn(self._adopt(key.key, queue=self._joined))
         elif services.rooms is not None:
             services.rooms.take(int(key.key))
             services.deps.steering.reapply()
@@ -162,11 +164,11 @@ class FleetMember:
         mine = sum(1 for key in self.fleet.held if key.kind == "bot")
         self.services.outbox.limits.set_share(mine / len(roster.bots) if roster.bots else 1.0)
 
-    async def _adopt(self, name: str) -> None:
+    async def _adopt(self, name: str, queue: bool) -> None:
         """Once the bot is identified (sends are recorded under its Telegram id): its limits and rows."""
         await self.services.bots.wait_known([name], 30.0)
         if self.sends_for(name):
-            await self.services.outbox.adopt(name)
+            await self.services.outbox.adopt(name, queue=queue)
 
     async def _look(self, bot_ids: list[int]) -> None:
         if bot_ids:

@@ -157,13 +157,13 @@ class Outbox:
         bot's earlier owner left them); returns how many."""
         return len(await self._resume(lambda: self._store.pending(bot_ids)))
 
-    async def adopt(self, bot: str) -> int:
+    async def adopt(self, bot: str, *, queue: bool = True) -> int:
         """This runner now sends for `bot`: what it sent lately (under any runner) still counts against its
-        limits, and what is pending for it is queued here."""
+        limits, and (with `queue`) what is pending for it is queued here; returns how many."""
         handle = self.handles[bot]
         for chat_id, ago in await self._store.recent_sends(handle.db_id, WINDOW):
             self.limits.seed(bot, chat_id, [ago])
-        return await self.look([handle.db_id])
+        return await self.look([handle.db_id]) if queue else 0
 
     async def release(self, bot: str, timeout: float = 2.0) -> None:
         """Another runner sends for `bot` from now on: its queued rows stay pending for that runner (nothing
@@ -185,7 +185,8 @@ class Outbox:
         try:
             rows = await read()
         finally:
-            self._closed_during_reads.remove(closed)
+            # By identity: two resumes reading at once may both have empty sets, and sets compare by value.
+            self._closed_during_reads = [other for other in self._closed_during_reads if other is not closed]
         # A row of a bot another runner sends for is that runner's to resume.
         names = {handle.db_id: name for name, handle in self.handles.items() if self.rights.sends_for(name)}
         plan = plan_resume([row for row in rows if row.bot_id in names], names, self._held | closed)
