@@ -287,6 +287,8 @@ class Runner:
         change = await apply_roster(self.services, self, self.cipher, self.loaded, loaded)
         self.loaded = loaded
         self._configs.update({bot.name: bot for bot in loaded.roster.bots})
+        if self._member is not None:
+            await self._member.fleet.round()  # what is free of the new roster is polled and directed now
         await self._chatter.roster_applied()  # fenced off or drained: no chatter either with the new roster
         # A reload is the operator's way back for a bot disabled by a rejected token: ask getMe again now.
         rechecked = [name for name, poller in self.pollers.items() if name not in change.added and poller.recheck()]

@@ -107,6 +107,7 @@ class Fleet:
         self._loop: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
         self._failing = False
+        self._last_error = "no round finished"
         self._next_wait = self.timing.heartbeat
         self._leaving = False
         self._round_lock = asyncio.Lock()
@@ -202,7 +203,7 @@ class Fleet:
             except (*RETRYABLE, asyncpg.PostgresError) as error:
                 if not self._failing:
                     log.warning("fleet.renewal_failed", runner=self.me.id, error=type(error).__name__)
-                self._failing = True
+                self._failing, self._last_error = True, type(error).__name__
                 return
             self._renewed_at, self._failing = started, False
             for key in [key for key in self.held if key not in still]:
@@ -229,7 +230,7 @@ class Fleet:
             if self.fenced or silent_for < self.timing.fence_after:
                 continue
             self.fenced = True
-            reason = f"no lease renewal for {silent_for:.1f} s"
+            reason = f"no lease renewal for {silent_for:.1f} s (last: {self._last_error})"
             log.error(
                 "fleet.fenced",
                 runner=self.me.id,
