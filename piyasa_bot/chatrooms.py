@@ -91,7 +91,7 @@ class ChatRooms:
         self._heard = Seen()  # people's messages heard, live or read back from another runner's rows
         self._identities: list[BotIdentity] = []
         self._identities_version = -1
-        self._held = HeldUntilIdentified(bots, self._hear)
+        self._held = HeldUntilIdentified(bots)
         self.reactions = Reactions(outbox, bots, lambda: self.roster, clock, random.Random(self.rng.random()))
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -225,7 +225,7 @@ class ChatRooms:
             return
         if not self._heard.first_time(copy_key or (message.chat.id, message.message_id)):
             return  # another runner stored it first, and its row was read back already
-        if not self._held.hold(director.chat.id, director.members, message, received_by):
+        if not self._held.hold(director.chat.id, director.members, lambda: self._hear(message, received_by)):
             self._hear(message, received_by)
 
     def _hear(self, message: Message, received_by: str) -> None:
@@ -255,7 +255,14 @@ class ChatRooms:
             return  # heard live already (a copy reached one of this runner's bots too)
         handle = self.bots.by_db_id(stored.received_by) if stored.received_by is not None else None
         chat_type = BASIC_GROUP if stored.id_scope else "supergroup"
-        self._hear_line(director, line, handle.name if handle else "?", chat_type, stored.chat_id)
+
+        def hear() -> None:
+            if (now := self.director_of(stored.chat_id)) is not None:
+                self._hear_line(now, line, handle.name if handle else "?", chat_type, stored.chat_id)
+
+        # Who it is addressed to is known once the chat's bots are (those polled elsewhere: from the database).
+        if not self._held.hold(director.chat.id, director.members, hear):
+            hear()
 
     def _hear_line(
         self, director: Director, line: ChatLine, received_by: str, chat_type: str | None, stored_chat_id: int

@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import Callable, Collection
 
 import structlog
-from aiogram.types import Message
 
 from piyasa_bot.bots import BotRegistry
 
@@ -24,20 +23,19 @@ log = structlog.get_logger(__name__)
 
 IDENTITY_WAIT = 10.0  # seconds; getMe answers within a second even over the internet
 
-Release = Callable[[Message, str], None]  # (message, received_by)
+Hearing = Callable[[], None]  # hears one message, now
 
 
 class HeldUntilIdentified:
-    def __init__(self, bots: BotRegistry, release: Release, *, wait: float = IDENTITY_WAIT) -> None:
+    def __init__(self, bots: BotRegistry, *, wait: float = IDENTITY_WAIT) -> None:
         self._bots = bots
-        self._release = release
         self._wait = wait
-        self._held: dict[int, list[tuple[Message, str]]] = {}  # chat -> messages, oldest first
+        self._held: dict[int, list[Hearing]] = {}  # chat -> messages to hear, oldest first
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._not_waited_for: set[str] = set()
 
-    def hold(self, chat_id: int, members: Collection[str], message: Message, received_by: str) -> bool:
-        """True if the message is held (to be released later); False: handle it now."""
+    def hold(self, chat_id: int, members: Collection[str], hearing: Hearing) -> bool:
+        """True if the message is held (`hearing` is called later); False: hear it now."""
         held = self._held.get(chat_id)
         if held is None:
             if not self._bots.pending:
@@ -49,7 +47,7 @@ class HeldUntilIdentified:
             self._tasks[chat_id] = asyncio.create_task(
                 self._release_when_known(chat_id, waiting_for), name=f"held:{chat_id}"
             )
-        held.append((message, received_by))
+        held.append(hearing)
         return True
 
     async def settle(self, timeout: float) -> None:
@@ -78,5 +76,5 @@ class HeldUntilIdentified:
         finally:
             del self._tasks[chat_id]
             held = self._held.pop(chat_id, [])
-        for message, received_by in held:
-            self._release(message, received_by)
+        for hearing in held:
+            hearing()

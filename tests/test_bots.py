@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-
-from aiogram.types import Message
+from collections.abc import Callable
 
 from piyasa_bot.bots import BotHandle, BotRegistry
 from piyasa_bot.held_messages import HeldUntilIdentified
@@ -48,12 +47,14 @@ async def test_waiting_for_identities_ends_when_they_are_known_or_the_time_is_up
 async def test_messages_wait_in_order_for_the_bots_of_their_chat() -> None:
     registry, released = BotRegistry(), []
     registry.add(handle("ayse", 1))
-    held = HeldUntilIdentified(registry, lambda message, by: released.append(message.text), wait=5)
-    chat = {"id": -1001, "type": "supergroup", "title": "Test"}
-    messages = [Message.model_validate({"message_id": i, "date": 0, "chat": chat, "text": f"m{i}"}) for i in range(3)]
-    assert held.hold(-1001, ["ayse"], messages[0], "ayse")
-    assert held.hold(-1001, ["ayse"], messages[1], "ayse")  # behind the first, to keep the order
+    held = HeldUntilIdentified(registry, wait=5)
+
+    def hearing(text: str) -> Callable[[], None]:
+        return lambda: released.append(text)
+
+    assert held.hold(-1001, ["ayse"], hearing("m0"))
+    assert held.hold(-1001, ["ayse"], hearing("m1"))  # behind the first, to keep the order
     identify(registry, "ayse", 7001)
     await held.settle(timeout=5)
     assert released == ["m0", "m1"]
-    assert not held.hold(-1001, ["ayse"], messages[2], "ayse")  # everybody known: handled at once
+    assert not held.hold(-1001, ["ayse"], hearing("m2"))  # everybody known: heard at once

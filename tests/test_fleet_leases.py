@@ -146,7 +146,8 @@ async def test_a_dead_sibling_on_the_same_host_is_forgotten_at_once(dsn: str) ->
         await pool.execute("INSERT INTO runners (id, host, pid) VALUES ($1, $2, $3)", *ghost)
         await pool.execute(
             """INSERT INTO leases (kind, key, owner, epoch, expires_at)
-               SELECT kind, key, $1, 4, now() + interval '1 hour' FROM unnest($2::text[], $3::text[]) AS k(kind, key)""",
+               SELECT kind, key, $1, 4, now() + interval '1 hour'
+               FROM unnest($2::text[], $3::text[]) AS k(kind, key)""",
             ghost.id,
             [key.kind for key in KEYS],
             [key.key for key in KEYS],

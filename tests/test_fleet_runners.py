@@ -1,0 +1,98 @@
+"""Two runners on one database: the roster split between them, the database as their bus.
+
+In one process here (each runner with its own pool, listener and HTTP
+session, as two processes would have); tests/test_fleet.py runs real
+processes and kills them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import asyncpg
+import pytest
+
+from piyasa_bot.runner import Runner
+from tests.helpers import World, make_runner, make_world
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+BOTS = 6
+# Privacy on, as most groups are: a message mentioning a bot reaches that bot alone, so the
+# runner that stores it is often not the one directing the chat.
+PRIVACY = True
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    async def reached() -> None:
+        while not condition():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(reached(), timeout)
+
+
+async def owners(dsn: str) -> dict[str, str | None]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT kind || ':' || key AS k, owner FROM leases WHERE expires_at > now()")
+    finally:
+        await conn.close()
+    return {row["k"]: row["owner"] for row in rows}
+
+
+def fleet_runner(world: World, dsn: str, seed: int) -> Runner:
+    # Chatter paced down: the answers are what is asserted; poll timeouts short so stops are quick.
+    return make_runner(world, dsn, conversation=True, seed=seed, pace_scale=0.01, poll_timeout=2)
+
+
+async def test_two_runners_split_the_bots_and_every_person_is_answered_once_by_the_bot_asked(dsn: str) -> None:
+    world = await make_world(BOTS, privacy=PRIVACY)
+    emu = world.emulator
+    names = [f"bot{i:03d}" for i in range(BOTS)]
+    addressed: dict[int, str] = {}
+
+    def ask(round_: int) -> None:
+        for i, bot in enumerate(names):
+            posted = emu.post(world.chat_id, user_id=500 + i, text=f"@{bot}_bot dolar ne olur {round_}?")
+            addressed[posted.message_id] = bot
+
+    def answered() -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        for sent in emu.sent(world.chat_id):
+            if sent.reply_to_message_id in addressed:
+                found.setdefault(sent.reply_to_message_id, []).append(sent.bot_name)
+        return found
+
+    try:
+        async with fleet_runner(world, dsn, 1) as first, fleet_runner(world, dsn, 2) as second:
+            # The second joined after the first took everything: within a heartbeat or two it has a share.
+            await until(lambda: bool(second.pollers) and len(first.pollers) + len(second.pollers) == BOTS)
+            assert not set(first.pollers) & set(second.pollers)
+            held = await owners(dsn)
+            assert {held[f"bot:{name}"] for name in second.pollers} == {second.me.id}
+            chat_owner = held[f"chat:{world.chat_id}"]
+            director, other = (first, second) if chat_owner == first.me.id else (second, first)
+            assert director.rooms is not None and other.rooms is not None
+            assert list(director.rooms.directors) == [world.chat_id] and not other.rooms.directors
+
+            ask(1)  # each bot is asked once; half of them are polled by the runner not directing the chat
+            await until(lambda: set(answered()) == set(addressed))
+
+            # The runner directing the chat stops: the other takes the chat and its bots at once.
+            await director.stop()
+            await until(lambda: len(other.pollers) == BOTS and bool(other.rooms and other.rooms.directors), 10)
+            ask(2)
+            await until(lambda: set(answered()) == set(addressed))
+            await other.outbox.drain_until_idle(timeout=15)
+            stored = await other.pool.fetchval("SELECT count(*) FROM messages WHERE is_incoming")
+            distinct = await other.pool.fetchval(
+                "SELECT count(DISTINCT telegram_message_id) FROM messages WHERE is_incoming"
+            )
+    finally:
+        await emu.stop()
+    by_message = answered()
+    assert {message: bots[0] for message, bots in by_message.items()} == addressed  # the bot asked, answered
+    assert all(len(bots) == 1 for bots in by_message.values())  # once
+    assert stored == distinct == len(addressed)  # every message stored, none twice
+    assert not any(emu.violations.values())  # within Telegram's limits, per bot and roster-wide
