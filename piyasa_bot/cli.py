@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from piyasa_bot.commands.loadtest import add_arguments as add_loadtest_arguments
+from piyasa_bot.commands.loadtest import runner_count
 from piyasa_bot.console.viewer import Role
 
 if TYPE_CHECKING:
@@ -52,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--pace", type=float, default=10.0, help="speed-up of the bots' pace (default 10)")
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--quiet", action="store_true", help="counts only, not the chat itself")
+    simulate.add_argument(
+        "--runners",
+        type=runner_count,
+        default=1,
+        metavar="N",
+        help="a fleet of N runners on the database shares the bots",
+    )
     simulate.add_argument(
         "--console", type=int, metavar="PORT", help="serve the operator's console on 127.0.0.1:PORT meanwhile (0: any)"
     )

@@ -14,6 +14,17 @@ if TYPE_CHECKING:
     from piyasa_bot.settings import Settings
 
 
+def runner_count(text: str) -> int:
+    """--runners: a whole number of at least one."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a number of runners, 1 or more (not {text!r})")
+    return count
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = LoadtestOptions()
     parser.add_argument("--bots", type=int, default=defaults.bots)
@@ -37,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="stop PostgreSQL this long, a third of the way in",
     )
+    parser.add_argument(
+        "--runners",
+        type=runner_count,
+        default=1,
+        metavar="N",
+        help="a fleet of N runners on the database shares the bots",
+    )
     parser.add_argument("--reports", type=Path, default=Path("reports"), help="folder for the report")
 
 
@@ -52,6 +70,7 @@ def options_from(args: argparse.Namespace) -> LoadtestOptions:
         fault_5xx=args.fault_5xx,
         slow_api_ms=args.slow_api,
         db_outage=args.db_outage,
+        runners=args.runners,
     )
 
 

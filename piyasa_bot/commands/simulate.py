@@ -26,6 +26,7 @@ from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.db.pool import fresh_database
 from piyasa_bot.roster_loader import LoadedRoster, RosterError, load_roster
 from piyasa_bot.runner import Runner
+from piyasa_bot.runner_group import RunnerGroup
 from piyasa_bot.sandbox import Crowd, CrowdSpec, Emulator, limits_for
 from piyasa_bot.sandbox.crowd import CrowdPost
 from piyasa_bot.settings import Settings
@@ -84,8 +85,8 @@ class ChatView:
     author of the message it answers (a bot as "@name") so a reader can follow threads.
     """
 
-    def __init__(self, emulator: Emulator, runner: Runner, out: TextIO, quiet: bool) -> None:
-        self.emulator, self.runner, self.out, self.quiet = emulator, runner, out, quiet
+    def __init__(self, emulator: Emulator, fleet: RunnerGroup, out: TextIO, quiet: bool) -> None:
+        self.emulator, self.fleet, self.out, self.quiet = emulator, fleet, out, quiet
         self._posted = 0
         self._sent = 0
         self._posts_read = 0
@@ -121,7 +122,7 @@ class ChatView:
                     print(f"{'':>8} {'':>10} │ {thread}", file=self.out)
                 print(f"{time.strftime('%H:%M:%S', time.localtime(at))} {line}", file=self.out)
         self._posted, self._sent = len(posted), self._sent + len(sent)
-        stored = self.runner.ingest.recorder.stored
+        stored = self.fleet.stored
         print(f"          ── people posted {self._posted}, stored {stored}, bots sent {self._sent}", file=self.out)
 
     def _thread(self, chat_id: int, message_id: int) -> str | None:
@@ -168,23 +169,30 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
     dsn = await fresh_simulation_database(settings)
     try:
         console = ConsoleOptions(port=args.console) if args.console is not None else None
-        async with Runner(
-            loaded,
-            dsn=dsn,
-            api_base=base_url,
-            cipher=cipher,
-            poll_timeout=10,
-            seed=args.seed,
-            pace_scale=args.pace,
-            console=console,
-        ) as runner:
-            await runner.wait_polling()
-            if runner.console is not None:
-                print(f"the console: {runner.console.url}/ (the local operator, no sign-in)", file=out)
-            market = runner.services.market
+
+        def runner(index: int) -> Runner:
+            return Runner(
+                loaded,
+                dsn=dsn,
+                api_base=base_url,
+                cipher=cipher,
+                poll_timeout=10,
+                seed=args.seed + index,
+                pace_scale=args.pace,
+                console=console if index == 0 else None,
+            )
+
+        async with RunnerGroup(runner, args.runners) as fleet:
+            first = fleet.first
+            if args.runners > 1:
+                shares = ", ".join(f"{len(each.pollers)} bots" for each in fleet.runners)
+                print(f"a fleet of {args.runners} runners on one database: {shares}", file=out)
+            if first.console is not None:
+                print(f"the console: {first.console.url}/ (the local operator, no sign-in)", file=out)
+            market = fleet.director_of(chat.id).services.market
             # People quote the market the bots quote, so the demo does not contradict itself.
             crowd = Crowd(emulator, spec, market.prices() if market is not None else None)
-            view = ChatView(emulator, runner, out, args.quiet)
+            view = ChatView(emulator, fleet, out, args.quiet)
             crowd_task = asyncio.create_task(crowd.run())
             stopped = asyncio.create_task(stop.wait())
             while not crowd_task.done() and not stopped.done():
@@ -195,10 +203,10 @@ async def simulate(settings: Settings, args: argparse.Namespace, out: TextIO = s
             await crowd_task
             await emulator.wait_confirmed(timeout=30)
             # No new chatter; let the answers still on their way go out.
-            await runner.drain(timeout=90)
+            await fleet.drain(timeout=90)
             view.show({}, crowd.result.posts)
-            assert runner.rooms is not None
-            answered = (runner.rooms.counts.addressed, runner.rooms.counts.answered)
+            counts = fleet.answer_counts
+            answered = (counts.addressed, counts.answered)
         return await report(dsn, emulator, answered, out)
     finally:
         await emulator.stop()

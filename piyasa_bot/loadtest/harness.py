@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -25,6 +24,7 @@ from piyasa_bot.loadtest.measure import RunFacts
 from piyasa_bot.loadtest.options import LoadtestOptions
 from piyasa_bot.loadtest.roster import bot_names, loadtest_roster
 from piyasa_bot.runner import Runner
+from piyasa_bot.runner_group import RunnerGroup
 
 log = structlog.get_logger(__name__)
 
@@ -96,15 +96,21 @@ async def _run(
     cipher = TokenCipher.from_setting(generate_key())
     assert cipher is not None
     print(
-        f"load test: {options.bots} bots, {options.users} people, {options.duration:.0f} s (emulator at {base_url})",
+        f"load test: {options.bots} bots, {options.users} people, {options.duration:.0f} s"
+        f"{f', {options.runners} runners' if options.runners > 1 else ''} (emulator at {base_url})",
         file=out,
         flush=True,
     )
 
     memory = PeakMemory()
     memory.start()
-    async with Runner(loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10, seed=options.seed) as runner:
-        await runner.wait_polling(timeout=120)
+
+    def runner(index: int) -> Runner:
+        seed = options.seed + index  # each runner's own rng, as separate processes would have
+        return Runner(loaded, dsn=dsn, api_base=base_url, cipher=cipher, poll_timeout=10, seed=seed)
+
+    async with RunnerGroup(runner, options.runners) as fleet:
+        await fleet.first.wait_polling(timeout=120)
         await emulator.call(
             "POST",
             "/control/faults",
@@ -115,7 +121,7 @@ async def _run(
         cpu_before = sum(psutil.Process().cpu_times()[:2])
         started = time.time()
         normal, mention, reply = options.crowd
-        market = runner.services.market
+        market = fleet.director_of(options.chat_id).services.market
         await emulator.call(
             "POST",
             "/control/crowd",
@@ -130,14 +136,14 @@ async def _run(
             market_state=market.simulated_state(datetime.now(UTC)) if market is not None else None,
         )
         drill = asyncio.create_task(_db_outage(embedded, options)) if options.db_outage else None
-        crowd = await _follow(emulator, runner, options, out)
+        crowd = await _follow(emulator, fleet, options, out)
         outage = await drill if drill is not None else None
         # Everything people posted reaches the table, every answer decided goes out.
         await emulator.call("POST", "/control/wait_confirmed", timeout=120)
-        await runner.drain(timeout=240)
+        await fleet.drain(timeout=240)
         cpu_seconds = sum(psutil.Process().cpu_times()[:2]) - cpu_before
-        outbox_counts = asdict(runner.outbox.counts)
-        write_backlog, updates_failed = runner.writer.max_backlog, runner.ingest.updates_failed
+        outbox_counts = fleet.outbox_counts()
+        write_backlog, updates_failed = fleet.max_write_backlog, fleet.updates_failed
     peak_rss = memory.stop()
     stats = await emulator.call("GET", "/control/stats")
     sent = await emulator.all_of("/control/sent")
@@ -161,16 +167,17 @@ async def _run(
     )
 
 
-async def _follow(emulator: EmulatorProcess, runner: Runner, options: LoadtestOptions, out: TextIO) -> dict[str, Any]:
+async def _follow(
+    emulator: EmulatorProcess, fleet: RunnerGroup, options: LoadtestOptions, out: TextIO
+) -> dict[str, Any]:
     """Print progress until the crowd is done; return its final state."""
     while True:
         status = await emulator.call("GET", "/control/crowd", wait=PROGRESS_EVERY)
-        assert runner.rooms is not None
         elapsed = status["elapsed"] or 0.0
         print(
             f"[{elapsed:5.0f}/{options.duration:.0f} s] people posted {status['posted']:,}, "
-            f"stored {runner.ingest.recorder.stored:,}, bots sent {runner.outbox.counts.sent:,}, "
-            f"queue {runner.outbox.backlog}, addressed {runner.rooms.counts.addressed:,}",
+            f"stored {fleet.stored:,}, bots sent {fleet.sent:,}, "
+            f"queue {fleet.backlog}, addressed {fleet.answer_counts.addressed:,}",
             file=out,
             flush=True,
         )

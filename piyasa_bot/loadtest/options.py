@@ -21,6 +21,7 @@ class LoadtestOptions:
     fault_5xx: float = 0.0
     slow_api_ms: int = 0
     db_outage: float = 0.0  # seconds PostgreSQL is down, a third of the way in
+    runners: int = 1  # a fleet of this many runners (in the load test's process) shares the roster
     chat_id: int = -1001999000001
 
     @property
