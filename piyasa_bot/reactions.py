@@ -174,6 +174,7 @@ class Reactions:
             for name in names
             if name != addressed
             and name in configs
+            and self.outbox.rights.sends_for(name)  # a reaction is a request: only for a bot whose lease is here
             and director.is_active(name)
             and within(configs[name].persona.active_hours, now)
         ]
@@ -235,6 +236,8 @@ class Reactions:
             return "quiet hours"
         if bot not in self.bots:
             return "bot gone"
+        if not self.outbox.rights.sends_for(bot):
+            return "handed to another runner"
         if self.outbox.backlog_of(chat_id, Priority.ANSWER):
             return "answers waiting"
         if self.outbox.limits.until_room(bot, chat_id, chatter=True) > 0:
