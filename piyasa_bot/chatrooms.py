@@ -175,15 +175,14 @@ class ChatRooms:
             self._catching_up.add(task)
             task.add_done_callback(self._catching_up.discard)
 
-    async def give_up(self, chat_id: int, timeout: float = 2.0) -> None:
-        """Another runner directs this chat from now on: no more turns here, answers being composed finish."""
-        director = self.directors.pop(chat_id, None)
+    async def give_up(self, chat_id: int) -> None:
+        """Another runner directs this chat from now on: no more turns here. Answers being composed still
+        reach the outbox (the answer-once index keeps one, should the new owner compose one too)."""
+        self.directors.pop(chat_id, None)
         task = self._tasks.pop(chat_id, None)
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        if director is not None:
-            await self.answers.settle(timeout)
 
     @property
     def counts(self) -> AnswerCounts:

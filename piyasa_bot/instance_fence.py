@@ -1,12 +1,13 @@
-"""The single-instance lock as a fence: while it is lost, this runner neither polls nor sends.
+"""The fence: while this runner cannot renew its leases, it neither polls nor sends.
 
-A lost lock (its connection died) may be taken by another runner at once;
+Leases not renewed expire, and another runner of the fleet takes the bots;
 two runners on the same tokens answer 409 to each other's polls and double
-the chatter. So on loss the runner stands down: every poll loop stops (the
-pollers stay, with their offsets, for metrics and for later), chatter
-pauses, and the outbox sends nothing (queued rows stay pending). Once the
-lock is taken again it stands up in the reverse order. The lock's callbacks
-are plain functions; the steps run as tasks, one after the other.
+the chatter. So before that can happen (fleet/coordinator.py) the runner
+stands down: every poll loop stops (the pollers stay, with their offsets,
+for metrics and for later), chatter pauses, and the outbox sends nothing
+(queued rows stay pending). Once a renewal succeeds it stands up in the
+reverse order, with the leases it still holds. The callbacks are plain
+functions; the steps run as tasks, one after the other.
 """
 
 from __future__ import annotations
@@ -61,18 +62,18 @@ class InstanceFence:
         self.fenced = False
 
     async def guard(self, outbox: Outbox) -> None:
-        """Fence this outbox too (built after the lock was taken: the lock may be lost meanwhile)."""
+        """Fence this outbox too (built before the fleet is joined; the fence may be up already)."""
         self._outbox = outbox
         if self.fenced:
             await outbox.pause()
 
     def lost(self, reason: str) -> None:
-        """The lock's `on_lost`: stand down."""
+        """Renewals failed for too long: stand down."""
         self.fenced = self._chatter.fenced = True
         self._then(self._stand_down)
 
     def regained(self) -> None:
-        """The lock's `on_regained`: stand up."""
+        """A renewal succeeded: stand up."""
         self.fenced = self._chatter.fenced = False
         self._then(self._stand_up)
 
@@ -96,7 +97,7 @@ class InstanceFence:
         await self._chatter.follow()
         if self._outbox is not None:
             await self._outbox.pause()  # queued rows stay pending; sends already on the wire finish
-        log.warning("runner.fenced", bots=len(self._polls.pollers), until="the single-instance lock is taken again")
+        log.warning("runner.fenced", bots=len(self._polls.pollers), until="a lease renewal succeeds again")
 
     async def _stand_up(self) -> None:
         if self._outbox is not None:

@@ -33,6 +33,7 @@ from piyasa_bot.sending.status import ENDINGS
 
 if TYPE_CHECKING:
     from piyasa_bot.chatrooms import ChatRooms
+    from piyasa_bot.fleet.assignment import LeaseKey
     from piyasa_bot.ingest.pipeline import Ingest
     from piyasa_bot.ingest.writer import MessageWriter
     from piyasa_bot.sending.outbox import Outbox
@@ -78,7 +79,18 @@ class RunnerView(Protocol):
     @property
     def pool(self) -> asyncpg.Pool | None: ...
     @property
-    def fenced(self) -> bool: ...  # the single-instance lock is lost: nothing polls or sends
+    def fenced(self) -> bool: ...  # the leases cannot be renewed: nothing polls or sends
+    @property
+    def fleet(self) -> FleetView | None: ...
+
+
+class FleetView(Protocol):
+    """This runner's place in the fleet, as its last round saw it."""
+
+    @property
+    def held(self) -> Mapping[LeaseKey, int]: ...
+    @property
+    def live(self) -> Sequence[str]: ...
 
 
 def stalled_bots(pollers: Mapping[str, PollerView], now: float, margin: float = STALL_MARGIN) -> list[str]:
@@ -118,10 +130,21 @@ class RunnerCollector(Collector):
         yield from self._outbox()
         yield from self._bots()
         yield from self._rooms()
+        yield from self._fleet()
         if self.database_up is not None:
             yield _gauge(
                 "piyasa_database_up", "1 when the database answered SELECT 1 at this scrape", int(self.database_up)
             )
+
+    def _fleet(self) -> Iterator[Metric]:
+        fleet = self.view.fleet
+        if fleet is None:
+            return
+        yield _gauge("piyasa_fleet_runners_live", "Live runners of the fleet, this one included", len(fleet.live))
+        held = GaugeMetricFamily("piyasa_fleet_leases_held", "Leases this runner holds, by kind", labels=["kind"])
+        for kind in ("bot", "chat"):
+            held.add_metric([kind], sum(1 for key in fleet.held if key.kind == kind))
+        yield held
 
     def _ingest(self) -> Iterator[Metric]:
         ingest = self.view.ingest

@@ -3,8 +3,8 @@
 The poll loop itself never ends but by cancellation (any fault is retried
 inside it, a rejected token waits for its recheck); should it end anyway,
 its supervisor says so and restarts it after a delay that grows with quick
-failures. Polling can be paused as a whole (the single-instance lock was
-not renewed) and resumed: the pollers, with their offsets and identities, stay.
+failures. Polling can be paused as a whole (the runner's leases
+were not renewed) and resumed: the pollers, with their offsets and identities, stay.
 """
 
 from __future__ import annotations

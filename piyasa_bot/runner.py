@@ -23,7 +23,7 @@ import structlog
 
 from piyasa_bot.bots import BotHandle
 from piyasa_bot.crypto import TokenCipher
-from piyasa_bot.fleet.coordinator import FleetTiming, runner_identity
+from piyasa_bot.fleet.coordinator import Fleet, FleetTiming, runner_identity
 from piyasa_bot.fleet.member import FleetMember
 from piyasa_bot.instance_fence import Chatter, InstanceFence
 from piyasa_bot.llm import LlmConfig
@@ -156,6 +156,11 @@ class Runner:
     def fenced(self) -> bool:
         """True while this runner's leases cannot be renewed: nothing polls or sends."""
         return self._fence.fenced
+
+    @property
+    def fleet(self) -> Fleet | None:
+        """This runner's place in the fleet (None before it joined)."""
+        return self._member.fleet if self._member is not None else None
 
     @property
     def member(self) -> FleetMember:

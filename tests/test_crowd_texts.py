@@ -138,8 +138,8 @@ def test_simulate_shows_who_each_reply_answers(chat_type: str) -> None:
     post = CrowdPost("reply", 100_002, chat, reply.message_id, reply.text, reply.available_at, "kemal", "reply",
                      None, answer)  # fmt: skip
     out = io.StringIO()
-    runner = SimpleNamespace(ingest=SimpleNamespace(recorder=SimpleNamespace(stored=2)))
-    view = ChatView(emulator, runner, out, quiet=False)  # type: ignore[arg-type]
+    fleet = SimpleNamespace(stored=2)  # what the view reads of the runners: how many messages they stored
+    view = ChatView(emulator, fleet, out, quiet=False)  # type: ignore[arg-type]
     view.show({100_001: "Mehmet", 100_002: "Ayşe"}, [post])
     lines = out.getvalue().splitlines()
     for text, replied in (

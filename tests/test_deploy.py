@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from piyasa_bot.answering import AnswerCounts
 from piyasa_bot.cli import CONFIG_INVALID, build_parser
 from piyasa_bot.commands.run import STOP_DEADLINE
+from piyasa_bot.fleet.assignment import LeaseKey
 from piyasa_bot.metrics import TimedIngest
 from piyasa_bot.metrics_server import MetricsServer
 from piyasa_bot.polling import BotState
@@ -76,6 +77,7 @@ def runner_view() -> Any:
             reactions=SimpleNamespace(counts=ReactionCounts(skipped={"has one": 1})),
         ),
         fenced=False,
+        fleet=SimpleNamespace(held={LeaseKey("bot", "ayse"): 1, LeaseKey("chat", "-1001"): 1}, live=["vm:1:ab"]),
     )
 
 

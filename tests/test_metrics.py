@@ -88,6 +88,10 @@ async def test_metrics_count_what_the_runner_did_and_health_is_ok(dsn: str, http
     assert samples["piyasa_bots", (("state", "running"),)] == 3
     assert samples["piyasa_bot_running", (("bot", "bot002"),)] == 1
     assert samples["piyasa_database_up", ()] == 1
+    # Alone on its database, the runner holds every bot's and the chat's lease.
+    assert samples["piyasa_fleet_leases_held", (("kind", "bot"),)] == 3
+    assert samples["piyasa_fleet_leases_held", (("kind", "chat"),)] == 1
+    assert samples["piyasa_fleet_runners_live", ()] == 1
     assert "process_resident_memory_bytes" in text
     assert status == 200
     assert body == {
@@ -148,7 +152,7 @@ async def test_health_is_503_when_the_database_is_unreachable(dsn: str, http: ai
 
 async def test_a_runner_not_started_yet_renders_metrics_and_is_unhealthy(http: aiohttp.ClientSession) -> None:
     runner: Any = SimpleNamespace(
-        pool=None, pollers={}, ingest=None, writer=None, outbox=None, rooms=None, fenced=False
+        pool=None, pollers={}, ingest=None, writer=None, outbox=None, rooms=None, fenced=False, fleet=None
     )
     server = MetricsServer(runner, "127.0.0.1", 0)
     await server.start()
@@ -206,7 +210,7 @@ async def test_the_runner_serves_metrics_only_when_given_a_port(dsn: str, http: 
 
 async def test_a_taken_port_is_reported_clearly(http: aiohttp.ClientSession) -> None:
     runner: Any = SimpleNamespace(
-        pool=None, pollers={}, ingest=None, writer=None, outbox=None, rooms=None, fenced=False
+        pool=None, pollers={}, ingest=None, writer=None, outbox=None, rooms=None, fenced=False, fleet=None
     )
     first = MetricsServer(runner, "127.0.0.1", 0)
     await first.start()
@@ -220,7 +224,7 @@ async def test_a_taken_port_is_reported_clearly(http: aiohttp.ClientSession) -> 
 def view(**parts: Any) -> Any:
     """What /metrics and /healthz read of a runner: nothing running unless given."""
     nothing: dict[str, Any] = {"pool": None, "pollers": {}, "ingest": None, "writer": None, "outbox": None}
-    return SimpleNamespace(**{**nothing, "rooms": None, "fenced": False, **parts})
+    return SimpleNamespace(**{**nothing, "rooms": None, "fenced": False, "fleet": None, **parts})
 
 
 def poller(state: BotState, *, polled_ago: float | None, poll_timeout: float = 5) -> SimpleNamespace:
@@ -240,7 +244,7 @@ async def test_a_bot_whose_polls_stopped_completing_is_reported_stalled_and_not_
         "revoked": poller(BotState.DISABLED, polled_ago=600),  # not meant to poll
     }
     runner: Any = SimpleNamespace(
-        pool=pool, pollers=pollers, ingest=None, writer=None, outbox=None, rooms=None, fenced=False
+        pool=pool, pollers=pollers, ingest=None, writer=None, outbox=None, rooms=None, fenced=False, fleet=None
     )
     server = MetricsServer(runner, "127.0.0.1", 0)
     await server.start()

@@ -18,7 +18,7 @@ CIPHER = "gAAAAABfleet-test-token-cipher"  # what bots.token_encrypted holds: ne
 ALPHA = "alpha:101:aa11"  # live
 BETA = "beta:202:bb22"  # its heartbeat stopped 30 s ago: dead
 GAMMA = "gamma:303:cc33"  # fresh heartbeat, but handing its work over
-LIVE_TITLE = "FLEET: RUNNERS (live = a heartbeat within 8s, not stopping)"
+LIVE_TITLE = "FLEET: RUNNERS (live = a heartbeat within 6s, not stopping)"  # the lease TTL less a heartbeat
 OWNERS_TITLE = "FLEET: WHO HOLDS EACH BOT AND CHAT"
 
 
@@ -91,7 +91,7 @@ async def test_json_tells_the_live_runner_from_the_dead_and_the_stopping_one_and
     assert runners[BETA]["live"] is False and runners[BETA]["heartbeat_age_seconds"] >= 30
     assert runners[BETA]["bots"] == 0, "an expired lease is nobody's, not the dead runner's"
     assert (runners[GAMMA]["live"], runners[GAMMA]["stopping"], runners[GAMMA]["chats"]) == (False, True, 1)
-    assert report["fleet"]["live_within_seconds"] == 8
+    assert report["fleet"]["live_within_seconds"] == 6
 
 
 async def test_json_says_who_holds_each_bot_and_chat_and_nobody_for_a_released_or_expired_lease(fleet: str) -> None:
@@ -143,7 +143,7 @@ async def test_the_text_shows_the_runners_and_the_holder_of_every_bot_and_chat(f
 
 async def test_with_only_dead_or_stopping_runners_the_fleet_is_not_running(pool: asyncpg.Pool, dsn: str) -> None:
     await add_bots_and_chats(pool, ["bot000"], [])
-    await add_runner(pool, BETA, heartbeat_age=9)  # just past the 8 s
+    await add_runner(pool, BETA, heartbeat_age=7)  # just past the 6 s
     await add_runner(pool, GAMMA, heartbeat_age=0, stopping=True)
     await add_lease(pool, "bot", "bot000", BETA, 1, expires_in=-1)
 
@@ -171,7 +171,7 @@ async def test_a_database_from_before_the_fleet_tables_still_answers(pool: async
     assert code == 0, output
     report = json.loads(output)
     assert report["runner_running"] is False and report["fleet"] == {
-        "live_within_seconds": 8,
+        "live_within_seconds": 6,
         "runners": [],
         "leases": [],
     }

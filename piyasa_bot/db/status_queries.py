@@ -14,6 +14,8 @@ from typing import NamedTuple, TypeAlias
 
 import asyncpg
 
+from piyasa_bot.fleet.coordinator import FleetTiming
+
 # Every query here runs on a pool or on one connection alike.
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -202,9 +204,8 @@ async def quote_source_statuses(conn: Conn) -> list[QuoteSourceStatus]:
 
 # --- the fleet (sql/0013_fleet.sql) ------------------------------------------------------------
 
-# A runner is live while its heartbeat is this fresh and it is not stopping (the fleet's own rule:
-# heartbeat every 2 s, lease TTL 8 s; FLEET-CONTRACT.md).
-LIVE_WITHIN = timedelta(seconds=8)
+# A runner is live while its heartbeat is this fresh and it is not stopping: the fleet's own rule.
+LIVE_WITHIN = timedelta(seconds=FleetTiming().live_within)
 
 
 class RunnerStatus(NamedTuple):

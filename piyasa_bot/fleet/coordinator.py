@@ -27,9 +27,9 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
@@ -53,6 +53,12 @@ class FleetTiming:
     fence_after: float = 5.0  # no renewal for this long: stand down (before `ttl` can free the leases)
     retry: float = 0.5  # seconds between rounds while renewals fail
     query_timeout: float = 1.5  # a renewal that takes longer has failed (a cut network answers nothing)
+
+    @property
+    def live_within(self) -> float:
+        """A runner silent this long is counted out: its keys are wanted by the others, who claim each the
+        moment its lease expires (a heartbeat before), not a heartbeat after."""
+        return self.ttl - self.heartbeat
 
 
 class FleetWork(Protocol):
@@ -111,6 +117,8 @@ class Fleet:
         self._next_wait = self.timing.heartbeat
         self._leaving = False
         self._round_lock = asyncio.Lock()
+        self._releasing: set[LeaseKey] = set()  # given back: its work stopping, its row not yet released
+        self._background: set[asyncio.Task[None]] = set()
 
     # --- what the rest of the runner asks ------------------------------------------------------
 
@@ -155,6 +163,8 @@ class Fleet:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         deadline = time.monotonic() + timeout
+        if self._background:  # give-backs under way finish first (their own bounds apply)
+            await asyncio.wait(set(self._background), timeout=timeout / 2)
         async with self._round_lock:
             with contextlib.suppress(*RETRYABLE, asyncpg.PostgresError):
                 await store.stopping(self.pool, self.me.id)
@@ -209,7 +219,7 @@ class Fleet:
             for key in [key for key in self.held if key not in still]:
                 del self.held[key]
                 log.warning("fleet.lost", kind=key.kind, key=key.key, why="another runner holds it now")
-                await self.work.drop(key, "taken by another runner")
+                self._in_background(self.work.drop(key, "taken by another runner"))
             if self.fenced:
                 self.fenced = False
                 log.warning("fleet.unfenced", runner=self.me.id, holds=len(self.held))
@@ -219,7 +229,7 @@ class Fleet:
 
     async def _read(self) -> tuple[dict[LeaseKey, int], list[store.LeaseRow]]:
         still = {held.key: held.epoch for held in await store.heartbeat(self.pool, self.me, self.timing.ttl)}
-        self.live = await store.live_runners(self.pool, self.timing.ttl) or [self.me.id]
+        self.live = await store.live_runners(self.pool, self.timing.live_within) or [self.me.id]
         return still, await store.leases(self.pool)
 
     async def _watch_renewals(self) -> None:
@@ -246,11 +256,15 @@ class Fleet:
         if self.me.id not in live:
             live.append(self.me.id)  # a round before this runner's row is read back counts it anyway
         for key in [key for key in self.held if key not in wanted]:
-            await self._give_back(key, "not in bots.yaml any more")
+            self._give_back(key, "not in bots.yaml any more")
         for key in [key for key in self.held if owner_of(key, live) != self.me.id]:
-            await self._give_back(key, "rebalanced")
+            self._give_back(key, "rebalanced")
         rows = {row.key: row for row in leases}
-        mine = [key for key in wanted if key not in self.held and owner_of(key, live) == self.me.id]
+        mine = [
+            key
+            for key in wanted
+            if key not in self.held and key not in self._releasing and owner_of(key, live) == self.me.id
+        ]
         free = [key for key in mine if self._claimable(rows.get(key))]
         self._next_wait = self._until_expiry([rows[key] for key in mine if key in rows and key not in free])
         for held in await store.claim(self.pool, self.me.id, free, self.timing.ttl):
@@ -266,9 +280,29 @@ class Fleet:
         soonest = min((row.expires_in for row in waiting), default=self.timing.heartbeat)
         return max(0.05, min(self.timing.heartbeat, soonest + 0.05))
 
-    async def _give_back(self, key: LeaseKey, reason: str) -> None:
-        await self.work.drop(key, reason)
+    def _give_back(self, key: LeaseKey, reason: str) -> None:
+        """Stop the key's work and release it, beside the rounds (a poll or a chat may take a second or two
+        to stop, and the heartbeat must go on). Not held from now on: nothing new is sent under it."""
         self.held.pop(key, None)
-        with contextlib.suppress(*RETRYABLE, asyncpg.PostgresError):
-            await store.release(self.pool, self.me.id, [key])  # else it expires: the others wait out the ttl
-        log.info("fleet.released", kind=key.kind, key=key.key, runner=self.me.id, reason=reason)
+        self._releasing.add(key)
+
+        async def give_back() -> None:
+            try:
+                await self.work.drop(key, reason)
+                with contextlib.suppress(*RETRYABLE, asyncpg.PostgresError):
+                    await store.release(self.pool, self.me.id, [key])  # else it expires: the others wait it out
+                log.info("fleet.released", kind=key.kind, key=key.key, runner=self.me.id, reason=reason)
+            finally:
+                self._releasing.discard(key)
+
+        self._in_background(give_back())
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("fleet.handover_failed", error=f"{type(error).__name__}: {error}")

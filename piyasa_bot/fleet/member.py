@@ -181,7 +181,7 @@ class FleetMember:
             return
         try:
             rows = await self.services.pool.fetch(
-                "SELECT name, telegram_id, username, state FROM bots WHERE name = ANY($1::text[])", unknown, timeout=2.0
+                "SELECT name, telegram_id, username, state FROM bots WHERE name = ANY($1::text[])", unknown, timeout=1.0
             )
         except RETRYABLE:
             return  # the next round asks again

@@ -68,12 +68,12 @@ async def heartbeat(conn: asyncpg.Pool, runner: RunnerRow, ttl: float) -> list[H
     return [Held(LeaseKey(row["kind"], row["key"]), row["epoch"]) for row in rows]
 
 
-async def live_runners(conn: asyncpg.Pool, ttl: float) -> list[str]:
-    """Runners whose heartbeat is recent and that are not handing their work over."""
+async def live_runners(conn: asyncpg.Pool, within: float) -> list[str]:
+    """Runners whose heartbeat is this recent and that are not handing their work over."""
     rows = await conn.fetch(
         """SELECT id FROM runners
            WHERE heartbeat_at > now() - make_interval(secs => $1) AND NOT stopping ORDER BY id""",
-        ttl,
+        within,
     )
     return [row["id"] for row in rows]
 

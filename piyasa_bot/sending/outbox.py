@@ -165,7 +165,7 @@ class Outbox:
             self.limits.seed(bot, chat_id, [ago])
         return await self.look([handle.db_id]) if queue else 0
 
-    async def release(self, bot: str, timeout: float = 2.0) -> None:
+    async def release(self, bot: str, timeout: float = 1.0) -> None:
         """Another runner sends for `bot` from now on: its queued rows stay pending for that runner (nothing
         is closed), and the sends on the wire finish first (within `timeout`)."""
         for item in self.set_aside(bot):
@@ -444,7 +444,7 @@ class Outbox:
     # --- standing down while another runner may send ------------------------------------------
 
     async def pause(self) -> None:
-        """Send nothing until `resume` (the single-instance lock was lost).
+        """Send nothing until `resume` (the runner is fenced: its leases are not renewed).
 
         Every chat's loop stops as at `close`: a message being dispatched goes back to its
         queue unsent, its row plainly pending; sends already on the wire finish and are recorded.
