@@ -309,6 +309,8 @@ class Runner:
             bots.gave_up(handle.name)  # nobody waits for its identity any more
         elif state is BotState.RUNNING and handle.telegram_id and bots.by_telegram_id(handle.telegram_id) is not handle:
             bots.identified(handle.name)  # identified again after a recheck (a first getMe is noted at once)
+        elif state is BotState.CONFLICT and self._member is not None:
+            self._member.conflict(handle.name)  # another poller won: its lease goes back
         self.services.states.note(handle, state, detail)
 
     # --- stop ----------------------------------------------------------------------------

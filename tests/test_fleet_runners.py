@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import aiohttp
 import asyncpg
 import pytest
 
+from piyasa_bot.fleet.coordinator import FleetTiming
 from piyasa_bot.runner import Runner
 from tests.helpers import World, make_runner, make_world
 
@@ -96,3 +98,33 @@ async def test_two_runners_split_the_bots_and_every_person_is_answered_once_by_t
     assert all(len(bots) == 1 for bots in by_message.values())  # once
     assert stored == distinct == len(addressed)  # every message stored, none twice
     assert not any(emu.violations.values())  # within Telegram's limits, per bot and roster-wide
+
+
+async def test_a_409_gives_the_bot_up_for_a_while_then_it_is_taken_back(dsn: str) -> None:
+    """Another process polls one of the tokens: that poller won; the runner lets the bot go, then tries again."""
+    world = await make_world(2)
+    token = world.env["BOT001_TOKEN"]
+    timing = FleetTiming(heartbeat=0.5, ttl=3.0, fence_after=1.8, conflict_pause=2.0)
+    stolen = asyncio.Event()
+
+    async def outsider(http: aiohttp.ClientSession) -> None:
+        while not stolen.is_set():  # polls as fast as it is answered, so the runner's polls meet 409s
+            async with http.get(f"{world.base_url}/bot{token}/getUpdates", params={"timeout": "1"}) as answer:
+                await answer.read()
+
+    try:
+        async with make_runner(world, dsn, poll_timeout=2, fleet_timing=timing) as runner:
+            await runner.wait_polling()
+            async with aiohttp.ClientSession() as http:
+                polling = asyncio.create_task(outsider(http))
+                await until(lambda: "bot001" not in runner.pollers, 20)
+                given_up = await owners(dsn)
+                stolen.set()
+                await polling
+            assert "bot000" in runner.pollers  # the other bot was never touched
+            await until(lambda: "bot001" in runner.pollers, 20)  # after the pause, claimed and polled again
+            taken_back = await owners(dsn)
+    finally:
+        await world.emulator.stop()
+    assert "bot:bot001" not in given_up and given_up["bot:bot000"] == runner.me.id
+    assert taken_back["bot:bot001"] == runner.me.id

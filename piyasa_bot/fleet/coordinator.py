@@ -53,6 +53,7 @@ class FleetTiming:
     fence_after: float = 5.0  # no renewal for this long: stand down (before `ttl` can free the leases)
     retry: float = 0.5  # seconds between rounds while renewals fail
     query_timeout: float = 1.5  # a renewal that takes longer has failed (a cut network answers nothing)
+    conflict_pause: float = 60.0  # a bot given up after a 409 is not claimed again by this runner for this long
 
     @property
     def live_within(self) -> float:
@@ -118,6 +119,7 @@ class Fleet:
         self._leaving = False
         self._round_lock = asyncio.Lock()
         self._releasing: set[LeaseKey] = set()  # given back: its work stopping, its row not yet released
+        self._paused: dict[LeaseKey, float] = {}  # given up after a 409: not claimed before this monotonic time
         self._background: set[asyncio.Task[None]] = set()
 
     # --- what the rest of the runner asks ------------------------------------------------------
@@ -136,6 +138,14 @@ class Fleet:
 
     def holds(self, key: LeaseKey) -> bool:
         return key in self.held and not self.fenced
+
+    def give_up(self, key: LeaseKey, reason: str) -> None:
+        """Another process polls this bot's token (Telegram said 409): let it go, and leave it alone a while."""
+        if key not in self.held:
+            return
+        self._paused[key] = time.monotonic() + self.timing.conflict_pause
+        log.warning("fleet.giving_up", kind=key.kind, key=key.key, reason=reason, pause=self.timing.conflict_pause)
+        self._give_back(key, reason)
 
     def wake(self) -> None:
         """Look again now (another runner joined, stopped or released something; the roster changed)."""
@@ -260,10 +270,15 @@ class Fleet:
         for key in [key for key in self.held if owner_of(key, live) != self.me.id]:
             self._give_back(key, "rebalanced")
         rows = {row.key: row for row in leases}
+        now = time.monotonic()
+        self._paused = {key: until for key, until in self._paused.items() if until > now}
         mine = [
             key
             for key in wanted
-            if key not in self.held and key not in self._releasing and owner_of(key, live) == self.me.id
+            if key not in self.held
+            and key not in self._releasing
+            and key not in self._paused
+            and owner_of(key, live) == self.me.id
         ]
         free = [key for key in mine if self._claimable(rows.get(key))]
         self._next_wait = self._until_expiry([rows[key] for key in mine if key in rows and key not in free])

@@ -130,6 +130,10 @@ class FleetMember:
             await services.rooms.give_up(int(key.key))
         self._share()
 
+    def conflict(self, bot: str) -> None:
+        """Telegram answered 409: another process polls this token. It won; this runner gives the bot up."""
+        self.fleet.give_up(LeaseKey("bot", bot), "409 from Telegram: another process polls this token")
+
     def stand_down(self, reason: str) -> None:
         self.fence.lost(reason)
 
