@@ -73,19 +73,20 @@ class ServiceOptions:
     runner_id: str | None = None  # the fleet's name for this runner (its pool's application_name)
 
 
-# Seconds each closing step may take; with the runner's second to stop polling they add up to
-# 9.2 s, under `run`'s 9.5 s deadline and the 10 s in which a SIGTERM must end the process.
+# Seconds each closing step may take; with the runner's 2 s to hand its bots and chats over
+# (fleet/coordinator.py LEAVE_TIMEOUT, polls stopped in it) they add up to 9.1 s, under `run`'s
+# 9.5 s deadline and the 10 s in which a SIGTERM must end the process.
 CLOSE_TIMEOUTS = {
     "console": 0.5,
     "metrics": 0.5,
     "foreign chats": 0.2,
-    "bot states": 0.8,
+    "bot states": 0.5,
     "chat rooms": 0.5,
     "news": 0.1,  # cancels its fetches
     "market": 0.4,  # simulated: one last save of its levels (MarketKeeper bounds it too); live: stop fetching
     "text source": 0.5,
     "removed bots": 0.1,
-    "outbox": 2.0,
+    "outbox": 1.0,  # the sends on the wire: a bot handed over waited for its own already
     "bot chats": 0.3,
     "writer": 1.5,
     "session": 0.3,

@@ -173,7 +173,7 @@ class Fleet:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         deadline = time.monotonic() + timeout
-        if self._background:  # give-backs under way finish first (their own bounds apply)
+        if self._background:  # give-backs under way finish first, within the same bound
             await asyncio.wait(set(self._background), timeout=timeout / 2)
         async with self._round_lock:
             with contextlib.suppress(*RETRYABLE, asyncpg.PostgresError):
