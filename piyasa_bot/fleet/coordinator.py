@@ -27,9 +27,9 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Collection, Coroutine
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import asyncpg
 import structlog
@@ -38,6 +38,7 @@ from piyasa_bot.db.retry import RETRYABLE
 from piyasa_bot.fleet import store
 from piyasa_bot.fleet.assignment import LeaseKey, owner_of
 from piyasa_bot.fleet.store import RunnerRow
+from piyasa_bot.sending.work import BackgroundWork
 
 log = structlog.get_logger(__name__)
 
@@ -120,7 +121,7 @@ class Fleet:
         self._round_lock = asyncio.Lock()
         self._releasing: set[LeaseKey] = set()  # given back: its work stopping, its row not yet released
         self._paused: dict[LeaseKey, float] = {}  # given up after a 409: not claimed before this monotonic time
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = BackgroundWork("fleet.handover_failed")
 
     # --- what the rest of the runner asks ------------------------------------------------------
 
@@ -173,8 +174,7 @@ class Fleet:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         deadline = time.monotonic() + timeout
-        if self._background:  # give-backs under way finish first, within the same bound
-            await asyncio.wait(set(self._background), timeout=timeout / 2)
+        await self._background.drain(timeout / 2)  # give-backs under way finish first, within the same bound
         async with self._round_lock:
             with contextlib.suppress(*RETRYABLE, asyncpg.PostgresError):
                 await store.stopping(self.pool, self.me.id)
@@ -229,7 +229,7 @@ class Fleet:
             for key in [key for key in self.held if key not in still]:
                 del self.held[key]
                 log.warning("fleet.lost", kind=key.kind, key=key.key, why="another runner holds it now")
-                self._in_background(self.work.drop(key, "taken by another runner"))
+                self._background.spawn(self.work.drop(key, "taken by another runner"))
             if self.fenced:
                 self.fenced = False
                 log.warning("fleet.unfenced", runner=self.me.id, holds=len(self.held))
@@ -310,14 +310,4 @@ class Fleet:
             finally:
                 self._releasing.discard(key)
 
-        self._in_background(give_back())
-
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task: asyncio.Task[None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("fleet.handover_failed", error=f"{type(error).__name__}: {error}")
+        self._background.spawn(give_back())

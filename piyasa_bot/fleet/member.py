@@ -10,7 +10,6 @@ owners wrote them.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +23,7 @@ from piyasa_bot.fleet.coordinator import Fleet, FleetTiming
 from piyasa_bot.fleet.line_feed import LineFeed
 from piyasa_bot.fleet.store import FLEET_CHANNEL, RunnerRow
 from piyasa_bot.sending.rights import BotLease
+from piyasa_bot.sending.work import BackgroundWork
 
 if TYPE_CHECKING:
     from piyasa_bot.instance_fence import InstanceFence
@@ -74,7 +74,7 @@ class FleetMember:
             },
             on_reconnected=self._reconnected,
         )
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._work = BackgroundWork("fleet.work_failed")
         self._joined = False  # the bots of the first share are resumed by the runner's start (load_pending)
         self._looked_at = time.monotonic()
 
@@ -94,9 +94,7 @@ class FleetMember:
         if self.feed is not None:
             await self.feed.close()
         await self.bus.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._work.cancel()
 
     # --- what may be sent here (the outbox's SendRights) -----------------------------------------
 
@@ -220,11 +218,4 @@ class FleetMember:
         self._spawn(self._look(self._own_bot_ids()))
 
     def _spawn(self, work: Coroutine[Any, Any, object]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[object]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("fleet.work_failed", error=f"{type(error).__name__}: {error}")
+        self._work.spawn(work)

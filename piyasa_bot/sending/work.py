@@ -1,4 +1,4 @@
-"""The outbox's background tasks (sends, row updates, typing), and waiting for them.
+"""Background tasks (the outbox's sends, row updates, typing; the fleet's handovers), and waiting for them.
 
 Kept in one set so that the outbox can tell when it is idle and drain on
 close, and so that a task that fails by a bug is logged, never lost.
@@ -18,9 +18,10 @@ log = structlog.get_logger(__name__)
 
 
 class BackgroundWork:
-    def __init__(self) -> None:
+    def __init__(self, failed_event: str = "outbox.task_failed") -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._changed = asyncio.Event()
+        self._failed_event = failed_event  # what a task that fails is logged as
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -40,7 +41,7 @@ class BackgroundWork:
         self._changed.set()
         if not task.cancelled() and (error := task.exception()) is not None:
             # Send outcomes are all handled; this is a bug or a database error that retrying does not cover.
-            log.error("outbox.task_failed", task=task.get_name(), error=error_kind(error), detail=str(error))
+            log.error(self._failed_event, task=task.get_name(), error=error_kind(error), detail=str(error))
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
         """Wait, without polling, until `condition` holds after some change."""
@@ -51,6 +52,12 @@ class BackgroundWork:
                 await self._changed.wait()
 
         await asyncio.wait_for(reached(), timeout)
+
+    async def cancel(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for the tasks running now (and those they start meanwhile), up to `timeout`."""
