@@ -22,6 +22,7 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates
 from aiogram.methods.base import Response
 from aiogram.types import Message, User
+from aiohttp import ClientSession, hdrs
 
 
 class GetRawUpdates(GetUpdates):
@@ -49,14 +50,38 @@ def limit_tls_read_buffer(size: int = TLS_READ_BUFFER) -> None:
         protocol.max_size = size
 
 
-def shared_session(api_base: str, bots: int) -> AiohttpSession:
+class RunnerSession(AiohttpSession):
+    """An AiohttpSession whose every request names the runner that makes it (User-Agent).
+
+    Telegram ignores it; the emulator reads it to tell which runner of a fleet polled a token.
+    """
+
+    def __init__(self, runner: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.user_agent = runner_user_agent(runner)
+
+    async def create_session(self) -> ClientSession:
+        session = await super().create_session()
+        session.headers[hdrs.USER_AGENT] = self.user_agent  # aiogram sets its own at creation
+        return session
+
+
+def runner_user_agent(runner: str) -> str:
+    return f"piyasa_bot (runner {runner})"
+
+
+def shared_session(api_base: str, bots: int, *, runner: str | None = None) -> AiohttpSession:
     """One HTTP session for the whole roster: one SSL context, a pool sized to it.
 
     Every bot holds one long poll open and sends besides, so the pool needs
-    room for two connections a bot, plus a margin.
+    room for two connections a bot, plus a margin. `runner`: the fleet runner's
+    id, sent with every request (User-Agent).
     """
     limit_tls_read_buffer()
-    return AiohttpSession(api=TelegramAPIServer.from_base(api_base.rstrip("/")), limit=2 * bots + 16)
+    api = TelegramAPIServer.from_base(api_base.rstrip("/"))
+    if runner is None:
+        return AiohttpSession(api=api, limit=2 * bots + 16)
+    return RunnerSession(runner, api=api, limit=2 * bots + 16)
 
 
 def make_bot(token: str, session: AiohttpSession) -> Bot:

@@ -192,6 +192,17 @@ async def polling(request: web.Request) -> web.Response:
     )
 
 
+async def polls(request: web.Request) -> web.Response:
+    """?since=&until= (time.time()): the getUpdates that came in, oldest first, each with the runner that sent it."""
+    until = request.query.get("until")
+    found = request.app[EMULATOR].journal.polls(float(request.query.get("since", 0)), float(until) if until else None)
+    rows = [
+        {"bot": r.bot_name, "runner": r.runner, "arrived_at": r.arrived_at, "at": r.at, "status": r.status}
+        for r in found
+    ]
+    return web.json_response({"polls": rows, "conflicts": request.app[EMULATOR].conflicts})
+
+
 async def wait_polled(request: web.Request) -> web.Response:
     """{"count": N (default every bot), "timeout": s}: answers once N bots have called getUpdates, or at timeout."""
     body = await _json(request)
@@ -245,6 +256,7 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/control/revoke", _client_errors(revoke))
     app.router.add_post("/control/wait_confirmed", _client_errors(wait_confirmed))
     app.router.add_get("/control/polling", _client_errors(polling))
+    app.router.add_get("/control/polls", _client_errors(polls))
     app.router.add_post("/control/wait_polled", _client_errors(wait_polled))
     app.router.add_post("/control/crowd", _client_errors(start_crowd))
     app.router.add_get("/control/crowd", _client_errors(crowd_status))

@@ -24,11 +24,15 @@ class Journal:
         # Kinds beyond these two appear once first injected (see faults.Fault).
         self.faults: dict[str, int] = {"5xx": 0, "drop": 0}
         self._request_counts: dict[str, dict[int, int]] = {}
+        # Per bot: long polls ended with 409 because a newer getUpdates on its token came in.
+        self.conflicts: dict[str, int] = {}
 
     def record(self, record: RequestRecord) -> None:
         self.requests.append(record)
         by_status = self._request_counts.setdefault(record.method, {})
         by_status[record.status] = by_status.get(record.status, 0) + 1
+        if record.method == "getUpdates" and record.status == 409 and record.bot_name is not None:
+            self.conflicts[record.bot_name] = self.conflicts.get(record.bot_name, 0) + 1
 
     def count_fault(self, kind: str) -> None:
         self.faults[kind] = self.faults.get(kind, 0) + 1
@@ -36,6 +40,37 @@ class Journal:
     def request_counts(self) -> dict[str, dict[str, int]]:
         """Method -> answer status (as a string; 0: no answer) -> requests."""
         return {method: {str(s): n for s, n in counts.items()} for method, counts in self._request_counts.items()}
+
+    def polls(self, since: float, until: float | None = None) -> list[RequestRecord]:
+        """getUpdates requests of known bots that came in between `since` and `until` (None: now), oldest first.
+
+        By arrival, not by answer: a long poll a runner sent before it died may be
+        answered later, but only a live runner sends a new one.
+        """
+        return sorted(
+            (
+                r
+                for r in self.requests
+                if r.method == "getUpdates"
+                and r.bot_name is not None
+                and r.arrived_at is not None
+                and since <= r.arrived_at
+                and (until is None or r.arrived_at <= until)
+            ),
+            key=lambda r: r.arrived_at or 0.0,
+        )
+
+    def pollers(self, since: float, until: float | None = None) -> dict[str, set[str]]:
+        """Per bot, the runners (User-Agent) whose getUpdates came in within the window.
+
+        A bot polled only without a runner name has an empty set; a bot not polled is absent.
+        """
+        found: dict[str, set[str]] = {}
+        for r in self.polls(since, until):
+            runners = found.setdefault(r.bot_name or "", set())
+            if r.runner is not None:
+                runners.add(r.runner)
+        return found
 
     def sent_by(self, chat_id: int | None, bot_name: str | None) -> list[SentMessage]:
         return [
@@ -52,6 +87,7 @@ class Journal:
             "requests": self.request_counts(),
             "rate_limited": dict(self.rate_limited),
             "faults": dict(self.faults),
+            "conflicts": dict(self.conflicts),
             "posted": len(self.posted),
             "sent": len(self.sent),
             "reactions": len(self.reactions),

@@ -69,8 +69,10 @@ class RequestRecord:
     bot_name: str | None
     method: str
     status: int  # 0 when the connection was dropped on purpose
-    at: float
+    at: float  # time.time() when it was answered (a long poll: when it ended)
     params: dict[str, Any] = field(default_factory=dict)
+    runner: str | None = None  # the fleet runner named in its User-Agent (piyasa_bot.telegram.RunnerSession)
+    arrived_at: float | None = None  # time.time() when it came in
 
 
 class ApiError(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 import struct
 import time
@@ -205,12 +206,28 @@ def _break_answer(
     raise _Dropped()
 
 
+# piyasa_bot.telegram.runner_user_agent: "piyasa_bot (runner host:pid:hex)".
+_RUNNER_AGENT = re.compile(r"piyasa_bot \(runner (?P<runner>[^()]+)\)")
+
+
+def runner_of(request: web.Request) -> str | None:
+    """The fleet runner that made this request, as its User-Agent names it (None: not named)."""
+    found = _RUNNER_AGENT.search(request.headers.get("User-Agent", ""))
+    return found["runner"] if found else None
+
+
 async def handle_bot_api(request: web.Request) -> web.StreamResponse:
+    arrived_at = time.time()
     emu = request.app[EMULATOR]
     state = emu.bot_for_token(request.match_info["token"])
     method, handler = METHODS.get(request.match_info["method"].lower()) or (request.match_info["method"], None)
     plan = emu.faults_for(state)
     params: dict[str, Any] = {}
+
+    def record(status: int) -> None:
+        name = state.bot.name if state else None
+        emu.record(RequestRecord(name, method, status, time.time(), params, runner_of(request), arrived_at))
+
     try:
         params = await read_params(request)
         if state is not None and handler is get_updates:
@@ -218,7 +235,7 @@ async def handle_bot_api(request: web.Request) -> web.StreamResponse:
         proxy = proxy_fault(plan, emu.rng)
         if proxy is not None:
             answer = _proxy_answer(emu, proxy, plan, request)
-            emu.record(RequestRecord(state.bot.name if state else None, method, answer.status, time.time(), params))
+            record(answer.status)
             return answer
         if state is None:
             raise unauthorized()
@@ -232,10 +249,10 @@ async def handle_bot_api(request: web.Request) -> web.StreamResponse:
     except ApiError as error:
         status, body = error.status, _body(error.payload())
     except _Dropped:
-        emu.record(RequestRecord(state.bot.name if state else None, method, 0, time.time(), params))
+        record(0)
         # The transport is closed; aiohttp finds nothing to write to.
         raise web.HTTPServiceUnavailable() from None
-    emu.record(RequestRecord(state.bot.name if state else None, method, status, time.time(), params))
+    record(status)
     return web.Response(body=body, status=status, content_type="application/json")
 
 

@@ -273,6 +273,15 @@ class SandboxState(Membership):
     def record(self, record: RequestRecord) -> None:
         self.journal.record(record)
 
+    def pollers(self, since: float, until: float | None = None) -> dict[str, set[str]]:
+        """Per bot, the fleet runners whose getUpdates came in between `since` and `until` (time.time())."""
+        return self.journal.pollers(since, until)
+
+    @property
+    def conflicts(self) -> dict[str, int]:
+        """Per bot: long polls ended with 409 by a newer getUpdates on the same token."""
+        return dict(self.journal.conflicts)
+
     def stats(self) -> dict[str, Any]:
         return {
             **self.journal.stats(),
