@@ -90,19 +90,29 @@ async def send_as(runner: Runner, bot: str, chat_id: int, text: str, reply_to: i
 
 
 class RunnerProcess:
-    """`python -m piyasa_bot run` as an operator starts it, its JSON log lines read from stderr."""
+    """`python -m piyasa_bot run` as an operator starts it, its JSON log lines read from stderr.
 
-    def __init__(self, world: World, dsn: str, config: Path) -> None:
+    The runners of one fleet share a `key` (PIYASA_SECRET_KEY: the tokens at rest); `env`
+    adds to (or overrides) the environment, e.g. PIYASA_FLEET_HOST. Log lines are read as
+    they come, so a chatty runner never stalls on a full pipe.
+    """
+
+    def __init__(
+        self, world: World, dsn: str, config: Path, *, key: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.env = {
             **os.environ,
             **world.env,
             "DATABASE_URL": dsn,
             "PIYASA_CONFIG": str(config),
             "PIYASA_TELEGRAM_API": world.base_url,
-            "PIYASA_SECRET_KEY": generate_key(),
+            "PIYASA_SECRET_KEY": key or generate_key(),
+            **(env or {}),
         }
         self.process: asyncio.subprocess.Process | None = None
         self.lines: list[dict[str, Any]] = []
+        self._reader: asyncio.Task[None] | None = None
+        self._read_more = asyncio.Event()
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
@@ -114,16 +124,28 @@ class RunnerProcess:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
+        self._reader = asyncio.create_task(self._read(self.process))
+
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stderr is not None
+        while line := await process.stderr.readline():
+            if line.strip():
+                try:
+                    self.lines.append(json.loads(line))
+                except ValueError:  # a traceback from a crash, not a log line
+                    self.lines.append({"event": None, "text": line.decode(errors="replace")})
+            self._read_more.set()
+        self._read_more.set()
 
     async def wait_for(self, event: str, count: int = 1, timeout: float = 30.0) -> None:
-        """Read log lines until `event` has been logged `count` times."""
-        assert self.process is not None and self.process.stderr is not None
+        """Wait until `event` has been logged `count` times."""
+        assert self._reader is not None
 
         async def seen() -> None:
             while sum(line.get("event") == event for line in self.lines) < count:
-                line = await self.process.stderr.readline()
-                assert line, f"the runner exited before {event!r}: {self.lines[-5:]}"
-                self.lines.append(json.loads(line))
+                assert not self._reader.done(), f"the runner exited before {event!r}: {self.lines[-5:]}"
+                self._read_more.clear()
+                await self._read_more.wait()
 
         await asyncio.wait_for(seen(), timeout)
 
@@ -132,10 +154,9 @@ class RunnerProcess:
         self.process.send_signal(signum)
 
     async def finish(self, timeout: float = 30.0) -> int:
-        """Wait for the process to end; its exit code."""
-        assert self.process is not None and self.process.stderr is not None
-        rest = await asyncio.wait_for(self.process.stderr.read(), timeout)
-        self.lines += [json.loads(line) for line in rest.splitlines() if line.strip()]
+        """Wait for the process to end (its log read to the end); its exit code."""
+        assert self.process is not None and self._reader is not None
+        await asyncio.wait_for(asyncio.shield(self._reader), timeout)
         return await self.process.wait()
 
     def events(self, event: str) -> list[dict[str, Any]]:

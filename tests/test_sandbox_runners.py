@@ -93,3 +93,18 @@ async def test_control_api_lists_polls_with_their_runner_and_conflicts(emu, bots
     assert listing["conflicts"] == {}
     # A poll that names no runner adds none.
     assert emu.pollers(since) == {"ayse": {RUNNER_A}}
+
+
+async def test_a_long_poll_waits_no_longer_than_the_emulators_longest_poll() -> None:
+    emulator = Emulator(seed=1, longest_poll=0.2)
+    bot = emulator.add_bot("ayse")
+    base_url = await emulator.start()
+    session = shared_session(base_url, 1, runner=RUNNER_A)
+    try:
+        started = time.monotonic()
+        async with asyncio.timeout(5):
+            assert await make_bot(bot.token, session).get_updates(timeout=30) == []
+        assert 0.15 < time.monotonic() - started < 2
+    finally:
+        await session.close()
+        await emulator.stop()

@@ -19,11 +19,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--longest-poll", type=float, default=None, help="seconds a long poll waits at most, whatever it asks"
+    )
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
-    emulator = Emulator(limits=EmulatorLimits(), faults=FaultPlan(), seed=args.seed)
+    emulator = Emulator(limits=EmulatorLimits(), faults=FaultPlan(), seed=args.seed, longest_poll=args.longest_poll)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

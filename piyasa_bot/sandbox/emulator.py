@@ -17,8 +17,14 @@ from .state import SandboxState
 class Emulator(SandboxState):
     """A local Telegram Bot API; use in-process (same loop) or via `python -m piyasa_bot.sandbox`."""
 
-    def __init__(self, limits: EmulatorLimits | None = None, faults: FaultPlan | None = None, seed: int = 0):
-        super().__init__(limits, faults, seed)
+    def __init__(
+        self,
+        limits: EmulatorLimits | None = None,
+        faults: FaultPlan | None = None,
+        seed: int = 0,
+        longest_poll: float | None = None,
+    ):
+        super().__init__(limits, faults, seed, longest_poll)
         self.base_url: str | None = None
         self._runner: web.AppRunner | None = None
 

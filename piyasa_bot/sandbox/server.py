@@ -83,6 +83,8 @@ async def get_updates(emu: SandboxState, state: BotAccount, params: dict[str, An
         timeout = 0.0 if emu.closing else max(float(params.get("timeout") or 0), 0.0)
     except (TypeError, ValueError):
         raise ApiError(400, 'Bad Request: field "timeout" must be a number') from None
+    if emu.longest_poll is not None:
+        timeout = min(timeout, emu.longest_poll)
     batch = await state.queue.poll(_int_param(params, "offset", None), limit, timeout)
     return RawJson(b"[" + b",".join(batch) + b"]")
 

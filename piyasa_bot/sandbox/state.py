@@ -53,11 +53,20 @@ class BotAccount:
 
 
 class SandboxState(Membership):
-    def __init__(self, limits: EmulatorLimits | None = None, faults: FaultPlan | None = None, seed: int = 0):
+    def __init__(
+        self,
+        limits: EmulatorLimits | None = None,
+        faults: FaultPlan | None = None,
+        seed: int = 0,
+        longest_poll: float | None = None,
+    ):
         self.limits = limits or EmulatorLimits()
         self.faults = faults or FaultPlan()
         self.rng = random.Random(seed)  # faults, tokens, numbering offsets
         self.closing = False  # set on stop: long polls answer at once
+        # The longest a long poll waits, whatever timeout it asks for (Telegram's own cap is 50 s):
+        # fleet tests and benchmarks shorten the polls of runners they start as operators do.
+        self.longest_poll = longest_poll
         self._limit_book = LimitBook(self.limits)
         self._bots: dict[str, BotAccount] = {}
         self._by_token: dict[str, BotAccount] = {}
