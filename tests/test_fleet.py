@@ -1,0 +1,300 @@
+"""A fleet: three `run` processes on one PostgreSQL share the roster; a death or a rolling restart loses nothing.
+
+Each runner names itself in its requests (User-Agent), so the emulator says
+which runner polled each bot and when. Every runner gets its own
+PIYASA_FLEET_HOST, as on separate machines: only the heartbeat tells a death.
+The emulator answers a long poll after POLL seconds at most, so the runners
+poll as if their poll timeout were POLL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import signal
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from piyasa_bot.crypto import generate_key
+from piyasa_bot.fleet.assignment import LeaseKey, owner_of
+from piyasa_bot.sandbox import Crowd, CrowdPost, CrowdSpec, Emulator, limits_for
+from tests.helpers import RunnerProcess, World, make_world, roster_yaml
+
+pytestmark = pytest.mark.slow
+
+BOTS = 12
+POLL = 2.0  # the emulator's longest poll: the runners' poll timeout, in effect
+STEADY = 2 * POLL + 0.5  # a window in which every bot polls at least twice
+TAKEOVER_WITHIN = 10.0  # from a SIGKILL to the first poll of each of its bots by another runner
+# The people: ~2 messages a second, two thirds of them addressed to a bot (a mention or a reply).
+PEOPLE = {"normal": 4, "mention": 4, "reply": 4, "rate_multiplier": 4.0}
+
+
+@dataclass
+class Member:
+    process: RunnerProcess
+    id: str  # runners.id, as its requests name it
+
+
+@dataclass
+class Fleet:
+    world: World
+    dsn: str
+    config: Path
+    key: str = field(default_factory=generate_key)  # one secret key for the whole fleet
+    started: list[RunnerProcess] = field(default_factory=list)
+    crowds: list[People] = field(default_factory=list)
+    _hosts: itertools.count[int] = field(default_factory=itertools.count)
+
+    @property
+    def emulator(self) -> Emulator:
+        return self.world.emulator
+
+    @property
+    def bots(self) -> list[str]:
+        return [bot.name for bot in self.world.loaded.roster.bots]
+
+    async def start(self) -> Member:
+        """One more runner, on a "machine" of its own; back once it has joined."""
+        process = RunnerProcess(
+            self.world, self.dsn, self.config, key=self.key, env={"PIYASA_FLEET_HOST": f"fleet-{next(self._hosts)}"}
+        )
+        self.started.append(process)
+        await process.start()
+        await process.wait_for("fleet.joined", timeout=60)
+        return Member(process, process.events("fleet.joined")[0]["runner"])
+
+    def people(self, seed: int) -> People:
+        """People start posting (and stop at the end of the test, whatever happens)."""
+        self.crowds.append(People(self.emulator, self.world.chat_id, seed))
+        return self.crowds[-1]
+
+
+@pytest.fixture
+async def fleet(tmp_path: Path, dsn: str) -> AsyncIterator[Fleet]:
+    world = await make_world(BOTS, limits=limits_for(30, 20), longest_poll=POLL)
+    config = tmp_path / "bots.yaml"
+    config.write_text(roster_yaml([bot.name for bot in world.loaded.roster.bots], world.chat_id))
+    crew = Fleet(world, dsn, config)
+    try:
+        yield crew
+    finally:
+        for crowd in crew.crowds:
+            await crowd.stop()
+        for process in crew.started:  # whatever the test left running
+            if process.process is not None and process.process.returncode is None:
+                process.process.kill()
+                await process.finish()
+        await world.emulator.stop()
+
+
+# --- what the fleet holds, what the emulator saw ----------------------------------------------
+
+
+async def held_leases(dsn: str) -> dict[LeaseKey, str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT kind, key, owner FROM leases WHERE owner IS NOT NULL AND expires_at > now()")
+    finally:
+        await conn.close()
+    return {LeaseKey(r["kind"], r["key"]): r["owner"] for r in rows}
+
+
+def latest_pollers(emulator: Emulator) -> dict[str, str | None]:
+    """Per bot, the runner of its latest getUpdates."""
+    latest: dict[str, str | None] = {}
+    for record in emulator.requests:
+        if record.method == "getUpdates" and record.bot_name is not None:
+            latest[record.bot_name] = record.runner
+    return latest
+
+
+async def until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    # The emulator and the leases table keep state, not events: look again until it holds.
+    try:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"not within {timeout:g} s: {what}") from None
+
+
+async def settled(fleet: Fleet, live: list[Member], timeout: float = 30.0) -> dict[str, str]:
+    """Wait until every lease is where rendezvous hashing puts it among `live` and each bot's owner polls it.
+
+    Returns bot name -> owner.
+    """
+    ids = [member.id for member in live]
+    keys = [LeaseKey("bot", bot) for bot in fleet.bots] + [LeaseKey("chat", str(fleet.world.chat_id))]
+    wanted = {key: owner_of(key, ids) for key in keys}
+    owners = {key.key: owner for key, owner in wanted.items() if key.kind == "bot"}
+    held: dict[LeaseKey, str] = {}
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                held = await held_leases(fleet.dsn)
+                polled = latest_pollers(fleet.emulator)
+                if held == wanted and all(polled.get(bot) == owner for bot, owner in owners.items()):
+                    return owners
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(
+            f"the fleet did not settle within {timeout:g} s: leases {held}, wanted {wanted},"
+            f" latest pollers {latest_pollers(fleet.emulator)}"
+        ) from None
+
+
+async def assert_steady(fleet: Fleet, owners: dict[str, str]) -> None:
+    """Over a window of traffic, each bot is polled by its lease owner alone, and nobody is cut off with 409."""
+    conflicts = fleet.emulator.conflicts
+    since = time.time()
+    await asyncio.sleep(STEADY)  # the window itself: what happens in it is the measure
+    pollers = fleet.emulator.pollers(since)
+    assert pollers == {bot: {owner} for bot, owner in owners.items()}
+    assert fleet.emulator.conflicts == conflicts
+    bot_leases = {key.key: owner for key, owner in (await held_leases(fleet.dsn)).items() if key.kind == "bot"}
+    assert bot_leases == owners
+    shares = Counter(owners.values())
+    assert all(count >= 2 for count in shares.values()), f"a share of fewer than 2 of {BOTS} bots: {shares}"
+
+
+# --- people, and what they got ----------------------------------------------------------------
+
+
+class People:
+    """A crowd posting into the fleet's chat until stopped."""
+
+    def __init__(self, emulator: Emulator, chat_id: int, seed: int) -> None:
+        self.crowd = Crowd(emulator, CrowdSpec(chat_id=chat_id, duration=600, seed=seed, **PEOPLE))
+        self.task = asyncio.create_task(self.crowd.run())
+
+    async def stop(self) -> list[CrowdPost]:
+        self.crowd.stop()
+        return list((await self.task).posts)
+
+
+def answers(emulator: Emulator, addressed: list[CrowdPost]) -> dict[int, int]:
+    """Per addressed message, the answers its bot sent (messages of that bot replying to it)."""
+    replies = Counter((s.bot_name, s.reply_to_message_id) for s in emulator.sent())
+    return {p.message_id: replies[(p.addressed, p.message_id)] for p in addressed}
+
+
+async def assert_nothing_lost_and_everyone_answered_once(fleet: Fleet, posts: list[CrowdPost]) -> None:
+    emulator = fleet.emulator
+    await emulator.wait_confirmed(timeout=30)  # every copy confirmed: stored, or nothing is
+    addressed = [p for p in posts if p.addressed is not None]
+    await until(lambda: all(answers(emulator, addressed).values()), 60, "every addressed message answered")
+    conn = await asyncpg.connect(fleet.dsn)
+    try:
+        await until_no_answer_pending(conn)
+        stored = Counter(
+            r[0]
+            for r in await conn.fetch(
+                "SELECT telegram_message_id FROM messages WHERE chat_id = $1 AND is_incoming", fleet.world.chat_id
+            )
+        )
+    finally:
+        await conn.close()
+    posted = [p.message_id for p in emulator.posted]
+    assert len(posted) == len(posts) > 20
+    assert sorted(stored) == sorted(posted), "people's messages lost, or stored that nobody posted"
+    assert [m for m, n in stored.items() if n > 1] == [], "people's messages stored twice"
+    counts = answers(emulator, addressed)
+    assert {m: n for m, n in counts.items() if n != 1} == {}, "addressed messages answered other than once"
+    assert sum(emulator.violations.values()) == 0, emulator.violations
+
+
+async def until_no_answer_pending(conn: asyncpg.Connection) -> None:
+    """A second answer would be a pending outbox row (or already sent): wait until none is left."""
+    async with asyncio.timeout(30):
+        while await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE status = 'pending' AND answers_message_id IS NOT NULL"
+        ):
+            await asyncio.sleep(0.2)
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+
+async def start_three(fleet: Fleet) -> list[Member]:
+    return list(await asyncio.gather(*(fleet.start() for _ in range(3))))
+
+
+async def test_three_runners_poll_each_bot_from_one_runner_and_a_third_each(fleet: Fleet) -> None:
+    members = await start_three(fleet)
+    owners = await settled(fleet, members)
+    people = fleet.people(seed=1)
+    await assert_steady(fleet, owners)
+    assert set(owners.values()) == {member.id for member in members}
+    await assert_nothing_lost_and_everyone_answered_once(fleet, await people.stop())
+
+
+async def test_a_sigkilled_runners_bots_are_polled_by_the_others_within_ten_seconds_and_nothing_is_lost(
+    fleet: Fleet,
+) -> None:
+    members = await start_three(fleet)
+    await settled(fleet, members)
+    # The victim holds the chat: its director and the answers it was composing die with it.
+    chat_owner = (await held_leases(fleet.dsn))[LeaseKey("chat", str(fleet.world.chat_id))]
+    victim = next(member for member in members if member.id == chat_owner)
+    its_bots = {
+        key.key for key, owner in (await held_leases(fleet.dsn)).items() if key.kind == "bot" and owner == victim.id
+    }
+    assert its_bots, "the chat's owner holds no bot"
+    people = fleet.people(seed=2)
+    await until(lambda: len(fleet.emulator.sent()) >= 3, 30, "the bots answering")  # mid-traffic
+    killed_at = time.time()
+    victim.process.signal(signal.SIGKILL)
+
+    def first_polls_by_others() -> dict[str, float]:
+        first: dict[str, float] = {}
+        for record in fleet.emulator.journal.polls(killed_at):
+            if record.bot_name in its_bots and record.runner != victim.id and record.arrived_at is not None:
+                first.setdefault(record.bot_name, record.arrived_at)
+        return first
+
+    await until(lambda: first_polls_by_others().keys() == its_bots, 30, f"another runner polling {sorted(its_bots)}")
+    takeover = {bot: round(at - killed_at, 2) for bot, at in first_polls_by_others().items()}
+    assert max(takeover.values()) < TAKEOVER_WITHIN, takeover
+    survivors = [member for member in members if member is not victim]
+    owners = await settled(fleet, survivors)
+    await assert_steady(fleet, owners)
+    await assert_nothing_lost_and_everyone_answered_once(fleet, await people.stop())
+    assert await victim.process.finish() == -signal.SIGKILL
+
+
+async def test_a_rolling_restart_of_all_three_loses_nothing_and_each_handover_is_short(fleet: Fleet) -> None:
+    members = await start_three(fleet)
+    await settled(fleet, members)
+    people = fleet.people(seed=3)
+    began = time.time()
+    for old in list(members):
+        old.process.signal(signal.SIGTERM)
+        assert await old.process.finish() == 0
+        members.remove(old)
+        members.append(await fleet.start())
+        owners = await settled(fleet, members)
+        assert Counter(owners.values())[members[-1].id] >= 2, f"the new runner holds {Counter(owners.values())}"
+    ended = time.time()
+    gaps = longest_gaps(fleet.emulator, began, ended)
+    assert gaps.keys() == set(fleet.bots) and max(gaps.values()) < POLL + 1, gaps
+    await assert_steady(fleet, owners)
+    await assert_nothing_lost_and_everyone_answered_once(fleet, await people.stop())
+
+
+def longest_gaps(emulator: Emulator, since: float, until: float) -> dict[str, float]:
+    """Per bot, the longest time between one getUpdates coming in and the next (any runner) in the window."""
+    arrivals: dict[str, list[float]] = {}
+    for record in emulator.journal.polls(since - POLL, until):
+        if record.bot_name is not None and record.arrived_at is not None:
+            arrivals.setdefault(record.bot_name, []).append(record.arrived_at)
+    # The window's end closes the last gap: a bot nobody polls any more has a gap to it.
+    return {
+        bot: round(max(b - a for a, b in itertools.pairwise([*times, until])), 2) for bot, times in arrivals.items()
+    }
