@@ -22,11 +22,16 @@ from benchmarks.lib.processes import Processes, tail
 
 
 async def start_emulator(
-    procs: Processes, workdir: Path, env: dict[str, str] | None = None, seed: int = 0
+    procs: Processes, workdir: Path, env: dict[str, str] | None = None, seed: int = 0, longest_poll: float | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the emulator on a free port; (process, base URL) once it printed its URL."""
+    """Start the emulator on a free port; (process, base URL) once it printed its URL.
+
+    `longest_poll`: a long poll waits at most that many seconds, whatever timeout it asks for.
+    """
     log = workdir / "emulator.log"
     cmd = [sys.executable, "-m", "piyasa_bot.sandbox", "--host", "127.0.0.1", "--port", "0", "--seed", str(seed)]
+    if longest_poll is not None:
+        cmd += ["--longest-poll", str(longest_poll)]
     proc = procs.start("emulator", cmd, env={**os.environ, **(env or {})}, cwd=workdir, log=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
