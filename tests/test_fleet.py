@@ -10,11 +10,12 @@ poll as if their poll timeout were POLL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import pytest
 
 from piyasa_bot.crypto import generate_key
 from piyasa_bot.fleet.assignment import LeaseKey, owner_of
+from piyasa_bot.runner import COPIES_PAUSE
 from piyasa_bot.sandbox import Crowd, CrowdPost, CrowdSpec, Emulator, limits_for
 from tests.helpers import RunnerProcess, World, make_world, roster_yaml
 
@@ -30,7 +32,9 @@ pytestmark = pytest.mark.slow
 
 BOTS = 12
 POLL = 2.0  # the emulator's longest poll: the runners' poll timeout, in effect
-STEADY = 2 * POLL + 0.5  # a window in which every bot polls at least twice
+# A window in which every bot polls: a bot whose batches bring only copies (another bot stored them
+# first) rests up to 1.5 x the copies pause between polls.
+STEADY = 1.5 * COPIES_PAUSE + 1.5
 TAKEOVER_WITHIN = 10.0  # from a SIGKILL to the first poll of each of its bots by another runner
 # The people: ~2 messages a second, two thirds of them addressed to a bot (a mention or a reply).
 PEOPLE = {"normal": 4, "mention": 4, "reply": 4, "rate_multiplier": 4.0}
@@ -160,8 +164,20 @@ async def assert_steady(fleet: Fleet, owners: dict[str, str]) -> None:
     assert fleet.emulator.conflicts == conflicts
     bot_leases = {key.key: owner for key, owner in (await held_leases(fleet.dsn)).items() if key.kind == "bot"}
     assert bot_leases == owners
-    shares = Counter(owners.values())
-    assert all(count >= 2 for count in shares.values()), f"a share of fewer than 2 of {BOTS} bots: {shares}"
+
+
+def conflicts_heard(fleet: Fleet) -> list[dict[str, object]]:
+    """Polls a runner got back with 409 while it still listened: another runner polled that token too.
+
+    (A poll its runner gave up, or died with, is still cut off in the emulator, as Telegram does:
+    nobody hears that one.)
+    """
+    return [
+        line
+        for process in fleet.started
+        for line in process.lines
+        if line.get("event") == "bot.poll_failed" and line.get("kind") == "conflict"
+    ]
 
 
 # --- people, and what they got ----------------------------------------------------------------
@@ -189,7 +205,8 @@ async def assert_nothing_lost_and_everyone_answered_once(fleet: Fleet, posts: li
     emulator = fleet.emulator
     await emulator.wait_confirmed(timeout=30)  # every copy confirmed: stored, or nothing is
     addressed = [p for p in posts if p.addressed is not None]
-    await until(lambda: all(answers(emulator, addressed).values()), 60, "every addressed message answered")
+    with contextlib.suppress(AssertionError):  # what is still unanswered is told below
+        await until(lambda: all(answers(emulator, addressed).values()), 45, "every addressed message answered")
     conn = await asyncpg.connect(fleet.dsn)
     try:
         await until_no_answer_pending(conn)
@@ -199,15 +216,34 @@ async def assert_nothing_lost_and_everyone_answered_once(fleet: Fleet, posts: li
                 "SELECT telegram_message_id FROM messages WHERE chat_id = $1 AND is_incoming", fleet.world.chat_id
             )
         )
+        counts = answers(emulator, addressed)
+        odd = {m: n for m, n in counts.items() if n != 1}
+        outbox = await conn.fetch(
+            "SELECT answers_message_id, status, reason, bot_id FROM outbox"
+            " WHERE answers_message_id = ANY($1::bigint[])",
+            list(odd),
+        )
     finally:
         await conn.close()
     posted = [p.message_id for p in emulator.posted]
-    assert len(posted) == len(posts) > 20
+    assert len(posted) == len(posts) >= 5, "too little traffic to tell"
     assert sorted(stored) == sorted(posted), "people's messages lost, or stored that nobody posted"
     assert [m for m, n in stored.items() if n > 1] == [], "people's messages stored twice"
-    counts = answers(emulator, addressed)
-    assert {m: n for m, n in counts.items() if n != 1} == {}, "addressed messages answered other than once"
+    assert odd == {}, (
+        f"addressed messages answered other than once: {odd}; their outbox rows {[dict(r) for r in outbox]};"
+        f" the posts {[p for p in addressed if p.message_id in odd]}; the runners said {answer_lines(fleet, odd)}"
+    )
     assert sum(emulator.violations.values()) == 0, emulator.violations
+
+
+def answer_lines(fleet: Fleet, message_ids: Collection[int]) -> list[dict[str, object]]:
+    """The runners' log lines that name one of these messages."""
+    return [
+        line
+        for process in fleet.started
+        for line in process.lines
+        if line.get("message_id") in message_ids or line.get("answers") in message_ids
+    ]
 
 
 async def until_no_answer_pending(conn: asyncpg.Connection) -> None:
@@ -231,8 +267,11 @@ async def test_three_runners_poll_each_bot_from_one_runner_and_a_third_each(flee
     owners = await settled(fleet, members)
     people = fleet.people(seed=1)
     await assert_steady(fleet, owners)
-    assert set(owners.values()) == {member.id for member in members}
+    shares = Counter(owners.values())
+    assert shares.keys() == {member.id for member in members}
+    assert min(shares.values()) >= 2, f"a share of fewer than 2 of {BOTS} bots: {shares}"
     await assert_nothing_lost_and_everyone_answered_once(fleet, await people.stop())
+    assert conflicts_heard(fleet) == []
 
 
 async def test_a_sigkilled_runners_bots_are_polled_by_the_others_within_ten_seconds_and_nothing_is_lost(
@@ -265,7 +304,12 @@ async def test_a_sigkilled_runners_bots_are_polled_by_the_others_within_ten_seco
     survivors = [member for member in members if member is not victim]
     owners = await settled(fleet, survivors)
     await assert_steady(fleet, owners)
+    # Two runners polled one token at once only where a new owner's first poll cut off the victim's last.
+    assert {(bot, cut) for bot, cut, by in fleet.emulator.journal.cut_offs(killed_at) if cut != by} <= {
+        (bot, victim.id) for bot in its_bots
+    }
     await assert_nothing_lost_and_everyone_answered_once(fleet, await people.stop())
+    assert conflicts_heard(fleet) == []
     assert await victim.process.finish() == -signal.SIGKILL
 
 
@@ -279,22 +323,27 @@ async def test_a_rolling_restart_of_all_three_loses_nothing_and_each_handover_is
         assert await old.process.finish() == 0
         members.remove(old)
         members.append(await fleet.start())
-        owners = await settled(fleet, members)
-        assert Counter(owners.values())[members[-1].id] >= 2, f"the new runner holds {Counter(owners.values())}"
-    ended = time.time()
-    gaps = longest_gaps(fleet.emulator, began, ended)
-    assert gaps.keys() == set(fleet.bots) and max(gaps.values()) < POLL + 1, gaps
-    await assert_steady(fleet, owners)
+        await settled(fleet, members)  # the new runner holds its share (what hashing gives it)
+    moves = handovers(fleet.emulator, began, time.time())
+    # Every bot changed hands at least once (its first owner is gone), each time within a poll and a second.
+    assert {bot for bot, _ in moves} == set(fleet.bots)
+    assert max(gap for _, gap in moves) < POLL + 1, sorted(moves, key=lambda move: -move[1])[:5]
+    # A clean handover: no runner's poll was cut off (409) by another runner's on the same token.
+    assert [(bot, cut, by) for bot, cut, by in fleet.emulator.journal.cut_offs(began) if cut != by] == []
     await assert_nothing_lost_and_everyone_answered_once(fleet, await people.stop())
+    assert conflicts_heard(fleet) == []
 
 
-def longest_gaps(emulator: Emulator, since: float, until: float) -> dict[str, float]:
-    """Per bot, the longest time between one getUpdates coming in and the next (any runner) in the window."""
-    arrivals: dict[str, list[float]] = {}
+def handovers(emulator: Emulator, since: float, until: float) -> list[tuple[str, float]]:
+    """(bot, gap) for each change of the runner polling a bot in the window: the time from the last
+    getUpdates of the one to the first of the next (a bot resting between polls is no handover)."""
+    last: dict[str, tuple[str | None, float]] = {}
+    moves: list[tuple[str, float]] = []
     for record in emulator.journal.polls(since - POLL, until):
-        if record.bot_name is not None and record.arrived_at is not None:
-            arrivals.setdefault(record.bot_name, []).append(record.arrived_at)
-    # The window's end closes the last gap: a bot nobody polls any more has a gap to it.
-    return {
-        bot: round(max(b - a for a, b in itertools.pairwise([*times, until])), 2) for bot, times in arrivals.items()
-    }
+        if record.bot_name is None or record.arrived_at is None:
+            continue
+        before = last.get(record.bot_name)
+        if before is not None and before[0] != record.runner:
+            moves.append((record.bot_name, round(record.arrived_at - before[1], 2)))
+        last[record.bot_name] = (record.runner, record.arrived_at)
+    return moves

@@ -108,3 +108,16 @@ async def test_a_long_poll_waits_no_longer_than_the_emulators_longest_poll() -> 
     finally:
         await session.close()
         await emulator.stop()
+
+
+async def test_cut_offs_tell_a_runner_that_asks_again_from_two_runners_polling_at_once(emu, bots, sessions) -> None:
+    since = time.time()
+    async with asyncio.timeout(10):
+        for first, second in ((RUNNER_A, RUNNER_A), (RUNNER_A, RUNNER_B)):
+            older = asyncio.create_task(sessions[first].get_updates(timeout=10))
+            await emu.wait_polling("ayse")
+            newer = asyncio.create_task(sessions[second].get_updates(timeout=0))
+            with pytest.raises(TelegramConflictError):
+                await older
+            assert await newer == []
+    assert emu.journal.cut_offs(since) == [("ayse", RUNNER_A, RUNNER_A), ("ayse", RUNNER_A, RUNNER_B)]
