@@ -120,4 +120,9 @@ async def test_cut_offs_tell_a_runner_that_asks_again_from_two_runners_polling_a
             with pytest.raises(TelegramConflictError):
                 await older
             assert await newer == []
-    assert emu.journal.cut_offs(since) == [("ayse", RUNNER_A, RUNNER_A), ("ayse", RUNNER_A, RUNNER_B)]
+    cut_offs = emu.journal.cut_offs(since)
+    assert [(c.bot_name, c.runner, c.by) for c in cut_offs] == [
+        ("ayse", RUNNER_A, RUNNER_A),
+        ("ayse", RUNNER_A, RUNNER_B),
+    ]
+    assert since < cut_offs[0].at < cut_offs[1].at

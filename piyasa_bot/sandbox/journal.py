@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from .models import PostedMessage, ReactionRecord, RequestRecord, SentMessage
+from .models import CutOff, PostedMessage, ReactionRecord, RequestRecord, SentMessage
 
 MAX_REQUESTS = 100_000
 
@@ -72,21 +72,22 @@ class Journal:
                 runners.add(r.runner)
         return found
 
-    def cut_offs(self, since: float, until: float | None = None) -> list[tuple[str, str | None, str | None]]:
-        """(bot, runner cut off, runner that cut it off) for each long poll of the window ended with 409.
+    def cut_offs(self, since: float, until: float | None = None) -> list[CutOff]:
+        """Each long poll of the window ended with 409, with whose newer poll ended it.
 
         A waiting poll is ended by the next getUpdates on its token to come in: two runners
         polling one token at once cut each other off; a runner that abandons its own poll and
         asks again cuts off only itself. A poll whose client is gone (gave up, or died) is still
         cut off, as Telegram does: only the client's side can tell whether anyone still listened.
         """
-        found: list[tuple[str, str | None, str | None]] = []
+        found: list[CutOff] = []
         polls = self.polls(since, until)
         for index, poll in enumerate(polls):
             if poll.status != 409:
                 continue
             newer = next((p for p in polls[index + 1 :] if p.bot_name == poll.bot_name), None)
-            found.append((poll.bot_name or "", poll.runner, newer.runner if newer else None))
+            if newer is not None and newer.arrived_at is not None:
+                found.append(CutOff(poll.bot_name or "", poll.runner, newer.runner, newer.arrived_at))
         return found
 
     def sent_by(self, chat_id: int | None, bot_name: str | None) -> list[SentMessage]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,15 @@ class RequestRecord:
     params: dict[str, Any] = field(default_factory=dict)
     runner: str | None = None  # the fleet runner named in its User-Agent (piyasa_bot.telegram.RunnerSession)
     arrived_at: float | None = None  # time.time() when it came in
+
+
+class CutOff(NamedTuple):
+    """A long poll ended with 409 by a newer getUpdates on its token."""
+
+    bot_name: str
+    runner: str | None  # whose poll was cut off
+    by: str | None  # whose newer poll cut it off
+    at: float  # time.time() when the newer poll came in
 
 
 class ApiError(Exception):
