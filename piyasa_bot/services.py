@@ -144,7 +144,7 @@ async def open_services(
         closing("pool", lambda: _close_pool(pool))
         aliases = ChatAliases()
         aliases.load(await queries.chat_migrations(pool))  # chats Telegram renumbered in an earlier run
-        session = shared_session(options.api_base, len(roster.bots))
+        session = shared_session(options.api_base, len(roster.bots), runner=options.runner_id)
         closing("session", session.close)
         bots = BotRegistry()
         writer = MessageWriter(pool)
