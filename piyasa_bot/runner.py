@@ -23,8 +23,9 @@ import structlog
 
 from piyasa_bot.bots import BotHandle
 from piyasa_bot.crypto import TokenCipher
-from piyasa_bot.fleet.coordinator import Fleet, FleetTiming, runner_identity
+from piyasa_bot.fleet.coordinator import Fleet, runner_identity
 from piyasa_bot.fleet.member import FleetMember
+from piyasa_bot.fleet.timing import FleetTiming
 from piyasa_bot.instance_fence import Chatter, InstanceFence
 from piyasa_bot.llm import LlmConfig
 from piyasa_bot.poll_supervision import PollSupervisor

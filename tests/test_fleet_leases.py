@@ -16,8 +16,9 @@ import pytest
 
 from piyasa_bot.db.pool import open_pool
 from piyasa_bot.fleet.assignment import LeaseKey
-from piyasa_bot.fleet.coordinator import Fleet, FleetTiming
+from piyasa_bot.fleet.coordinator import Fleet
 from piyasa_bot.fleet.store import RunnerRow
+from piyasa_bot.fleet.timing import FleetTiming
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -14,7 +14,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from piyasa_bot.fleet.coordinator import FleetTiming
+from piyasa_bot.fleet.timing import FleetTiming
 from piyasa_bot.runner import Runner
 from tests.helpers import World, make_runner, make_world
 

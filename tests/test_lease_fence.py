@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from piyasa_bot.db.embedded import EmbeddedPostgres
-from piyasa_bot.fleet.coordinator import FleetTiming
+from piyasa_bot.fleet.timing import FleetTiming
 from piyasa_bot.sending.outbox import Outgoing, Priority
 from tests.helpers import make_runner, make_world, roster_of
 

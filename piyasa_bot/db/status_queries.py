@@ -14,7 +14,7 @@ from typing import NamedTuple, TypeAlias
 
 import asyncpg
 
-from piyasa_bot.fleet.coordinator import FleetTiming
+from piyasa_bot.fleet.timing import FleetTiming
 
 # Every query here runs on a pool or on one connection alike.
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool

@@ -28,7 +28,6 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from typing import Protocol
 
 import asyncpg
@@ -38,6 +37,7 @@ from piyasa_bot.db.retry import RETRYABLE
 from piyasa_bot.fleet import store
 from piyasa_bot.fleet.assignment import LeaseKey, owner_of
 from piyasa_bot.fleet.store import RunnerRow
+from piyasa_bot.fleet.timing import FleetTiming
 from piyasa_bot.sending.work import BackgroundWork
 
 log = structlog.get_logger(__name__)
@@ -45,22 +45,6 @@ log = structlog.get_logger(__name__)
 # Runners silent this long (and owning nothing) are dropped from the table.
 FORGET_AFTER = 3600.0
 LEAVE_TIMEOUT = 2.0  # seconds a stopping runner gives its bots and chats to stop before releasing them
-
-
-@dataclass(frozen=True)
-class FleetTiming:
-    heartbeat: float = 2.0  # seconds between rounds
-    ttl: float = 8.0  # a lease not renewed for this long is free: a dead runner's work moves within ~10 s
-    fence_after: float = 5.0  # no renewal for this long: stand down (before `ttl` can free the leases)
-    retry: float = 0.5  # seconds between rounds while renewals fail
-    query_timeout: float = 1.5  # a renewal that takes longer has failed (a cut network answers nothing)
-    conflict_pause: float = 60.0  # a bot given up after a 409 is not claimed again by this runner for this long
-
-    @property
-    def live_within(self) -> float:
-        """A runner silent this long is counted out: its keys are wanted by the others, who claim each the
-        moment its lease expires (a heartbeat before), not a heartbeat after."""
-        return self.ttl - self.heartbeat
 
 
 class FleetWork(Protocol):

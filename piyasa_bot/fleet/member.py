@@ -19,9 +19,10 @@ import structlog
 from piyasa_bot.db.retry import RETRYABLE
 from piyasa_bot.fleet.assignment import LeaseKey
 from piyasa_bot.fleet.bus import MESSAGES_CHANNEL, OUTBOX_CHANNEL, STEERING_CHANNEL, Bus
-from piyasa_bot.fleet.coordinator import Fleet, FleetTiming
+from piyasa_bot.fleet.coordinator import Fleet
 from piyasa_bot.fleet.line_feed import LineFeed
 from piyasa_bot.fleet.store import FLEET_CHANNEL, RunnerRow
+from piyasa_bot.fleet.timing import FleetTiming
 from piyasa_bot.sending.rights import BotLease
 from piyasa_bot.sending.work import BackgroundWork
 
