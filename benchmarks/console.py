@@ -54,6 +54,7 @@ from benchmarks.lib.database import DatabaseServer, create_database, drop_databa
 from benchmarks.lib.emulator import Control, start_emulator
 from benchmarks.lib.machine import machine_info
 from benchmarks.lib.processes import Processes, cpu_seconds, tail, wait_quiet
+from benchmarks.lib.results import write_results
 from benchmarks.lib.snapshot import Snapshot
 from benchmarks.lib.workdir import work_folder
 
@@ -300,12 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         **run,
     }
     result["figures"] = figures(run)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = str(args.out / f"console-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(run['started']))}")
-    Path(stem + ".json").write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
-    Path(stem + ".md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
-    print(f"written: {stem}.json, {stem}.md", file=sys.stderr)
+    write_results(args.out, "console", run["started"], result, markdown(result))
     return 0 if result["figures"]["idle_ok"] and result["figures"]["live_ok"] else 1
 
 

@@ -52,6 +52,7 @@ from benchmarks.lib.figures import fmt, percentile, summary
 from benchmarks.lib.fleet import Fleet, polls
 from benchmarks.lib.machine import machine_info
 from benchmarks.lib.processes import Processes, cpu_seconds
+from benchmarks.lib.results import write_results
 from benchmarks.lib.snapshot import Snapshot
 from benchmarks.lib.workdir import work_folder
 
@@ -352,12 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.time() - started, 1),
         **parts,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = str(args.out / f"fleet-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}")
-    Path(stem + ".json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    Path(stem + ".md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
-    print(f"written: {stem}.json, {stem}.md", file=sys.stderr)
+    write_results(args.out, "fleet", started, result, markdown(result))
     takeover_ok = "takeover" not in parts or (
         parts["takeover"]["never_taken_over"] == 0 and not parts["takeover"]["lost"]
     )

@@ -45,6 +45,7 @@ from benchmarks.lib.database import DatabaseServer
 from benchmarks.lib.emulator import Control, start_emulator
 from benchmarks.lib.figures import share, summary
 from benchmarks.lib.processes import Processes, tail
+from benchmarks.lib.results import write_results
 from benchmarks.lib.snapshot import Snapshot
 from benchmarks.lib.workdir import work_folder
 
@@ -311,12 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.time() - started, 1),
         **run,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = str(args.out / f"kills-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}")
-    Path(stem + ".json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    Path(stem + ".md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
-    print(f"written: {stem}.json, {stem}.md", file=sys.stderr)
+    write_results(args.out, "kills", started, result, markdown(result))
     return 0 if result["goal_met"] else 1
 
 

@@ -43,6 +43,7 @@ from typing import Any
 from benchmarks.lib.database import DatabaseServer
 from benchmarks.lib.emulator import Control, start_emulator
 from benchmarks.lib.processes import Processes
+from benchmarks.lib.results import write_results
 from benchmarks.lib.snapshot import Snapshot
 from benchmarks.lib.workdir import work_folder
 from benchmarks.soak_report import MIB, figures, markdown
@@ -250,12 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     result["figures"] = figures(run, args)
     result["samples"] = run["samples"]
     result["heap"] = [{k: v for k, v in h.items() if k != "census"} for h in run["heap"]]
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = str(args.out / f"soak-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(run['started']))}-{args.minutes:g}min")
-    Path(stem + ".json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    Path(stem + ".md").write_text(markdown(result), encoding="utf-8")
-    print(markdown(result))
-    print(f"written: {stem}.json, {stem}.md", file=sys.stderr)
+    write_results(args.out, "soak", run["started"], result, markdown(result), tag=f"-{args.minutes:g}min")
     return 0 if result["figures"]["verdict"] == "flat" else 1
 
 
