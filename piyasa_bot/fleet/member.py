@@ -11,8 +11,7 @@ owners wrote them.
 from __future__ import annotations
 
 import time
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -114,7 +113,7 @@ class FleetMember:
             if key.key not in services.bots:
                 return  # left bots.yaml meanwhile: the next round gives it back
             self.polling.start_polling(key.key)
-            self._spawn(self._adopt(key.key, queue=self._joined))
+            self._work.spawn(self._adopt(key.key, queue=self._joined))
         elif services.rooms is not None:
             services.rooms.take(int(key.key))
             services.deps.steering.reapply()
@@ -144,7 +143,7 @@ class FleetMember:
         await self._learn_identities()
         if not self.fleet.alone and time.monotonic() - self._looked_at >= OUTBOX_LOOK_EVERY:
             self._looked_at = time.monotonic()
-            self._spawn(self._look(self._own_bot_ids()))
+            self._work.spawn(self._look(self._own_bot_ids()))
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -207,16 +206,13 @@ class FleetMember:
             log.warning("fleet.odd_notification", channel="outbox", payload=payload[:80])
             return
         if bot_id in self._own_bot_ids():
-            self._spawn(self._look([bot_id]))
+            self._work.spawn(self._look([bot_id]))
 
     def _steered(self, _payload: str) -> None:
-        self._spawn(self.services.deps.steering.reload())
+        self._work.spawn(self.services.deps.steering.reload())
 
     def _reconnected(self) -> None:
         self.fleet.wake()
         if self.feed is not None:
             self.feed.look_now()
-        self._spawn(self._look(self._own_bot_ids()))
-
-    def _spawn(self, work: Coroutine[Any, Any, object]) -> None:
-        self._work.spawn(work)
+        self._work.spawn(self._look(self._own_bot_ids()))
