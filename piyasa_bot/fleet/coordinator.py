@@ -203,7 +203,7 @@ class Fleet:
                 return
             started = time.monotonic()
             try:
-                still, leases = await asyncio.wait_for(self._read(), self.timing.query_timeout)
+                still, leases = await self._read()
             except (*RETRYABLE, asyncpg.PostgresError) as error:
                 if not self._failing:
                     log.warning("fleet.renewal_failed", runner=self.me.id, error=type(error).__name__)
@@ -222,9 +222,10 @@ class Fleet:
             await self.work.settled()
 
     async def _read(self) -> tuple[dict[LeaseKey, int], list[store.LeaseRow]]:
-        still = {held.key: held.epoch for held in await store.heartbeat(self.pool, self.me, self.timing.ttl)}
-        self.live = await store.live_runners(self.pool, self.timing.live_within) or [self.me.id]
-        return still, await store.leases(self.pool)
+        timeout = self.timing.query_timeout  # each step's: a cut network answers nothing
+        held = await store.heartbeat(self.pool, self.me, self.timing.ttl, timeout)
+        self.live = await store.live_runners(self.pool, self.timing.live_within, timeout) or [self.me.id]
+        return {lease.key: lease.epoch for lease in held}, await store.leases(self.pool, timeout)
 
     async def _watch_renewals(self) -> None:
         """The fence, on its own clock: a round stuck on a dead connection must not hold it up."""

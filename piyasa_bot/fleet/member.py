@@ -75,6 +75,7 @@ class FleetMember:
             on_reconnected=self._reconnected,
         )
         self._work = BackgroundWork("fleet.work_failed")
+        self._refused: set[str] = set()  # bots whose claims were refused since the last round
         self._joined = False  # the bots of the first share are resumed by the runner's start (load_pending)
         self._looked_at = time.monotonic()
 
@@ -104,6 +105,10 @@ class FleetMember:
     def lease_of(self, bot: str) -> BotLease | None:
         epoch = self.fleet.epoch(LeaseKey("bot", bot))
         return BotLease(self.me.id, epoch if epoch is not None else -1)
+
+    def refused(self, bot: str) -> None:
+        self._refused.add(bot)
+        self.fleet.wake()  # renew now: if the lease is still this runner's, its rows are queued again
 
     # --- FleetWork ---------------------------------------------------------------------------------
 
@@ -141,6 +146,11 @@ class FleetMember:
     async def settled(self) -> None:
         """After every round: identities of the bots polled elsewhere, and rows queued for ours meanwhile."""
         await self._learn_identities()
+        refused, self._refused = self._refused, set()
+        bots = self.services.bots
+        again = [bots[name].db_id for name in refused if name in bots and self.sends_for(name)]
+        if again:  # renewed and still ours: the rows a refused claim left pending go out after all
+            self._work.spawn(self._look(again))
         if not self.fleet.alone and time.monotonic() - self._looked_at >= OUTBOX_LOOK_EVERY:
             self._looked_at = time.monotonic()
             self._work.spawn(self._look(self._own_bot_ids()))

@@ -45,35 +45,40 @@ async def register(conn: asyncpg.Pool | asyncpg.Connection, runner: RunnerRow) -
     await notify(conn, runner.id)
 
 
-async def heartbeat(conn: asyncpg.Pool, runner: RunnerRow, ttl: float) -> list[Held]:
+async def heartbeat(conn: asyncpg.Pool, runner: RunnerRow, ttl: float, timeout: float) -> list[Held]:
     """Say this runner lives and push back the expiry of every lease it holds; the leases it still holds.
 
     Its own leases are renewed even if they expired meanwhile (nobody took them: the owner is
     still this runner); a lease another runner took is no longer among them.
     """
-    async with conn.acquire() as connection, connection.transaction():
+    # asyncpg's own timeouts, not a cancellation from outside: a query cancelled that way can leave
+    # its connection busy when it goes back to the pool, and the next user of it fails.
+    async with conn.acquire(timeout=timeout) as connection, connection.transaction():
         await connection.execute(
             """INSERT INTO runners (id, host, pid) VALUES ($1, $2, $3)
                ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()""",
             runner.id,
             runner.host,
             runner.pid,
+            timeout=timeout,
         )
         rows = await connection.fetch(
             """UPDATE leases SET expires_at = now() + make_interval(secs => $2)
                WHERE owner = $1 RETURNING kind, key, epoch""",
             runner.id,
             ttl,
+            timeout=timeout,
         )
     return [Held(LeaseKey(row["kind"], row["key"]), row["epoch"]) for row in rows]
 
 
-async def live_runners(conn: asyncpg.Pool, within: float) -> list[str]:
+async def live_runners(conn: asyncpg.Pool, within: float, timeout: float) -> list[str]:
     """Runners whose heartbeat is this recent and that are not handing their work over."""
     rows = await conn.fetch(
         """SELECT id FROM runners
            WHERE heartbeat_at > now() - make_interval(secs => $1) AND NOT stopping ORDER BY id""",
         within,
+        timeout=timeout,
     )
     return [row["id"] for row in rows]
 
@@ -100,9 +105,10 @@ async def forget_long_dead(conn: asyncpg.Pool, older_than: float) -> None:
     )
 
 
-async def leases(conn: asyncpg.Pool) -> list[LeaseRow]:
+async def leases(conn: asyncpg.Pool, timeout: float) -> list[LeaseRow]:
     rows = await conn.fetch(
-        "SELECT kind, key, owner, epoch, extract(epoch FROM expires_at - now())::float8 AS expires_in FROM leases"
+        "SELECT kind, key, owner, epoch, extract(epoch FROM expires_at - now())::float8 AS expires_in FROM leases",
+        timeout=timeout,
     )
     return [LeaseRow(LeaseKey(row["kind"], row["key"]), row["owner"], row["epoch"], row["expires_in"]) for row in rows]
 

@@ -354,6 +354,7 @@ class Outbox:
         self._typing.stop(item.id)
         self.counts.refused += 1
         log.warning("send.claim_refused", bot=item.bot, chat_id=item.chat_id, outbox_id=item.id)
+        self.rights.refused(item.bot)
 
     async def _unmark(self, marking: asyncio.Task[bool], item: Outgoing) -> None:
         await asyncio.gather(marking, return_exceptions=True)

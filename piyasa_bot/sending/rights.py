@@ -26,6 +26,11 @@ class SendRights(Protocol):
         """The lease a send of this bot is claimed under; None: no fleet, nothing to claim."""
         ...
 
+    def refused(self, bot: str) -> None:
+        """A claim under the bot's lease was refused (lost, or expired during an outage and not yet
+        renewed): the row stays pending; whoever holds the lease after the next renewal queues it."""
+        ...
+
 
 class EveryBot:
     """No fleet: every bot is this runner's."""
@@ -35,3 +40,6 @@ class EveryBot:
 
     def lease_of(self, bot: str) -> BotLease | None:
         return None
+
+    def refused(self, bot: str) -> None:
+        raise AssertionError("nothing is claimed without a fleet, so nothing is refused")
