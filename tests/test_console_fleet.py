@@ -24,7 +24,7 @@ from piyasa_bot.console.context import CONTEXT, ConsoleContext
 from piyasa_bot.console.errors import error_pages
 from piyasa_bot.console.viewer import Role
 from tests.test_console_access import OMER_PASSWORD, SECRET, add_user, sign_in
-from tests.test_status_fleet import ALPHA, BETA, CIPHER, GAMMA, fleet  # noqa: F401  # the fleet fixture
+from tests.test_status_fleet import ALPHA, BETA, CIPHER, GAMMA, ROSTER, fleet  # noqa: F401  # the fleet fixture
 
 
 def stand_in_context(pool: asyncpg.Pool, bots: list[str]) -> Any:
@@ -99,6 +99,18 @@ async def test_the_fleet_page_shows_a_viewer_which_runner_is_live_and_who_holds_
     assert (unclaimed[2], unclaimed[4]) == ("—", "never claimed")
     going = cells(body, 'class="lease" data-kind="chat" data-key="-1002" data-state="held"')
     assert going[2] == GAMMA and going[4].endswith("its runner is not live")
+    assert alpha[9] == ROSTER[:8]  # the bots.yaml it runs
+    assert 'id="rosters-differ"' not in body  # one live runner agrees with itself
+
+
+async def test_the_fleet_page_warns_when_live_runners_run_different_bots_yaml(
+    pool: asyncpg.Pool, viewer: TestClient[Any, Any]
+) -> None:
+    await pool.execute("UPDATE runners SET stopping = false, roster = '0badc0ffee000000' WHERE id = $1", GAMMA)
+    body = await page(viewer, "/fleet")
+    warning = re.search(r'<p class="warn" id="rosters-differ">(.*?)</p>', body, re.S)
+    assert warning is not None
+    assert f"{ROSTER[:8]}: {ALPHA}; 0badc0ff: {GAMMA}" in warning.group(1)
 
 
 async def test_the_bots_page_names_the_runner_holding_each_bot(viewer: TestClient[Any, Any]) -> None:

@@ -24,7 +24,7 @@ import asyncpg
 import pytest
 
 from piyasa_bot.crypto import generate_key
-from piyasa_bot.fleet.assignment import LeaseKey, owner_of
+from piyasa_bot.fleet.assignment import LeaseKey, assign
 from piyasa_bot.runner import COPIES_PAUSE
 from piyasa_bot.sandbox import Crowd, CrowdPost, CrowdSpec, Emulator, limits_for
 from piyasa_bot.sandbox.models import CutOff
@@ -132,13 +132,13 @@ async def until(condition: Callable[[], object], timeout: float, what: str) -> N
 
 
 async def settled(fleet: Fleet, live: list[Member], timeout: float = 30.0) -> dict[str, str]:
-    """Wait until every lease is where rendezvous hashing puts it among `live` and each bot's owner polls it.
+    """Wait until every lease is where the fleet's assignment puts it among `live` and each bot's owner polls it.
 
     Returns bot name -> owner.
     """
     ids = [member.id for member in live]
     keys = [LeaseKey("bot", bot) for bot in fleet.bots] + [LeaseKey("chat", str(fleet.world.chat_id))]
-    wanted = {key: owner_of(key, ids) for key in keys}
+    wanted = assign(keys, ids)
     owners = {key.key: owner for key, owner in wanted.items() if key.kind == "bot"}
     held: dict[LeaseKey, str] = {}
     try:
@@ -288,9 +288,8 @@ async def test_three_runners_poll_each_bot_from_one_runner_and_a_third_each(flee
     owners = await settled(fleet, members)
     people = fleet.people(seed=1)
     await assert_steady(fleet, owners)
-    # Every bot is one member's; how evenly is rendezvous hashing's: with 12 bots a member may get
-    # few or (2% of fleets) none, so the share is not asserted here (the closing note says so).
-    assert set(owners.values()) <= {member.id for member in members}
+    # Every bot is one member's, and a third of the roster each.
+    assert Counter(owners.values()) == dict.fromkeys((member.id for member in members), BOTS // 3)
     await assert_nothing_lost_and_everyone_answered_once(fleet, await people.stop())
     assert conflicts_heard(fleet) == []
 

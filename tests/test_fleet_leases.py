@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
 from piyasa_bot.db.pool import open_pool
 from piyasa_bot.fleet.assignment import LeaseKey
@@ -90,7 +91,10 @@ async def test_runners_split_the_keys_and_hand_them_over_at_once_when_one_leaves
         await work_a.until(lambda: set(work_a.running) | set(work_b.running) == set(KEYS) and bool(work_b.running))
         await work_b.until(lambda: len(work_a.running) + len(work_b.running) == len(KEYS))
         assert not set(work_a.running) & set(work_b.running)  # nothing is run twice
-        assert 3 <= len(work_b.running) <= 12
+        # Even shares of each kind: 12 bots six each, 3 chats two and one.
+        for work in (work_a, work_b):
+            assert sum(key.kind == "bot" for key in work.running) == 6
+            assert sum(key.kind == "chat" for key in work.running) in (1, 2)
         # Every key b took changed hands: a higher epoch than a's, so a send under a's is refused.
         assert all(epoch >= 2 for epoch in work_b.running.values())
         owners = await holders(pool_a)
@@ -162,3 +166,34 @@ async def test_a_dead_sibling_on_the_same_host_is_forgotten_at_once(dsn: str) ->
         assert await pool.fetchval("SELECT count(*) FROM leases WHERE owner IS NOT NULL") == 0
     finally:
         await pool.close()
+
+
+async def test_runners_on_different_bots_yaml_keep_every_key_with_one_of_them_and_say_so(dsn: str) -> None:
+    """Halfway through a rolling bots.yaml change (or by mistake) two rosters share a database: each
+    runner shares out its own among the runners on the same one, so a key of both goes to whoever
+    claims it first and stays there, a key of one roster only is its runner's, and nothing is orphaned."""
+    pool_a, pool_b = await open_pool(dsn), await open_pool(dsn)
+    changed = asyncio.Event()
+    work_a, work_b = Work(changed), Work(changed)
+    only_b = LeaseKey("bot", "newcomer")
+    a = Fleet(pool_a, runner("a", 1), lambda: KEYS, work_a, FAST)
+    b = Fleet(pool_b, runner("b", 2), lambda: [*KEYS, only_b], work_b, FAST)
+    try:
+        with capture_logs() as logs:
+            await a.join()
+            await b.join()
+            for _ in range(2):  # rounds of each, as their heartbeats would run them: nothing moves
+                await a.round()
+                await b.round()
+        assert set(work_a.running) == set(KEYS)  # a was first: b waits for a's keys rather than fight
+        assert set(work_b.running) == {only_b}
+        assert [what for _, what, _ in work_a.events + work_b.events if what != "take"] == []
+        owners = await holders(pool_a)
+        assert owners == {str(key): a.id for key in KEYS} | {str(only_b): b.id}
+        said = [(e["runner"], e["others"]) for e in logs if e["event"] == "fleet.roster_differs"]
+        assert sorted(said) == [(a.id, [b.id]), (b.id, [a.id])]  # once each, not at every heartbeat
+    finally:
+        await a.leave()
+        await b.leave()
+        await pool_a.close()
+        await pool_b.close()

@@ -20,6 +20,7 @@ BETA = "beta:202:bb22"  # its heartbeat stopped 30 s ago: dead
 GAMMA = "gamma:303:cc33"  # fresh heartbeat, but handing its work over
 LIVE_TITLE = "FLEET: RUNNERS (live = a heartbeat within 6s, not stopping)"  # the lease TTL less a heartbeat
 OWNERS_TITLE = "FLEET: WHO HOLDS EACH BOT AND CHAT"
+ROSTER = "5e1f0c2a9b3d4e7f"  # the fingerprint of a bots.yaml (fleet/assignment.py)
 
 
 async def add_bots_and_chats(pool: asyncpg.Pool, bots: list[str], chats: list[int]) -> None:
@@ -29,16 +30,19 @@ async def add_bots_and_chats(pool: asyncpg.Pool, bots: list[str], chats: list[in
     await pool.executemany("INSERT INTO chats (id, title) VALUES ($1, 'Piyasa')", [(c,) for c in chats])
 
 
-async def add_runner(pool: asyncpg.Pool, runner: str, *, heartbeat_age: float, stopping: bool = False) -> None:
+async def add_runner(
+    pool: asyncpg.Pool, runner: str, *, heartbeat_age: float, stopping: bool = False, roster: str = ROSTER
+) -> None:
     host, pid, _ = runner.split(":")
     await pool.execute(
-        """INSERT INTO runners (id, host, pid, started_at, heartbeat_at, stopping)
-           VALUES ($1, $2, $3, now() - interval '5 minutes', now() - make_interval(secs => $4), $5)""",
+        """INSERT INTO runners (id, host, pid, started_at, heartbeat_at, stopping, roster)
+           VALUES ($1, $2, $3, now() - interval '5 minutes', now() - make_interval(secs => $4), $5, $6)""",
         runner,
         host,
         int(pid),
         heartbeat_age,
         stopping,
+        roster,
     )
 
 
@@ -173,6 +177,46 @@ async def test_a_database_from_before_the_fleet_tables_still_answers(pool: async
     assert report["runner_running"] is False and report["fleet"] == {
         "live_within_seconds": 6,
         "runners": [],
+        "rosters_agree": True,
         "leases": [],
     }
     assert [bot["name"] for bot in report["bots"]] == ["bot000"]
+
+
+async def test_live_runners_on_different_bots_yaml_are_pointed_out(pool: asyncpg.Pool, dsn: str) -> None:
+    await add_bots_and_chats(pool, ["bot000"], [])
+    await add_runner(pool, ALPHA, heartbeat_age=0)
+    await add_runner(pool, GAMMA, heartbeat_age=0, roster="0badc0ffee000000")
+    await add_runner(pool, BETA, heartbeat_age=30, roster="")  # dead, and from before sql/0014: not counted
+
+    code, text = await run_status(settings_for(dsn), as_json=False)
+    assert code == 0, text
+    assert {row["runner"]: row["bots.yaml"] for row in sections(text, LIVE_TITLE)} == {
+        ALPHA: ROSTER[:8],
+        GAMMA: "0badc0ff",
+        BETA: "unknown",
+    }
+    assert (
+        f"WARNING: the live runners run different bots.yaml ({ROSTER[:8]}: {ALPHA}; 0badc0ff: {GAMMA}); "
+        "each group shares out only its own bots and chats; give every runner the same bots.yaml"
+    ) in text.splitlines()
+    code, output = await run_status(settings_for(dsn), as_json=True)
+    fleet = json.loads(output)["fleet"]
+    assert fleet["rosters_agree"] is False
+    assert {r["id"]: r["roster"] for r in fleet["runners"]} == {ALPHA: ROSTER, GAMMA: "0badc0ffee000000", BETA: None}
+
+
+async def test_runners_on_one_bots_yaml_get_no_warning(fleet: str) -> None:
+    code, text = await run_status(settings_for(fleet), as_json=False)
+    assert code == 0 and "WARNING: the live runners run different bots.yaml" not in text
+    code, output = await run_status(settings_for(fleet), as_json=True)
+    assert json.loads(output)["fleet"]["rosters_agree"] is True
+
+
+async def test_a_database_from_before_the_roster_column_still_answers(pool: asyncpg.Pool, dsn: str) -> None:
+    await add_runner(pool, ALPHA, heartbeat_age=0)
+    await pool.execute("ALTER TABLE runners DROP COLUMN roster")  # as a database migrated before sql/0014
+    code, output = await run_status(settings_for(dsn), as_json=True)
+    assert code == 0, output
+    fleet = json.loads(output)["fleet"]
+    assert [(r["id"], r["roster"]) for r in fleet["runners"]] == [(ALPHA, None)] and fleet["rosters_agree"] is True

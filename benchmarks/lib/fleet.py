@@ -100,14 +100,14 @@ class Fleet:
         return {(r["kind"], r["key"]): r["owner"] for r in rows}
 
     async def settled(self, bots: list[str], timeout: float = 60.0) -> dict[str, str]:
-        """Wait until every lease is where rendezvous hashing puts it among the live runners and each bot's
+        """Wait until every lease is where the fleet's assignment puts it among the live runners and each bot's
         latest poll came from its owner; bot -> owner."""
         # The snapshot's code (benchmarks run a copy of piyasa_bot/): imported once it is on the path.
-        from piyasa_bot.fleet.assignment import LeaseKey, owner_of
+        from piyasa_bot.fleet.assignment import LeaseKey, assign
 
         ids = [member.id for member in self.live]
         keys = [LeaseKey("bot", bot) for bot in bots] + [LeaseKey("chat", str(self.chat_id))]
-        wanted = {(key.kind, key.key): owner_of(key, ids) for key in keys}
+        wanted = {(key.kind, key.key): owner for key, owner in assign(keys, ids).items()}
         owners = {key: owner for (kind, key), owner in wanted.items() if kind == "bot"}
         since, deadline = time.time(), time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -243,9 +243,11 @@ def _fleet_json(snapshot: Snapshot) -> dict[str, Any]:
                 "stopping": r.stopping,
                 "bots": r.bots,
                 "chats": r.chats,
+                "roster": r.roster or None,  # None: the runner did not say which bots.yaml it runs
             }
             for r in snapshot.runners
         ],
+        "rosters_agree": len(queries.rosters_of_live(snapshot.runners)) <= 1,
         "leases": [
             {
                 "kind": lease.kind,

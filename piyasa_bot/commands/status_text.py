@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from piyasa_bot.db.status_queries import LIVE_WITHIN, LeaseState, LeaseStatus
+from piyasa_bot.db.status_queries import LIVE_WITHIN, LeaseState, LeaseStatus, rosters_of_live
 from piyasa_bot.logs import redact
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def _fleet_text(snapshot: Snapshot) -> list[str]:
         return ["", "FLEET: no runner has joined yet"]
     lines = ["", f"FLEET: RUNNERS (live = a heartbeat within {LIVE_WITHIN.total_seconds():g}s, not stopping)"]
     lines += _table(
-        ["runner", "host", "pid", "started", "heartbeat", "live", "stopping", "bots", "chats"],
+        ["runner", "host", "pid", "started", "heartbeat", "live", "stopping", "bots", "chats", "bots.yaml"],
         [
             [
                 r.id,
@@ -113,11 +113,20 @@ def _fleet_text(snapshot: Snapshot) -> list[str]:
                 "yes" if r.stopping else "no",
                 str(r.bots),
                 str(r.chats),
+                r.roster_label,
             ]
             for r in snapshot.runners
         ],
         numeric={2, 7, 8},
     )
+    rosters = rosters_of_live(snapshot.runners)
+    if len(rosters) > 1:
+        groups = "; ".join(f"{roster}: {', '.join(ids)}" for roster, ids in rosters.items())
+        lines += [
+            "",
+            f"WARNING: the live runners run different bots.yaml ({groups}); each group shares out only its own "
+            "bots and chats; give every runner the same bots.yaml",
+        ]
     if snapshot.leases:
         lines += ["", "FLEET: WHO HOLDS EACH BOT AND CHAT"]
         lines += _table(

@@ -86,10 +86,12 @@ async def bots(request: web.Request) -> web.Response:
 async def fleet(request: web.Request) -> web.Response:
     """The runners sharing this database, and which of them holds each bot and chat (from the database alone)."""
     pool = context_of(request).deps.pool
+    runners = await queries.runners(pool)
     return render(
         request,
         "fleet.html",
-        runners=await queries.runners(pool),
+        runners=runners,
+        rosters=status_queries.rosters_of_live(runners),
         leases=await queries.leases(pool),
         live_within=status_queries.LIVE_WITHIN.total_seconds(),
     )

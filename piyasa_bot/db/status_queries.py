@@ -219,6 +219,21 @@ class RunnerStatus(NamedTuple):
     live: bool  # heartbeat within LIVE_WITHIN and not stopping
     bots: int  # bot leases it holds now (owner and not expired)
     chats: int  # chat leases it holds now
+    roster: str  # fingerprint of the bots.yaml it runs (sql/0014); '' if it did not say
+
+    @property
+    def roster_label(self) -> str:
+        return self.roster[:8] or "unknown"
+
+
+def rosters_of_live(runners: list[RunnerStatus]) -> dict[str, list[str]]:
+    """The live runners by the bots.yaml they run: more than one entry means they disagree (each group
+    shares out its own roster)."""
+    groups: dict[str, list[str]] = {}
+    for runner in runners:
+        if runner.live:
+            groups.setdefault(runner.roster_label, []).append(runner.id)
+    return groups
 
 
 class LeaseState(StrEnum):
@@ -272,7 +287,8 @@ async def runner_statuses(conn: Conn, *, timeout: float | None = None) -> list[R
            SELECT r.id, r.host, r.pid, r.started_at, r.heartbeat_at,
                   extract(epoch FROM now() - r.heartbeat_at)::float8, r.stopping,
                   r.heartbeat_at > now() - $1::interval AND NOT r.stopping AS live,
-                  coalesce(held.bots, 0), coalesce(held.chats, 0)
+                  coalesce(held.bots, 0), coalesce(held.chats, 0),
+                  coalesce(to_jsonb(r) ->> 'roster', '')  -- a database not yet migrated to 0014 has none
            FROM runners r LEFT JOIN held ON held.owner = r.id
            ORDER BY live DESC, r.started_at, r.id""",
         LIVE_WITHIN,

@@ -2,8 +2,9 @@
 
 Every round (each heartbeat, or at once when another runner joins, stops or
 releases something) the runner renews its heartbeat and every lease it holds
-in one transaction, reads which runners are live, and works out by
-rendezvous hashing which bots and chats should be its own. It gives back what
+in one transaction, reads which runners are live, and works out (rendezvous
+hashing with bounded loads, `assignment.py`) which bots and chats should be
+its own. It gives back what
 should be another live runner's (after stopping that work cleanly: the bot's
 offset confirmed, the chat's answers handed to the outbox) and claims what
 should be its own once it is free. A lease it no longer finds among its own
@@ -35,7 +36,7 @@ import structlog
 
 from piyasa_bot.db.retry import RETRYABLE
 from piyasa_bot.fleet import store
-from piyasa_bot.fleet.assignment import LeaseKey, owner_of
+from piyasa_bot.fleet.assignment import LeaseKey, assign, roster_fingerprint
 from piyasa_bot.fleet.store import RunnerRow
 from piyasa_bot.fleet.timing import FleetTiming
 from piyasa_bot.sending.work import BackgroundWork
@@ -92,7 +93,9 @@ class Fleet:
         self.work = work
         self.timing = timing or FleetTiming()
         self.held: dict[LeaseKey, int] = {}  # key -> epoch
-        self.live: list[str] = [me.id]
+        self.live: list[str] = [me.id]  # every live runner of the database
+        self.peers: list[str] = [me.id]  # the live runners on the same roster: they share it out
+        self._disagreeing: list[str] = []  # live runners on another bots.yaml, as last logged
         self.fenced = False
         self._renewed_at = time.monotonic()
         self._wake = asyncio.Event()
@@ -140,7 +143,7 @@ class Fleet:
 
     async def join(self) -> None:
         """Register, forget dead siblings, and claim a first share (its work starts before this returns)."""
-        await store.register(self.pool, self.me)
+        await store.register(self.pool, self.me, roster_fingerprint(self.wanted()))
         await self._forget_dead_siblings()
         await store.forget_long_dead(self.pool, FORGET_AFTER)
         log.info("fleet.joined", runner=self.me.id)
@@ -202,8 +205,9 @@ class Fleet:
             if self._leaving:
                 return
             started = time.monotonic()
+            wanted = set(self.wanted())
             try:
-                still, leases = await self._read()
+                still, leases = await self._read(roster_fingerprint(wanted))
             except (*RETRYABLE, asyncpg.PostgresError) as error:
                 if not self._failing:
                     log.warning("fleet.renewal_failed", runner=self.me.id, error=type(error).__name__)
@@ -218,14 +222,34 @@ class Fleet:
                 self.fenced = False
                 log.warning("fleet.unfenced", runner=self.me.id, holds=len(self.held))
                 self.work.stand_up()
-            await self._settle(leases)
+            await self._settle(wanted, leases)
             await self.work.settled()
 
-    async def _read(self) -> tuple[dict[LeaseKey, int], list[store.LeaseRow]]:
+    async def _read(self, roster: str) -> tuple[dict[LeaseKey, int], list[store.LeaseRow]]:
         timeout = self.timing.query_timeout  # each step's: a cut network answers nothing
-        held = await store.heartbeat(self.pool, self.me, self.timing.ttl, timeout)
-        self.live = await store.live_runners(self.pool, self.timing.live_within, timeout) or [self.me.id]
+        held = await store.heartbeat(self.pool, self.me, roster, self.timing.ttl, timeout)
+        live = await store.live_runners(self.pool, self.timing.live_within, timeout)
+        self.live = [runner.id for runner in live] or [self.me.id]
+        self.peers = [runner.id for runner in live if runner.roster == roster] or [self.me.id]
+        self._note_disagreement(sorted(runner.id for runner in live if runner.roster != roster))
         return {lease.key: lease.epoch for lease in held}, await store.leases(self.pool, timeout)
+
+    def _note_disagreement(self, others: list[str]) -> None:
+        """Say so once when live runners run another bots.yaml, and once when they agree again."""
+        if others == self._disagreeing:
+            return
+        if others:
+            log.warning(
+                "fleet.roster_differs",
+                runner=self.me.id,
+                others=others,
+                consequence="they share out their own bots.yaml apart from this runner's; "
+                "a bot or chat in both goes to whichever claims it first",
+                fix="give every runner of the database the same bots.yaml",
+            )
+        else:
+            log.info("fleet.roster_agrees", runner=self.me.id)
+        self._disagreeing = others
 
     async def _watch_renewals(self) -> None:
         """The fence, on its own clock: a round stuck on a dead connection must not hold it up."""
@@ -244,15 +268,15 @@ class Fleet:
             )
             self.work.stand_down(reason)
 
-    async def _settle(self, leases: list[store.LeaseRow]) -> None:
+    async def _settle(self, wanted: set[LeaseKey], leases: list[store.LeaseRow]) -> None:
         """Give back what is another live runner's, claim what is this one's and free."""
-        wanted = set(self.wanted())
-        live = [runner for runner in self.live if runner != self.me.id or not self._leaving]
+        live = list(self.peers)
         if self.me.id not in live:
             live.append(self.me.id)  # a round before this runner's row is read back counts it anyway
         for key in [key for key in self.held if key not in wanted]:
             self._give_back(key, "not in bots.yaml any more")
-        for key in [key for key in self.held if owner_of(key, live) != self.me.id]:
+        owners = assign(wanted, live)
+        for key in [key for key in self.held if owners[key] != self.me.id]:
             self._give_back(key, "rebalanced")
         rows = {row.key: row for row in leases}
         now = time.monotonic()
@@ -263,7 +287,7 @@ class Fleet:
             if key not in self.held
             and key not in self._releasing
             and key not in self._paused
-            and owner_of(key, live) == self.me.id
+            and owners[key] == self.me.id
         ]
         free = [key for key in mine if self._claimable(rows.get(key))]
         self._next_wait = self._until_expiry([rows[key] for key in mine if key in rows and key not in free])

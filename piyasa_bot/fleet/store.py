@@ -1,4 +1,4 @@
-"""The fleet's tables as a runner reads and writes them (literal SQL, sql/0013_fleet.sql).
+"""The fleet's tables as a runner reads and writes them (literal SQL, sql/0013_fleet.sql, sql/0014).
 
 Time is always PostgreSQL's `now()`: runners on different machines compare
 expiries on one clock, whatever their own clocks say.
@@ -34,18 +34,24 @@ class RunnerRow(NamedTuple):
     pid: int
 
 
-async def register(conn: asyncpg.Pool | asyncpg.Connection, runner: RunnerRow) -> None:
+class LiveRunner(NamedTuple):
+    id: str
+    roster: str  # the fingerprint of the bots.yaml it runs ('' before its first heartbeat)
+
+
+async def register(conn: asyncpg.Pool | asyncpg.Connection, runner: RunnerRow, roster: str) -> None:
     await conn.execute(
-        """INSERT INTO runners (id, host, pid) VALUES ($1, $2, $3)
-           ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopping = false""",
+        """INSERT INTO runners (id, host, pid, roster) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopping = false, roster = $4""",
         runner.id,
         runner.host,
         runner.pid,
+        roster,
     )
     await notify(conn, runner.id)
 
 
-async def heartbeat(conn: asyncpg.Pool, runner: RunnerRow, ttl: float, timeout: float) -> list[Held]:
+async def heartbeat(conn: asyncpg.Pool, runner: RunnerRow, roster: str, ttl: float, timeout: float) -> list[Held]:
     """Say this runner lives and push back the expiry of every lease it holds; the leases it still holds.
 
     Its own leases are renewed even if they expired meanwhile (nobody took them: the owner is
@@ -55,11 +61,12 @@ async def heartbeat(conn: asyncpg.Pool, runner: RunnerRow, ttl: float, timeout: 
     # its connection busy when it goes back to the pool, and the next user of it fails.
     async with conn.acquire(timeout=timeout) as connection, connection.transaction():
         await connection.execute(
-            """INSERT INTO runners (id, host, pid) VALUES ($1, $2, $3)
-               ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()""",
+            """INSERT INTO runners (id, host, pid, roster) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), roster = $4""",
             runner.id,
             runner.host,
             runner.pid,
+            roster,
             timeout=timeout,
         )
         rows = await connection.fetch(
@@ -72,15 +79,15 @@ async def heartbeat(conn: asyncpg.Pool, runner: RunnerRow, ttl: float, timeout: 
     return [Held(LeaseKey(row["kind"], row["key"]), row["epoch"]) for row in rows]
 
 
-async def live_runners(conn: asyncpg.Pool, within: float, timeout: float) -> list[str]:
+async def live_runners(conn: asyncpg.Pool, within: float, timeout: float) -> list[LiveRunner]:
     """Runners whose heartbeat is this recent and that are not handing their work over."""
     rows = await conn.fetch(
-        """SELECT id FROM runners
+        """SELECT id, roster FROM runners
            WHERE heartbeat_at > now() - make_interval(secs => $1) AND NOT stopping ORDER BY id""",
         within,
         timeout=timeout,
     )
-    return [row["id"] for row in rows]
+    return [LiveRunner(row["id"], row["roster"]) for row in rows]
 
 
 async def siblings(conn: asyncpg.Pool, runner: RunnerRow) -> list[RunnerRow]:
