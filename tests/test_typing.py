@@ -15,6 +15,18 @@ from piyasa_bot.sending.typing_action import SHOWN_FOR, Typing
 from tests.helpers import make_runner, make_world
 
 
+def answer(world: Any, text: str, answers: int, delay: float) -> Outgoing:
+    """bot000's answer to message `answers`, due `delay` seconds from now."""
+    return Outgoing(
+        bot="bot000",
+        chat_id=world.chat_id,
+        text=text,
+        priority=Priority.ANSWER,
+        answers=answers,
+        not_before=time.time() + delay,
+    )
+
+
 def typing_times(world: Any, bot: str) -> list[float]:
     return [
         r.at
@@ -30,16 +42,7 @@ async def test_a_message_typed_for_nine_seconds_shows_typing_throughout_and_none
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
             put_at = time.time()
-            await runner.outbox.put(
-                Outgoing(
-                    bot="bot000",
-                    chat_id=world.chat_id,
-                    text="THYAO'da 300 direnci önemli, geçerse hız kazanır bence.",
-                    priority=Priority.ANSWER,
-                    answers=41,
-                    not_before=put_at + 9.0,
-                )
-            )
+            await runner.outbox.put(answer(world, "THYAO'da 300 direnci önemli, geçerse hız kazanır bence.", 41, 9.0))
             await runner.outbox.drain_until_idle(timeout=20)
             [sent] = world.emulator.sent(world.chat_id, "bot000")
     finally:
@@ -77,21 +80,31 @@ async def test_chatter_shows_typing_before_it_too(dsn: str) -> None:
 
 
 @pytest.mark.slow
+async def test_a_message_still_waiting_when_sending_resumes_shows_typing_again(dsn: str) -> None:
+    """A fence (PostgreSQL out of reach) pauses sending and stops every typing; a message still waiting
+    out its delay when sending resumes is typed again, not sent out of a silent chat."""
+    world = await make_world(1)
+    try:
+        async with make_runner(world, dsn) as runner:
+            await runner.wait_polling()
+            await runner.outbox.put(answer(world, "Dolar 34 üstünde kalıcı olur mu, emin değilim.", 43, 6.0))
+            await runner.outbox.pause()
+            resumed_at = time.time()
+            runner.outbox.resume()
+            await runner.outbox.drain_until_idle(timeout=20)
+            [sent] = world.emulator.sent(world.chat_id, "bot000")
+    finally:
+        await world.emulator.stop()
+    assert [at for at in typing_times(world, "bot000") if resumed_at <= at < sent.at]
+
+
+@pytest.mark.slow
 async def test_a_message_dropped_while_typed_is_typed_no_more(dsn: str) -> None:
     world = await make_world(1)
     try:
         async with make_runner(world, dsn) as runner:
             await runner.wait_polling()
-            await runner.outbox.put(
-                Outgoing(
-                    bot="bot000",
-                    chat_id=world.chat_id,
-                    text="Bunu hiç göndermeyeceğiz.",
-                    priority=Priority.ANSWER,
-                    answers=42,
-                    not_before=time.time() + 30.0,
-                )
-            )
+            await runner.outbox.put(answer(world, "Bunu hiç göndermeyeceğiz.", 42, 30.0))
             outbox = runner.outbox  # the bot left bots.yaml for good: removal grace's own two steps
             await outbox.fail_set_aside("bot000", outbox.set_aside("bot000"), "test: the bot is gone")
             await asyncio.sleep(SHOWN_FOR)  # past the first renewal: an absence cannot be awaited

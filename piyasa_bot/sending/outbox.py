@@ -13,8 +13,8 @@ between marking and recording, or the connection broke after the request
 was written — is never sent again (the rule is in `resume`).
 
 Its pieces are the other modules of this package: `chat_queue`, `limits`,
-`send`/`outcomes`, `retry`, `store`, `resume`, `migration`, `typing_action`,
-`status`, `work`; each says what it does.
+`chat_queues`, `send`/`outcomes`, `retry`, `store`, `resume`, `migration`,
+`typing_action`, `status`, `work`; each says what it does.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from piyasa_bot.bots import BotHandle
 from piyasa_bot.conversation.guard import guard
 from piyasa_bot.ingest.pipeline import Recorder
 from piyasa_bot.sending.chat_queue import ChatQueue, LaneWait
+from piyasa_bot.sending.chat_queues import ChatQueues
 from piyasa_bot.sending.limits import WINDOW, SendLimits
 from piyasa_bot.sending.migration import follow_migration
 from piyasa_bot.sending.outcomes import SendOutcome, SendResult
@@ -82,16 +83,13 @@ class Outbox:
         self.rate_limited_by_bot: Counter[str] = Counter()  # 429s since start, for the console's bot page
         self.retry = RetryBackoff()
         self._store = OutboxStore(pool)
-        self._queues: dict[int, ChatQueue] = {}
-        self._wake: dict[int, asyncio.Event] = {}
-        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._queues = ChatQueues(self._serve)
         self._work = BackgroundWork()
         self._typing = Typing()  # "typing..." while a message waits out its deliberate delay
         self._held: set[int] = set()  # row ids queued or on the wire in this process, until their row is closed
         self._closed_during_reads: list[set[int]] = []  # one set per resume reading rows now (see _resume)
         self._dispatching = 0  # off its queue, not yet handed to a send task
         self._waiting_global = 0  # of those, waiting for the roster-wide bucket
-        self.paused = False  # True: nothing is sent (`pause`), what is queued stays pending
         self._silenced: dict[str, str] = {}  # bot -> why its messages end expired instead of sent (`silence`)
         self._on_wire: Counter[str] = Counter()  # bot -> sends on the wire now
 
@@ -129,8 +127,7 @@ class Outbox:
             await self._finish(item, OutboxStatus.EXPIRED, f"{waiting} answers of this bot already wait in this chat")
             return outbox_id
         self._queue(item)
-        if item.not_before > time.time() and not self.paused:  # answers and chatter alike, until sent or dropped
-            self._typing.start(item.id, handle, item.chat_id, item.not_before)
+        self._show_typing(item)
         return item.id
 
     async def _take_existing(self, item: Outgoing) -> int | None:
@@ -202,16 +199,16 @@ class Outbox:
         self._held.add(item.id)
         if item.expires_at is None:  # a row an older version stored without one
             item.expires_at = default_expiry(item, self.limits.limits)
-        queue = self._queues.get(item.chat_id)
-        if queue is None:
-            queue = self._queues[item.chat_id] = ChatQueue()
-            self._wake[item.chat_id] = asyncio.Event()
-        queue.push(item)
+        self._queues.push(item)
         self.counts.max_queue = max(self.counts.max_queue, self.backlog)
         self._work.changed()
-        self._wake[item.chat_id].set()
-        if item.chat_id not in self._tasks and not self.paused:
-            self._tasks[item.chat_id] = asyncio.create_task(self._serve(item.chat_id), name=f"outbox:{item.chat_id}")
+
+    def _show_typing(self, item: Outgoing) -> None:
+        """Show "typing..." while a message waits out its deliberate delay (answers and chatter alike), until
+        it is sent or dropped; not while sending is paused."""
+        handle = self.handles.get(item.bot)
+        if handle is not None and item.not_before > time.time() and not self.paused:
+            self._typing.start(item.id, handle, item.chat_id, item.not_before)
 
     def set_aside(self, bot: str) -> list[Outgoing]:
         """Take the bot's queued messages out of the queues: it left bots.yaml, perhaps for a moment.
@@ -219,7 +216,7 @@ class Outbox:
         Their rows stay pending and held by this process (a resume does not take them);
         `take_back` queues them again, `fail_set_aside` ends them.
         """
-        items = [item for queue in self._queues.values() for item in queue.remove_bot(bot)]
+        items = self._queues.remove_bot(bot)
         for item in items:
             self._typing.stop(item.id)
         self._work.changed()
@@ -253,18 +250,21 @@ class Outbox:
     # --- what others may ask ------------------------------------------------------------------
 
     @property
+    def paused(self) -> bool:
+        """Nothing is sent (`pause`); what is queued stays pending."""
+        return self._queues.stopped
+
+    @property
     def backlog(self) -> int:
-        return sum(len(queue) for queue in self._queues.values())
+        return len(self._queues)
 
     def _answers_waiting(self, item: Outgoing) -> int:
-        queue = self._queues.get(item.chat_id)
-        if item.priority is not Priority.ANSWER or queue is None:
+        if item.priority is not Priority.ANSWER:
             return 0
-        return queue.lane_count(item.bot, Priority.ANSWER)
+        return self._queues.lane_count(item.chat_id, item.bot, Priority.ANSWER)
 
     def backlog_of(self, chat_id: int, priority: Priority | None = None) -> int:
-        queue = self._queues.get(chat_id)
-        return queue.count(priority) if queue is not None else 0
+        return self._queues.count(chat_id, priority)
 
     def holds(self) -> LimitHolds:
         """What is held by which limit right now: messages whose time has come, waiting for room."""
@@ -278,18 +278,17 @@ class Outbox:
     def _due_and_held(self) -> Iterator[tuple[Outgoing, str | None]]:
         """Each queued message whose time has come, with the limit holding it (None: none does)."""
         now = time.time()  # a later one waits out a deliberate delay, not a limit
-        for queue in self._queues.values():
-            for item in queue:
-                if item.not_before <= now:
-                    yield item, self.limits.holding(item.bot, item.chat_id, item.is_chatter)
+        for item in self._queues:
+            if item.not_before <= now:
+                yield item, self.limits.holding(item.bot, item.chat_id, item.is_chatter)
 
     # --- the per-chat loop ----------------------------------------------------------------
 
     def _lane_wait(self, chat_id: int) -> LaneWait:
         return lambda bot, priority: self.limits.until_room(bot, chat_id, chatter=priority is Priority.CHATTER)
 
-    async def _serve(self, chat_id: int) -> None:
-        queue, wake, lane_wait = self._queues[chat_id], self._wake[chat_id], self._lane_wait(chat_id)
+    async def _serve(self, chat_id: int, queue: ChatQueue, wake: asyncio.Event) -> None:
+        lane_wait = self._lane_wait(chat_id)
         while True:
             now = time.time()
             for stale in queue.pop_expired(now):
@@ -450,20 +449,15 @@ class Outbox:
         Every chat's loop stops as at `close`: a message being dispatched goes back to its
         queue unsent, its row plainly pending; sends already on the wire finish and are recorded.
         """
-        self.paused = True
+        await self._queues.stop()  # paused from here on: no typing starts again
         await self._typing.close()
-        loops = list(self._tasks.values())
-        for task in loops:
-            task.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
 
     def resume(self) -> None:
-        """Send again: every chat's loop starts over with what its queue holds."""
-        self.paused = False
-        for chat_id in self._queues:
-            loop = self._tasks.get(chat_id)  # none yet for a chat first queued while paused
-            if loop is None or loop.done():
-                self._tasks[chat_id] = asyncio.create_task(self._serve(chat_id), name=f"outbox:{chat_id}")
+        """Send again: every chat's loop starts over with what its queue holds, and what still waits out
+        its delay shows typing again."""
+        self._queues.start()
+        for item in self._queues:
+            self._show_typing(item)
 
     # --- waiting ------------------------------------------------------------------------------
 
@@ -481,8 +475,6 @@ class Outbox:
 
     async def close(self) -> None:
         """Stop taking new sends; what is still queued stays pending for the next start."""
+        await self._queues.stop()  # paused from here on: no typing starts again
         await self._typing.close()
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         await self.drain()
