@@ -341,7 +341,10 @@ class Steering:
             async with asyncio.timeout(WRITE_TIMEOUT):
                 saved = await write()
                 # The other runners of a fleet direct other chats and send for other bots: they read it too.
-                await self._pool.execute("SELECT pg_notify('piyasa_steering', '')")
+                # The payload names the runner that saved it (its pool's application_name): that one knows.
+                await self._pool.execute(
+                    "SELECT pg_notify('piyasa_steering', coalesce(current_setting('application_name', true), ''))"
+                )
                 return saved
         except _DATABASE_ERRORS as error:
             log.error("steering.not_saved", error=f"{type(error).__name__}: {redact(str(error))}")

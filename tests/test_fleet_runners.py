@@ -16,6 +16,7 @@ import pytest
 
 from piyasa_bot.fleet.timing import FleetTiming
 from piyasa_bot.runner import Runner
+from piyasa_bot.sending.outbox import Outgoing, Priority
 from tests.helpers import World, make_runner, make_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -128,3 +129,40 @@ async def test_a_409_gives_the_bot_up_for_a_while_then_it_is_taken_back(dsn: str
         await world.emulator.stop()
     assert "bot:bot001" not in given_up and given_up["bot:bot000"] == runner.me.id
     assert taken_back["bot:bot001"] == runner.me.id
+
+
+async def test_steering_saved_on_one_runner_reaches_the_runner_that_directs_the_chat_and_sends_for_the_bot(
+    dsn: str,
+) -> None:
+    """The operator's console (or an admin command) may be on any runner: a pause saved on the runner that
+    does not direct the chat pauses its director, and a bot disabled there stops speaking where it is sent
+    for."""
+    world = await make_world(BOTS, privacy=PRIVACY)
+    try:
+        async with fleet_runner(world, dsn, 1) as first, fleet_runner(world, dsn, 2) as second:
+            await until(lambda: bool(second.pollers) and len(first.pollers) + len(second.pollers) == BOTS)
+            await until(
+                lambda: bool(first.rooms and first.rooms.directors) or bool(second.rooms and second.rooms.directors)
+            )
+            director, other = (first, second) if first.rooms and first.rooms.directors else (second, first)
+            assert director.rooms is not None
+            directed = director.rooms.directors[world.chat_id]
+
+            await other.deps.steering.pause(world.chat_id, by="test")
+            await until(lambda: directed.paused, 10)
+            await other.deps.steering.resume(world.chat_id, by="test")
+            await until(lambda: not directed.paused, 10)
+
+            # A bot the other runner polls, disabled on this one: its outbox there silences it.
+            bot = next(iter(other.pollers))
+            await director.deps.steering.disable_bot(bot, by="test")
+            await until(lambda: other.deps.steering.is_disabled(bot), 10)
+            queued = await other.outbox.put(
+                Outgoing(bot=bot, chat_id=world.chat_id, text="Altın yatay.", priority=Priority.CHATTER)
+            )
+            await other.outbox.drain_until_idle(timeout=10)
+            ended = await other.pool.fetchrow("SELECT status, reason FROM outbox WHERE id = $1", queued)
+            assert ended["status"] == "expired", dict(ended)
+            assert not [sent for sent in world.emulator.sent(world.chat_id, bot) if sent.text == "Altın yatay."]
+    finally:
+        await world.emulator.stop()

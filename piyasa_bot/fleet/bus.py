@@ -25,7 +25,7 @@ Handler = Callable[[str], None]  # the payload
 
 MESSAGES_CHANNEL = "piyasa_messages"  # "<lowest id> <highest id>" of one insert into messages (sql/0013)
 OUTBOX_CHANNEL = "piyasa_outbox"  # a bot's database id: a row was queued for it by another runner
-STEERING_CHANNEL = "piyasa_steering"  # the operator steered a chat or a bot: read the rows again
+STEERING_CHANNEL = "piyasa_steering"  # the operator steered a chat or a bot (payload: the runner that saved it)
 
 
 class Bus:

@@ -218,8 +218,9 @@ class FleetMember:
         if bot_id in self._own_bot_ids():
             self._work.spawn(self._look([bot_id]))
 
-    def _steered(self, _payload: str) -> None:
-        self._work.spawn(self.services.deps.steering.reload())
+    def _steered(self, runner: str) -> None:
+        if runner != self.me.id:  # its own change is applied already
+            self._work.spawn(self.services.deps.steering.reload())
 
     def _reconnected(self) -> None:
         self.fleet.wake()
