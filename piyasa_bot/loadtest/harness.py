@@ -20,7 +20,7 @@ from piyasa_bot.crypto import TokenCipher, generate_key
 from piyasa_bot.db.embedded import EmbeddedPostgres
 from piyasa_bot.db.pool import fresh_database
 from piyasa_bot.loadtest.emulator_process import EmulatorProcess
-from piyasa_bot.loadtest.measure import RunFacts
+from piyasa_bot.loadtest.measure import AnswerRow, RunFacts
 from piyasa_bot.loadtest.options import LoadtestOptions
 from piyasa_bot.loadtest.roster import bot_names, loadtest_roster
 from piyasa_bot.runner import Runner
@@ -149,6 +149,7 @@ async def _run(
     sent = await emulator.all_of("/control/sent")
     posted = await emulator.all_of("/control/posted")
     stored, records = await _stored(dsn, options.chat_id)
+    answer_rows = await _answer_rows(dsn, options.chat_id)
     return RunFacts(
         duration=float(crowd["elapsed"] or options.duration),
         posted=posted,
@@ -164,6 +165,7 @@ async def _run(
         peak_rss_mib=peak_rss,
         started_at=started,
         outage=outage,
+        answer_rows=answer_rows,
     )
 
 
@@ -218,3 +220,22 @@ async def _stored(dsn: str, chat_id: int) -> tuple[dict[int, tuple[int, float]],
     finally:
         await conn.close()
     return {row["telegram_message_id"]: (row["copies"], float(row["created"])) for row in rows}, records
+
+
+async def _answer_rows(dsn: str, chat_id: int) -> dict[tuple[str, int], AnswerRow]:
+    """The sent answers' outbox rows: when each was queued, due and begun (where the slowest one waited)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            """SELECT b.name, o.answers_message_id, extract(epoch FROM o.created_at)::float8 AS created,
+                      extract(epoch FROM o.not_before)::float8 AS due,
+                      extract(epoch FROM o.send_started_at)::float8 AS started
+               FROM outbox o JOIN bots b ON b.id = o.bot_id
+               WHERE o.chat_id = $1 AND o.answers_message_id IS NOT NULL AND o.status = 'sent'""",
+            chat_id,
+        )
+    finally:
+        await conn.close()
+    return {
+        (row["name"], row["answers_message_id"]): AnswerRow(row["created"], row["due"], row["started"]) for row in rows
+    }

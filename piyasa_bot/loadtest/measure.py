@@ -31,6 +31,29 @@ class RunFacts:
     # --db-outage: when PostgreSQL went down and when it accepted connections again (epoch seconds).
     # Its stop and start take their own time, so the outage is measured, not taken as asked.
     outage: tuple[float, float] | None = None
+    # The outbox's answer rows: (bot, the person's message id) -> when it was queued, due, and begun.
+    answer_rows: dict[tuple[str, int], AnswerRow] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """An answer's outbox row, as epoch seconds."""
+
+    created_at: float  # queued: the director decided to answer
+    not_before: float  # due: its deliberate delay over
+    send_started_at: float | None  # its send began (limits had room)
+
+
+@dataclass(frozen=True)
+class SlowestAnswer:
+    """Where the answer slowest beyond its typing delay spent its time (seconds)."""
+
+    bot: str
+    beyond_typing: float
+    queued_after: float  # the person's message available -> the row queued
+    deliberate_delay: float  # queued -> due
+    waited: float | None  # due -> its send began (a limit, the chat's queue)
+    on_the_wire: float | None  # its send began -> Telegram had it
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,7 @@ class Results:
     # With an outage: `ingest` leaves out the messages the outage held, which `outage` accounts for.
     outage: OutageFigures | None = None
     ingest_all: Latency | None = None  # every message, those held by the outage included
+    slowest_answer: SlowestAnswer | None = None
 
 
 def measure(facts: RunFacts) -> Results:
@@ -105,6 +129,7 @@ def measure(facts: RunFacts) -> Results:
             answers.setdefault((message["bot_name"], message["reply_to_message_id"]), []).append(message)
     addressed = [post for post in facts.crowd_posts if post.get("addressed")]
     reply_ms, bare_ms, answered, double = [], [], 0, 0
+    slowest: tuple[float, dict[str, Any], dict[str, Any]] | None = None  # (beyond typing ms, post, reply)
     for post in addressed:
         replies = answers.get((post["addressed"], post["message_id"]))
         if not replies:
@@ -115,6 +140,8 @@ def measure(facts: RunFacts) -> Results:
         elapsed = (first["at"] - post["available_at"]) * 1000
         reply_ms.append(elapsed)
         bare_ms.append(max(0.0, elapsed - Composer.typing_delay(first["text"]) * 1000))
+        if slowest is None or bare_ms[-1] > slowest[0]:
+            slowest = (bare_ms[-1], post, first)
 
     stored = len(all_ms)
     failures = facts.outbox.get("failed", 0) + facts.updates_failed + lost
@@ -131,6 +158,7 @@ def measure(facts: RunFacts) -> Results:
         answered=answered,
         reply=Latency.of(reply_ms),
         reply_without_typing=Latency.of(bare_ms),
+        slowest_answer=_slowest_answer(slowest, facts.answer_rows),
         bot_messages_sent=len(facts.sent),
         sends_failed=facts.outbox.get("failed", 0),
         sends_rate_limited=facts.outbox.get("rate_limited", 0),
@@ -147,4 +175,24 @@ def measure(facts: RunFacts) -> Results:
         timeline=sorted(timeline),
         outage=outage,
         ingest_all=Latency.of(all_ms) if outage is not None else None,
+    )
+
+
+def _slowest_answer(
+    slowest: tuple[float, dict[str, Any], dict[str, Any]] | None, rows: dict[tuple[str, int], AnswerRow]
+) -> SlowestAnswer | None:
+    if slowest is None:
+        return None
+    beyond_ms, post, reply = slowest
+    row = rows.get((reply["bot_name"], post["message_id"]))
+    if row is None:
+        return None
+    started = row.send_started_at
+    return SlowestAnswer(
+        bot=reply["bot_name"],
+        beyond_typing=beyond_ms / 1000,
+        queued_after=row.created_at - post["available_at"],
+        deliberate_delay=row.not_before - row.created_at,
+        waited=None if started is None else started - row.not_before,
+        on_the_wire=None if started is None else reply["at"] - started,
     )

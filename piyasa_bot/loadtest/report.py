@@ -154,6 +154,7 @@ def markdown(results: Results, options: LoadtestOptions, chart_name: str) -> str
             f"| … without the deliberate typing delay | {results.reply_without_typing.p50 / 1000:.2f} / "
             f"{results.reply_without_typing.p95 / 1000:.2f} / {results.reply_without_typing.max / 1000:.2f} s |"
         ),
+        *_slowest_answer_line(results),
         f"| chatter expired unsent | {results.sends_expired:,} |",
         f"| runner CPU | {results.cpu_seconds:.1f} s ({results.cpu_share:.1%} of a core) |",
         f"| runner peak RSS | {results.peak_rss_mib:.0f} MiB |",
@@ -162,6 +163,22 @@ def markdown(results: Results, options: LoadtestOptions, chart_name: str) -> str
         "",
     ]
     return "\n".join(lines)
+
+
+def _slowest_answer_line(results: Results) -> list[str]:
+    """Where the slowest answer (beyond its typing delay) spent its time, from its outbox row."""
+    slow = results.slowest_answer
+    if slow is None:
+        return []
+
+    def seconds(value: float | None) -> str:
+        return "?" if value is None else f"{value:.2f} s"
+
+    return [
+        f"| … the slowest, {slow.beyond_typing:.2f} s beyond its typing ({slow.bot}) | queued after "
+        f"{seconds(slow.queued_after)}, due {seconds(slow.deliberate_delay)} later, its send began "
+        f"{seconds(slow.waited)} after that, on the wire {seconds(slow.on_the_wire)} |"
+    ]
 
 
 def _violations(results: Results) -> str:
