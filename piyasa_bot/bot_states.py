@@ -19,12 +19,12 @@ import structlog
 
 from piyasa_bot.bots import BotHandle
 from piyasa_bot.db import queries
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.polling import BotState
 from piyasa_bot.redaction import DEFAULT as REDACT
 
 log = structlog.get_logger(__name__)
 
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 RETRY_EVERY = 1.0  # seconds between tries while the database is away
 COLLECT_FOR = 0.1  # seconds of changes written together: the start-up burst in one batch, status barely later
 
@@ -92,7 +92,7 @@ class BotStates:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 await queries.set_bot_states(conn, rows)
-        except _DB_ERRORS as error:
+        except DATABASE_ERRORS as error:
             if not self._failing:  # one line when writes start failing, one when they work again
                 log.warning(
                     "db.state_not_saved",

@@ -27,13 +27,13 @@ import structlog
 from piyasa_bot.conversation.market import Market
 from piyasa_bot.conversation.market_state import MarketState, MarketStateError
 from piyasa_bot.db import market_store
+from piyasa_bot.db.retry import DATABASE_ERRORS
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 SAVE_INTERVAL = 60.0
 SAVE_TIMEOUT = 5.0  # the last save at close may not hold the stop up longer than this
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 def utc_now() -> datetime:
@@ -101,7 +101,7 @@ class MarketKeeper:
         state = self.market.state(self.clock())
         try:
             await asyncio.wait_for(market_store.save(self.pool, state.to_json()), timeout)
-        except _DB_ERRORS as error:
+        except DATABASE_ERRORS as error:
             log.warning("market.save_failed", error=type(error).__name__, retry_in=self.interval)
             return False
         self.saved_at = state.as_of

@@ -25,6 +25,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.db.status_queries import ping
 from piyasa_bot.http_site import HttpSite
 from piyasa_bot.metrics import TimedIngest
@@ -339,7 +340,7 @@ class MetricsServer:
         try:
             async with asyncio.timeout(self.probe_timeout), pool.acquire() as conn:
                 return await ping(conn)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             return False
 
     async def _metrics(self, request: web.Request) -> web.Response:

@@ -40,6 +40,7 @@ import asyncpg
 import structlog
 
 from piyasa_bot.db import steering_store
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.db.steering_store import BotRow, ChatRow
 from piyasa_bot.redaction import redact
 
@@ -58,7 +59,6 @@ DISABLED_REASON = "bot disabled by operator"
 # Seconds a write may take: an operator waits for the answer, and a database that does not answer
 # in this time is better reported than waited for.
 WRITE_TIMEOUT = 5.0
-_DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
 class SteeringError(Exception):
@@ -173,7 +173,7 @@ class Steering:
                 async with asyncio.timeout(WRITE_TIMEOUT):
                     chats = await steering_store.chat_rows(self._pool)
                     bots = await steering_store.bot_rows(self._pool)
-            except _DATABASE_ERRORS as error:
+            except DATABASE_ERRORS as error:
                 log.warning("steering.not_reloaded", error=type(error).__name__, then="the next change reads them")
                 return
             self._chats = {row.chat_id: row for row in chats}
@@ -346,7 +346,7 @@ class Steering:
                     "SELECT pg_notify('piyasa_steering', coalesce(current_setting('application_name', true), ''))"
                 )
                 return saved
-        except _DATABASE_ERRORS as error:
+        except DATABASE_ERRORS as error:
             log.error("steering.not_saved", error=f"{type(error).__name__}: {redact(str(error))}")
             raise NotSaved(
                 f"The change was not saved: the database did not take it ({type(error).__name__}). "

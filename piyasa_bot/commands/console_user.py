@@ -22,12 +22,12 @@ from piyasa_bot.console.passwords import MIN_LENGTH, hash_password, password_pro
 from piyasa_bot.console.viewer import Role
 from piyasa_bot.db import console_users
 from piyasa_bot.db.migrate import apply_migrations
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.redaction import redact
 from piyasa_bot.settings import Settings
 
 FAILED = 1
 INVALID = 2
-DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 ADD_OPERATOR = "python -m piyasa_bot console-user add NAME --role operator"
 
 

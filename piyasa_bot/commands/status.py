@@ -22,6 +22,7 @@ import asyncpg
 from piyasa_bot.bootstrap import database_dsn
 from piyasa_bot.commands.status_text import clean, snapshot_text
 from piyasa_bot.db import status_queries as queries
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.db.status_queries import (
     BotStatus,
     ChatStatus,
@@ -99,18 +100,18 @@ async def status(settings: Settings, args: argparse.Namespace, out: TextIO = sys
     password = urlsplit(dsn).password
     try:
         conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+    except DATABASE_ERRORS as error:
         return _problem(
             out, as_json, "unreachable", f"cannot reach the database: {_describe(error, password)}", UNREACHABLE
         )
     try:
         snapshot = await read_snapshot(conn)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+    except DATABASE_ERRORS as error:
         return _problem(
             out, as_json, "unreachable", f"the database failed to answer: {_describe(error, password)}", UNREACHABLE
         )
     finally:
-        with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        with contextlib.suppress(*DATABASE_ERRORS):
             await conn.close(timeout=5)
     if snapshot is None:
         return _problem(out, as_json, "no_runs", NO_RUNS_MESSAGE, NO_RUNS)

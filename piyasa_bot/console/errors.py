@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 import structlog
 from aiohttp import web
 
 from piyasa_bot.console.render import render
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.redaction import redact
 
 log = structlog.get_logger(__name__)
@@ -34,7 +34,7 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
             reason=error.reason,
             message=error.text if error.text and not error.text.startswith(f"{error.status}:") else error.reason,
         )
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+    except DATABASE_ERRORS as error:
         log.warning("console.database_unavailable", path=request.path, error=type(error).__name__)
         return render(
             request,

@@ -24,6 +24,7 @@ from aiohttp import web
 from piyasa_bot.console import queries
 from piyasa_bot.console.queries import Line
 from piyasa_bot.console.render import environment
+from piyasa_bot.db.retry import DATABASE_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +69,7 @@ class ChatTail:
         while self.pages:
             try:
                 lines = await queries.recent_lines(self.pool, self.chat_id, after_id=self.last, limit=BATCH)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except DATABASE_ERRORS as error:
                 log.warning("console.live_look_failed", chat_id=self.chat_id, error=type(error).__name__)
                 lines = []  # the database is away: look again; the pages stay open
             for line in lines:

@@ -26,8 +26,16 @@ RETRYABLE = (
     asyncpg.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
+    # asyncpg's "cannot switch to state ...": a pooled connection whose server went away while it was
+    # idle, or cut it mid-reply (a shutdown) so that the pool's reset fails when it is released. The
+    # pool drops that connection; a new one serves the retry. (One used twice at once is an
+    # InterfaceError, not this.)
+    asyncpg.InternalClientError,
     asyncio.TimeoutError,
 )
+# Everything the database, or the way to it, can raise: what a caller that gives up (logs, answers
+# "not saved", keeps its last value) rather than retries catches.
+DATABASE_ERRORS = (*RETRYABLE, asyncpg.PostgresError)
 
 
 class Outage:

@@ -17,7 +17,7 @@ from functools import partial
 import asyncpg
 import structlog
 
-from piyasa_bot.db.retry import RETRYABLE
+from piyasa_bot.db.retry import DATABASE_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +61,7 @@ class Bus:
                 conn = await asyncpg.connect(
                     self._dsn, timeout=5.0, server_settings={"application_name": f"{self._runner} bus"}
                 )
-            except (*RETRYABLE, asyncpg.PostgresError):
+            except DATABASE_ERRORS:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
@@ -75,7 +75,7 @@ class Bus:
                     self._on_reconnected()
                 first, delay = False, 0.05
                 await self._watch(conn, closed)
-            except (*RETRYABLE, asyncpg.PostgresError) as error:
+            except DATABASE_ERRORS as error:
                 log.warning(
                     "fleet.bus_lost", error=type(error).__name__, then="reconnecting; the catch-up covers the gap"
                 )

@@ -34,7 +34,7 @@ from typing import Protocol
 import asyncpg
 import structlog
 
-from piyasa_bot.db.retry import RETRYABLE
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.fleet import store
 from piyasa_bot.fleet.assignment import LeaseKey, assign, roster_fingerprint
 from piyasa_bot.fleet.store import RunnerRow
@@ -163,7 +163,7 @@ class Fleet:
         deadline = time.monotonic() + timeout
         await self._background.drain(timeout / 2)  # give-backs under way finish first, within the same bound
         async with self._round_lock:
-            with contextlib.suppress(*RETRYABLE, asyncpg.PostgresError):
+            with contextlib.suppress(*DATABASE_ERRORS):
                 await store.stopping(self.pool, self.me.id)
             for kind in ("bot", "chat"):
                 keys = [key for key in self.held if key.kind == kind]
@@ -172,12 +172,12 @@ class Fleet:
                     _, late = await asyncio.wait(drops, timeout=max(deadline - time.monotonic(), 0.05))
                     for drop in late:
                         drop.cancel()
-                with contextlib.suppress(*RETRYABLE, asyncpg.PostgresError):
+                with contextlib.suppress(*DATABASE_ERRORS):
                     await store.release(self.pool, self.me.id, keys)
                 for key in keys:
                     self.held.pop(key, None)
                     log.info("fleet.released", kind=key.kind, key=key.key, runner=self.me.id, reason="stopping")
-            with contextlib.suppress(*RETRYABLE, asyncpg.PostgresError):
+            with contextlib.suppress(*DATABASE_ERRORS):
                 await store.leave(self.pool, self.me.id)
         log.info("fleet.left", runner=self.me.id)
 
@@ -208,7 +208,7 @@ class Fleet:
             wanted = set(self.wanted())
             try:
                 still, leases = await self._read(roster_fingerprint(wanted))
-            except (*RETRYABLE, asyncpg.PostgresError) as error:
+            except DATABASE_ERRORS as error:
                 if not self._failing:
                     log.warning("fleet.renewal_failed", runner=self.me.id, error=type(error).__name__)
                 self._failing, self._last_error = True, type(error).__name__
@@ -313,7 +313,7 @@ class Fleet:
         async def give_back() -> None:
             try:
                 await self.work.drop(key, reason)
-                with contextlib.suppress(*RETRYABLE, asyncpg.PostgresError):
+                with contextlib.suppress(*DATABASE_ERRORS):
                     await store.release(self.pool, self.me.id, [key])  # else it expires: the others wait it out
                 log.info("fleet.released", kind=key.kind, key=key.key, runner=self.me.id, reason=reason)
             finally:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Protocol
 import asyncpg
 import structlog
 
-from piyasa_bot.db.retry import RETRYABLE
+from piyasa_bot.db.retry import DATABASE_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -144,7 +144,7 @@ class LineFeed:
             return
         try:
             rows = await self.pool.fetch(query, chats, self.runner, *bounds, timeout=5.0)
-        except (*RETRYABLE, asyncpg.PostgresError) as error:
+        except DATABASE_ERRORS as error:
             log.warning("fleet.lines_unread", error=type(error).__name__, then="the next catch-up reads them")
             return
         for row in rows:

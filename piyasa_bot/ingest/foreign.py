@@ -22,12 +22,12 @@ from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import structlog
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Chat
 
 from piyasa_bot.db import queries
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.ingest.aliases import ChatAliases
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ log = structlog.get_logger(__name__)
 
 LEAVE_GRACE_SECONDS = 15.0
 LEFT_REASON = "not in bots.yaml: the bot left"
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 NOTED_KEPT = 10_000  # ~1 MB at most; one more log line and upsert for a chat forgotten
 LEFT_KEPT = 1_000
 
@@ -98,7 +97,7 @@ class ForeignChats:
         )
         try:
             await queries.record_foreign_chat(pool, chat.id, chat.title or "", chat.type)
-        except _DB_ERRORS as error:
+        except DATABASE_ERRORS as error:
             self.noted.discard(chat.id)  # try again with the next message
             log.warning("db.foreign_chat_not_saved", chat_id=chat.id, error=type(error).__name__)
 
@@ -149,5 +148,5 @@ class ForeignChats:
         log.warning("chat.left", bot=handle.name, chat_id=chat.id, title=chat.title, reason="not in bots.yaml")
         try:
             await queries.set_bot_chat_active(pool, handle.db_id, chat.id, False, LEFT_REASON)
-        except _DB_ERRORS as error:
+        except DATABASE_ERRORS as error:
             log.warning("db.bot_chat_not_saved", bot=handle.name, chat_id=chat.id, error=type(error).__name__)

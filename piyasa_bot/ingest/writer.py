@@ -28,9 +28,6 @@ log = structlog.get_logger(__name__)
 Row = MessageRow | EditRow
 # A value PostgreSQL (or its driver) will never accept: retrying cannot help, the row is refused.
 REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, ValueError, TypeError)
-# The database is away. asyncpg raises InternalClientError ("cannot switch to state ...") for a pooled
-# connection whose server went away while it was idle: the first failure of a restart, not a bug.
-OUTAGE = (*RETRYABLE, asyncpg.InternalClientError)
 
 
 class MessageWriter:
@@ -139,7 +136,7 @@ class MessageWriter:
                 raise
             except Exception as error:  # never drop a row, never let the writer die: try again
                 self.write_failures += 1
-                if isinstance(error, OUTAGE):
+                if isinstance(error, RETRYABLE):
                     self._outage.failed(error)  # the database is away: its state says so, not every retry
                 else:  # not an outage but something nobody foresaw: every time, with what it was
                     log.error(

@@ -26,6 +26,7 @@ import asyncpg
 import structlog
 
 from piyasa_bot.conversation.symbols import find_symbols, find_topics, watchlist_codes
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.market_config import News, NewsFeed
 from piyasa_bot.news import store
 from piyasa_bot.news.feed import FeedError, Headline, fetch_feed, parse_feed
@@ -37,7 +38,6 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
 FETCH_TIMEOUT = 15.0
 KEPT = 200  # fresh headlines held in memory: a few feeds' last hours
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 def utc_now() -> datetime:
@@ -76,7 +76,7 @@ class NewsDesk:
         """The headlines stored earlier that are still fresh (another runner's, or before a restart)."""
         try:
             stored = await store.fresh(self.pool, since=self.clock() - self.max_age, limit=KEPT)
-        except _DB_ERRORS as error:
+        except DATABASE_ERRORS as error:
             log.warning("news.load_failed", error=type(error).__name__)
             return
         self._add(stored)
@@ -105,7 +105,7 @@ class NewsDesk:
         for headline in fitting[:3]:
             try:
                 claimed = await store.claim(self.pool, chat.id, headline.key)
-            except _DB_ERRORS as error:
+            except DATABASE_ERRORS as error:
                 log.warning("news.claim_failed", error=type(error).__name__)
                 return None  # unclaimed: not said, so it cannot be said twice
             told.add(headline.key)  # ours now, or told before (a restart, another runner)
@@ -133,7 +133,7 @@ class NewsDesk:
         try:
             new = await store.remember(self.pool, parsed.headlines)
             await store.forget_older_than(self.pool, now - self.max_age)  # never newer: see store.remember
-        except _DB_ERRORS as error:
+        except DATABASE_ERRORS as error:
             log.warning("news.store_failed", feed=feed.name, error=type(error).__name__)
             return []
         self._add(new)

@@ -27,6 +27,7 @@ import asyncpg
 import structlog
 
 from piyasa_bot.db import quote_store
+from piyasa_bot.db.retry import DATABASE_ERRORS
 from piyasa_bot.market_config import QuoteSource
 from piyasa_bot.quotes import fetch, parsers
 from piyasa_bot.quotes.live_market import Held, LiveMarket, SourceRule
@@ -38,7 +39,6 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
 MAX_BACKOFF = 1800.0  # a failing source is tried at least every 30 minutes
 FETCH_TIMEOUT = 10.0
-_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 def utc_now() -> datetime:
@@ -92,7 +92,7 @@ class QuotePoller:
             return
         try:
             self.market.restore(await quote_store.load_quotes(self.pool))
-        except _DB_ERRORS as error:
+        except DATABASE_ERRORS as error:
             log.warning("quotes.restore_failed", error=type(error).__name__)
 
     def start(self) -> None:
@@ -203,7 +203,7 @@ class QuotePoller:
             return
         try:
             await quote_store.record_source(self.pool, source.name, source.kind, at, error)
-        except _DB_ERRORS as db_error:
+        except DATABASE_ERRORS as db_error:
             log.warning("quotes.record_failed", source=source.name, error=type(db_error).__name__)
 
     async def _store(self, good: list[Held]) -> None:
@@ -211,5 +211,5 @@ class QuotePoller:
             return
         try:
             await quote_store.save_quotes(self.pool, good)
-        except _DB_ERRORS as error:
+        except DATABASE_ERRORS as error:
             log.warning("quotes.store_failed", error=type(error).__name__)
