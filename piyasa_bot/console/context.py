@@ -9,7 +9,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from piyasa_bot.deps import Deps
-    from piyasa_bot.metrics_server import RunnerView
+    from piyasa_bot.metrics_collector import RunnerView
     from piyasa_bot.steering import Steering
 
 

@@ -65,8 +65,8 @@ class InactiveMembership(NamedTuple):
     since: datetime
 
 
-async def ping(conn: Conn) -> bool:
-    result: int = await conn.fetchval("SELECT 1")
+async def ping(conn: Conn, timeout: float | None = None) -> bool:
+    result: int = await conn.fetchval("SELECT 1", timeout=timeout)
     return result == 1
 
 

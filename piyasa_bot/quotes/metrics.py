@@ -1,7 +1,7 @@
 """The live market on /metrics: each quote's age and whether it is fresh, each source's health.
 
 Read at scrape time from the market and the poller, like the runner's own
-metrics (metrics_server.py): nothing here is updated on the fetching path.
+metrics (metrics_collector.py): nothing here is updated on the fetching path.
 """
 
 from __future__ import annotations
