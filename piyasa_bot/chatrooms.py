@@ -3,7 +3,8 @@
 This is the one place where the pure conversation core meets the outbox and
 the clock. Handlers call `heard` (it never sends, it schedules); the outbox
 calls `said` once Telegram has a bot's message, so every director sees every
-line of its chat. A message heard while some of the chat's bots are still
+line of its chat. A director's turn becomes chatter in chatter.py; a chat
+taken up (at start, or from another runner) catches up in catch_up.py. A message heard while some of the chat's bots are still
 being identified waits for them (held_messages.py): who it is addressed to
 cannot be told before. Answers are composed in answering.py; at start, once
 the bots are identified, the answers an earlier run owed are taken up again
@@ -17,35 +18,32 @@ import asyncio
 import contextlib
 import dataclasses
 import random
-import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 from aiogram.types import Message
 
-from piyasa_bot.answer_recovery import COMMAND, NOT_PEOPLE, Owed, find_owed
+from piyasa_bot.answer_recovery import COMMAND, NOT_PEOPLE
 from piyasa_bot.answering import AnswerCounts, Answers, Ask
 from piyasa_bot.bots import BotRegistry
-from piyasa_bot.chat_history import recent_lines
+from piyasa_bot.catch_up import CatchUp
 from piyasa_bot.chat_kinds import BASIC_GROUP
-from piyasa_bot.conversation import BotIdentity, ChatLine, Composer, Director, SpeakerUsage, classify
+from piyasa_bot.chatter import Chatter
+from piyasa_bot.conversation import BotIdentity, ChatLine, Director, SpeakerUsage, classify
 from piyasa_bot.fleet.line_feed import Seen, StoredLine
 from piyasa_bot.held_messages import HeldUntilIdentified
 from piyasa_bot.ingest.aliases import ChatAliases
 from piyasa_bot.llm import TextSource
 from piyasa_bot.message_lines import bot_line, person_line, stored_line
 from piyasa_bot.news.desk import NewsDesk
-from piyasa_bot.reactions import Reactions, quiet
+from piyasa_bot.reactions import Reactions
 from piyasa_bot.roster import ChatConfig, Roster
 from piyasa_bot.sending.outbox import Outbox, Outgoing, Priority
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
-# Chatter waiting in a chat's queue beyond this many is not worth adding to.
-MAX_QUEUED_CHATTER = 3
 
 
 def utc_now() -> datetime:
@@ -68,7 +66,6 @@ class ChatRooms:
         directed: Collection[int] | None = None,
     ) -> None:
         self.roster = roster
-        self.news = news  # fresh headlines a chatter turn may bring up
         # Directors stay keyed by bots.yaml's ids; Telegram's ids are translated at the edges.
         self.aliases = aliases if aliases is not None else ChatAliases()
         self.bots = bots
@@ -83,6 +80,10 @@ class ChatRooms:
         self._handed_out = directed is not None
         self.directors = {chat.id: self._director(chat, roster) for chat in chats}
         self.answers = Answers(outbox, source, lambda: self.roster, clock, self.aliases)
+        self.chatter = Chatter(outbox, source, lambda: self.roster, self.aliases, news)
+        self.catch_up = CatchUp(
+            outbox.pool, bots, self.aliases, self.answers, lambda: self.roster, lambda: self.directors, self._identified
+        )
         self._wake = {chat.id: asyncio.Event() for chat in chats}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._talking = False  # chatter runs (start) or not (stop_chatter)
@@ -104,7 +105,7 @@ class ChatRooms:
         for chat_id in self.directors:
             self._start_talking(chat_id)
         if self._recovery is None:
-            self._recovery = asyncio.create_task(self._recover(list(self.directors)), name="answers-owed")
+            self._recovery = asyncio.create_task(self.catch_up.run(list(self.directors)), name="answers-owed")
 
     def _start_talking(self, chat_id: int) -> None:
         self._wake.setdefault(chat_id, asyncio.Event())
@@ -171,7 +172,7 @@ class ChatRooms:
         if self._talking:
             self._start_talking(chat_id)
         if self._recovery is not None:  # started: catch this chat up on its own (else start() does)
-            task = asyncio.create_task(self._recover([chat_id]), name=f"catch-up:{chat_id}")
+            task = asyncio.create_task(self.catch_up.run([chat_id]), name=f"catch-up:{chat_id}")
             self._catching_up.add(task)
             task.add_done_callback(self._catching_up.discard)
 
@@ -303,56 +304,6 @@ class ChatRooms:
         if self._recovery is not None:
             await asyncio.shield(self._recovery)
 
-    # --- answers an earlier run owed ------------------------------------------------------------
-
-    async def _recover(self, chat_ids: list[int]) -> None:
-        """Once every bot is identified: these chats' last lines as context, then the answers an earlier run
-        (or the runner that directed them before) stored and never gave."""
-        await self.bots.wait_known(self.bots, None)
-        names = {handle.db_id: name for name, handle in self.bots.items()}
-        chats = {self.aliases.current(chat_id): chat_id for chat_id in chat_ids if chat_id in self.directors}
-        if not chats:
-            return
-        await self._remember_history(chats, names)
-        try:
-            owed = await find_owed(
-                self.outbox.pool, self._identified(), names, chats, self.roster.limits.answer_ttl_seconds
-            )
-        except Exception as error:  # a bug, or a database error retrying does not cover: say so, run on
-            log.error("answers.recovery_failed", error=f"{type(error).__name__}: {error}")
-            return
-        taken = sum(self._owe(item) for item in owed)
-        if owed:
-            log.info("answers.recovered", owed=len(owed), taken=taken)
-
-    async def _remember_history(self, chats: dict[int, int], names: dict[int, str]) -> None:
-        """What the chats said before this start: context, open threads, who spoke last."""
-        try:
-            history = await recent_lines(self.outbox.pool, chats, names)
-        except Exception as error:  # context is a nicety: say so and start blank
-            log.warning("chats.history_failed", error=f"{type(error).__name__}: {error}")
-            return
-        for chat_id, lines in history.items():
-            director = self.directors.get(chat_id)
-            if director is None:
-                continue
-            for line in lines:
-                director.observe(line)
-        if history:
-            log.info("chats.history_loaded", lines=sum(len(lines) for lines in history.values()))
-
-    def _owe(self, owed: Owed) -> bool:
-        director = self.directors.get(owed.line.chat_id)
-        if director is None or owed.bot_name not in director.members:
-            return False
-        director.observe(owed.line)
-        ask = Ask(director, owed.line, owed.bot_name, owed.received_by, owed.chat_type, expires_at=owed.expires_at)
-        if not self.answers.take(ask):
-            return False  # heard again live meanwhile: that answer is the one
-        self.counts.addressed += 1
-        self.counts.recovered += 1
-        return True
-
     # --- chatter ----------------------------------------------------------------------------
 
     async def _talk(self, chat_id: int) -> None:
@@ -367,37 +318,7 @@ class ChatRooms:
                     await asyncio.wait_for(wake.wait(), timeout=min(wait, 300) if wait is not None else 300)
                 continue
             assert turn is not None
-            await self._take_turn(director, turn, now)
-
-    async def _take_turn(self, director: Director, turn: Any, now: datetime) -> None:
-        director.finish(turn)
-        chat = director.chat
-        if quiet(chat, now):
-            return  # the chat's quiet hours: no chatter (answers to people still go out)
-        chat_id = self.aliases.current(chat.id)
-        if self.outbox.backlog_of(chat_id, Priority.CHATTER) >= MAX_QUEUED_CHATTER:
-            return  # the chat is saturated: adding chatter would only make it expire
-        bot = self.roster.bot(turn.bot_name)
-        draft = None
-        if self.news is not None and turn.reply_to is None:
-            headline = await self.news.offer(chat, bot, now)
-            if headline is not None:
-                draft = await self.source.news(bot, chat, headline.title, director.recent, now)
-        if draft is None:
-            draft = await self.source.chatter(bot, chat, director.recent, now, turn.reply_to)
-        if draft is None:
-            return
-        await self.outbox.put(
-            Outgoing(
-                bot=turn.bot_name,
-                chat_id=chat_id,
-                text=draft.text,
-                priority=Priority.CHATTER,
-                reply_to=draft.reply_to_message_id,
-                not_before=time.time() + Composer.typing_delay(draft.text),  # "typing..." first, as for answers
-                expires_at=time.time() + self.roster.limits.chatter_ttl_seconds,
-            )
-        )
+            await self.chatter.take_turn(director, turn, now)
 
     # --- helpers ----------------------------------------------------------------------------
 
