@@ -3,13 +3,14 @@
 This is the one place where the pure conversation core meets the outbox and
 the clock. Handlers call `heard` (it never sends, it schedules); the outbox
 calls `said` once Telegram has a bot's message, so every director sees every
-line of its chat. A director's turn becomes chatter in chatter.py; a chat
-taken up (at start, or from another runner) catches up in catch_up.py. A message heard while some of the chat's bots are still
+line of its chat. A message heard while some of the chat's bots are still
 being identified waits for them (held_messages.py): who it is addressed to
-cannot be told before. Answers are composed in answering.py; at start, once
-the bots are identified, the answers an earlier run owed are taken up again
-(answer_recovery.py). Some people's messages get an emoji reaction
-(reactions.py); in a chat's quiet hours there is no chatter (nor reactions).
+cannot be told before. Answers are composed in answering.py, and a
+director's turn becomes chatter in chatter.py. A chat taken up (at start,
+or from another runner of the fleet) catches up in catch_up.py: its last
+lines, then the answers an earlier run owed (answer_recovery.py). Some
+people's messages get an emoji reaction (reactions.py); in a chat's quiet
+hours there is no chatter (nor reactions).
 """
 
 from __future__ import annotations
