@@ -56,8 +56,9 @@ T = TypeVar("T")
 
 MAX_PACE = 1200.0  # messages an hour, as ChatConfig.pace allows
 DISABLED_REASON = "bot disabled by operator"
-# Seconds a write may take: an operator waits for the answer, and a database that does not answer
-# in this time is better reported than waited for.
+# Seconds each query of a change may take: an operator waits for the answer, and a database that
+# does not answer in this time is better reported than waited for. asyncpg's own timeout, not a
+# cancellation from outside: a query cancelled that way can go back to the pool still busy.
 WRITE_TIMEOUT = 5.0
 
 
@@ -170,9 +171,8 @@ class Steering:
         """Another runner of the fleet saved a change (its notification): read every override again."""
         async with self._writing:
             try:
-                async with asyncio.timeout(WRITE_TIMEOUT):
-                    chats = await steering_store.chat_rows(self._pool)
-                    bots = await steering_store.bot_rows(self._pool)
+                chats = await steering_store.chat_rows(self._pool, timeout=WRITE_TIMEOUT)
+                bots = await steering_store.bot_rows(self._pool, timeout=WRITE_TIMEOUT)
             except DATABASE_ERRORS as error:
                 log.warning("steering.not_reloaded", error=type(error).__name__, then="the next change reads them")
                 return
@@ -219,13 +219,13 @@ class Steering:
     async def pause(self, chat_id: int, by: str) -> ChatState:
         """No chatter and no answers in the chat until `resume` (its messages are still stored)."""
         chat = self._steerable(chat_id)
-        await self._save_chat(lambda: steering_store.set_paused(self._pool, chat.id, True, by))
+        await self._save_chat(lambda: steering_store.set_paused(self._pool, chat.id, True, by, WRITE_TIMEOUT))
         log.info("steering.chat_paused", chat_id=chat.id, by=by)
         return self.chat_state(chat.id)
 
     async def resume(self, chat_id: int, by: str) -> ChatState:
         chat = self._steerable(chat_id)
-        await self._save_chat(lambda: steering_store.set_paused(self._pool, chat.id, False, by))
+        await self._save_chat(lambda: steering_store.set_paused(self._pool, chat.id, False, by, WRITE_TIMEOUT))
         log.info("steering.chat_resumed", chat_id=chat.id, by=by)
         return self.chat_state(chat.id)
 
@@ -235,7 +235,7 @@ class Steering:
         chat = self._steerable(chat_id)
         if pace > 0 and chat.pace == 0:
             raise PaceRefused("bots.yaml gives this chat pace 0: change the pace there first.")
-        await self._save_chat(lambda: steering_store.set_pace(self._pool, chat.id, pace, by))
+        await self._save_chat(lambda: steering_store.set_pace(self._pool, chat.id, pace, by, WRITE_TIMEOUT))
         log.info("steering.chat_paced", chat_id=chat.id, pace=pace, yaml_pace=chat.pace, by=by)
         return self.chat_state(chat.id)
 
@@ -288,7 +288,9 @@ class Steering:
         """The bot keeps listening and says nothing (see the module's docstring)."""
         self._bot_config(name)
         async with self._writing:
-            self._bots[name] = await self._saved(lambda: steering_store.set_disabled(self._pool, name, True, by))
+            self._bots[name] = await self._saved(
+                lambda: steering_store.set_disabled(self._pool, name, True, by, WRITE_TIMEOUT)
+            )
             for director in self._directors():
                 director.disable(name)
                 self._nudge(director)
@@ -299,7 +301,9 @@ class Steering:
     async def enable_bot(self, name: str, by: str) -> BotState:
         self._bot_config(name)
         async with self._writing:
-            self._bots[name] = await self._saved(lambda: steering_store.set_disabled(self._pool, name, False, by))
+            self._bots[name] = await self._saved(
+                lambda: steering_store.set_disabled(self._pool, name, False, by, WRITE_TIMEOUT)
+            )
             self._outbox.unsilence(name)
             for director in self._directors():
                 director.enable(name)
@@ -338,14 +342,14 @@ class Steering:
 
     async def _saved(self, write: Callable[[], Coroutine[Any, Any, T]]) -> T:
         try:
-            async with asyncio.timeout(WRITE_TIMEOUT):
-                saved = await write()
-                # The other runners of a fleet direct other chats and send for other bots: they read it too.
-                # The payload names the runner that saved it (its pool's application_name): that one knows.
-                await self._pool.execute(
-                    "SELECT pg_notify('piyasa_steering', coalesce(current_setting('application_name', true), ''))"
-                )
-                return saved
+            saved = await write()
+            # The other runners of a fleet direct other chats and send for other bots: they read it too.
+            # The payload names the runner that saved it (its pool's application_name): that one knows.
+            await self._pool.execute(
+                "SELECT pg_notify('piyasa_steering', coalesce(current_setting('application_name', true), ''))",
+                timeout=WRITE_TIMEOUT,
+            )
+            return saved
         except DATABASE_ERRORS as error:
             log.error("steering.not_saved", error=f"{type(error).__name__}: {redact(str(error))}")
             raise NotSaved(

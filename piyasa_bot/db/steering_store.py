@@ -54,21 +54,23 @@ RETURNING {_BOT_COLUMNS}
 """
 
 
-async def chat_rows(conn: Executor) -> list[ChatRow]:
-    return [ChatRow(**row) for row in await conn.fetch(f"SELECT {_CHAT_COLUMNS} FROM chat_steering")]
+async def chat_rows(conn: Executor, timeout: float | None = None) -> list[ChatRow]:
+    rows = await conn.fetch(f"SELECT {_CHAT_COLUMNS} FROM chat_steering", timeout=timeout)
+    return [ChatRow(**row) for row in rows]
 
 
-async def bot_rows(conn: Executor) -> list[BotRow]:
-    return [BotRow(**row) for row in await conn.fetch(f"SELECT {_BOT_COLUMNS} FROM bot_steering")]
+async def bot_rows(conn: Executor, timeout: float | None = None) -> list[BotRow]:
+    rows = await conn.fetch(f"SELECT {_BOT_COLUMNS} FROM bot_steering", timeout=timeout)
+    return [BotRow(**row) for row in rows]
 
 
-async def set_paused(conn: Executor, chat_id: int, paused: bool, by: str) -> ChatRow:
-    return ChatRow(**await conn.fetchrow(_SET_PAUSED, chat_id, paused, by))
+async def set_paused(conn: Executor, chat_id: int, paused: bool, by: str, timeout: float | None = None) -> ChatRow:
+    return ChatRow(**await conn.fetchrow(_SET_PAUSED, chat_id, paused, by, timeout=timeout))
 
 
-async def set_pace(conn: Executor, chat_id: int, pace: float | None, by: str) -> ChatRow:
-    return ChatRow(**await conn.fetchrow(_SET_PACE, chat_id, pace, by))
+async def set_pace(conn: Executor, chat_id: int, pace: float | None, by: str, timeout: float | None = None) -> ChatRow:
+    return ChatRow(**await conn.fetchrow(_SET_PACE, chat_id, pace, by, timeout=timeout))
 
 
-async def set_disabled(conn: Executor, bot: str, disabled: bool, by: str) -> BotRow:
-    return BotRow(**await conn.fetchrow(_SET_DISABLED, bot, disabled, by))
+async def set_disabled(conn: Executor, bot: str, disabled: bool, by: str, timeout: float | None = None) -> BotRow:
+    return BotRow(**await conn.fetchrow(_SET_DISABLED, bot, disabled, by, timeout=timeout))
