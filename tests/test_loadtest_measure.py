@@ -82,8 +82,9 @@ def test_the_report_says_where_the_slowest_answer_waited() -> None:
     assert round(slow.queued_after, 2) == 0.2 and round(slow.deliberate_delay, 2) == round(typing, 2)
     assert slow.waited is not None and round(slow.waited, 2) == 11.75
     assert slow.on_the_wire is not None and round(slow.on_the_wire, 2) == 0.05
+    assert slow.bot_sent_in_minute_before == 1  # the first answer, 10 s before
     report = markdown(results, LoadtestOptions(), "chart.svg")
     assert (
         f"| … the slowest, 12.00 s beyond its typing (bot007) | queued after 0.20 s, due {typing:.2f} s later, "
-        "its send began 11.75 s after that, on the wire 0.05 s |"
+        "its send began 11.75 s after that, on the wire 0.05 s; its bot had sent 1 in the minute before |"
     ) in report.splitlines()

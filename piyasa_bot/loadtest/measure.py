@@ -54,6 +54,9 @@ class SlowestAnswer:
     deliberate_delay: float  # queued -> due
     waited: float | None  # due -> its send began (a limit, the chat's queue)
     on_the_wire: float | None  # its send began -> Telegram had it
+    # Its bot's messages in the chat in the minute before its send began: at Telegram's 20 a minute,
+    # the wait was that window's.
+    bot_sent_in_minute_before: int | None
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def measure(facts: RunFacts) -> Results:
         answered=answered,
         reply=Latency.of(reply_ms),
         reply_without_typing=Latency.of(bare_ms),
-        slowest_answer=_slowest_answer(slowest, facts.answer_rows),
+        slowest_answer=_slowest_answer(slowest, facts.answer_rows, facts.sent),
         bot_messages_sent=len(facts.sent),
         sends_failed=facts.outbox.get("failed", 0),
         sends_rate_limited=facts.outbox.get("rate_limited", 0),
@@ -179,7 +182,9 @@ def measure(facts: RunFacts) -> Results:
 
 
 def _slowest_answer(
-    slowest: tuple[float, dict[str, Any], dict[str, Any]] | None, rows: dict[tuple[str, int], AnswerRow]
+    slowest: tuple[float, dict[str, Any], dict[str, Any]] | None,
+    rows: dict[tuple[str, int], AnswerRow],
+    sent: list[dict[str, Any]],
 ) -> SlowestAnswer | None:
     if slowest is None:
         return None
@@ -195,4 +200,9 @@ def _slowest_answer(
         deliberate_delay=row.not_before - row.created_at,
         waited=None if started is None else started - row.not_before,
         on_the_wire=None if started is None else reply["at"] - started,
+        bot_sent_in_minute_before=None
+        if started is None
+        else sum(
+            1 for message in sent if message["bot_name"] == reply["bot_name"] and 0 < started - message["at"] <= 60
+        ),
     )

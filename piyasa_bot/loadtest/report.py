@@ -177,7 +177,8 @@ def _slowest_answer_line(results: Results) -> list[str]:
     return [
         f"| … the slowest, {slow.beyond_typing:.2f} s beyond its typing ({slow.bot}) | queued after "
         f"{seconds(slow.queued_after)}, due {seconds(slow.deliberate_delay)} later, its send began "
-        f"{seconds(slow.waited)} after that, on the wire {seconds(slow.on_the_wire)} |"
+        f"{seconds(slow.waited)} after that, on the wire {seconds(slow.on_the_wire)}; its bot had sent "
+        f"{'?' if slow.bot_sent_in_minute_before is None else slow.bot_sent_in_minute_before} in the minute before |"
     ]
 
 
