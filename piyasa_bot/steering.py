@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,10 +57,12 @@ T = TypeVar("T")
 
 MAX_PACE = 1200.0  # messages an hour, as ChatConfig.pace allows
 DISABLED_REASON = "bot disabled by operator"
-# Seconds each query of a change may take: an operator waits for the answer, and a database that
-# does not answer in this time is better reported than waited for. asyncpg's own timeout, not a
-# cancellation from outside: a query cancelled that way can go back to the pool still busy.
+# Seconds a change (or a reload) may take in all: an operator waits for the answer, and a database
+# that does not answer in this time is better reported than waited for. Spent through asyncpg's own
+# timeouts, not a cancellation from outside: a query cancelled that way can go back to the pool busy.
 WRITE_TIMEOUT = 5.0
+# A write of one override on the connection given, within the seconds given.
+Write = Callable[[asyncpg.Connection, float], Coroutine[Any, Any, T]]
 
 
 class SteeringError(Exception):
@@ -170,9 +173,11 @@ class Steering:
     async def reload(self) -> None:
         """Another runner of the fleet saved a change (its notification): read every override again."""
         async with self._writing:
+            deadline = time.monotonic() + WRITE_TIMEOUT
             try:
-                chats = await steering_store.chat_rows(self._pool, timeout=WRITE_TIMEOUT)
-                bots = await steering_store.bot_rows(self._pool, timeout=WRITE_TIMEOUT)
+                async with self._pool.acquire(timeout=WRITE_TIMEOUT) as conn:
+                    chats = await steering_store.chat_rows(conn, timeout=deadline - time.monotonic())
+                    bots = await steering_store.bot_rows(conn, timeout=deadline - time.monotonic())
             except DATABASE_ERRORS as error:
                 log.warning("steering.not_reloaded", error=type(error).__name__, then="the next change reads them")
                 return
@@ -219,13 +224,13 @@ class Steering:
     async def pause(self, chat_id: int, by: str) -> ChatState:
         """No chatter and no answers in the chat until `resume` (its messages are still stored)."""
         chat = self._steerable(chat_id)
-        await self._save_chat(lambda: steering_store.set_paused(self._pool, chat.id, True, by, WRITE_TIMEOUT))
+        await self._save_chat(lambda conn, timeout: steering_store.set_paused(conn, chat.id, True, by, timeout))
         log.info("steering.chat_paused", chat_id=chat.id, by=by)
         return self.chat_state(chat.id)
 
     async def resume(self, chat_id: int, by: str) -> ChatState:
         chat = self._steerable(chat_id)
-        await self._save_chat(lambda: steering_store.set_paused(self._pool, chat.id, False, by, WRITE_TIMEOUT))
+        await self._save_chat(lambda conn, timeout: steering_store.set_paused(conn, chat.id, False, by, timeout))
         log.info("steering.chat_resumed", chat_id=chat.id, by=by)
         return self.chat_state(chat.id)
 
@@ -235,7 +240,7 @@ class Steering:
         chat = self._steerable(chat_id)
         if pace > 0 and chat.pace == 0:
             raise PaceRefused("bots.yaml gives this chat pace 0: change the pace there first.")
-        await self._save_chat(lambda: steering_store.set_pace(self._pool, chat.id, pace, by, WRITE_TIMEOUT))
+        await self._save_chat(lambda conn, timeout: steering_store.set_pace(conn, chat.id, pace, by, timeout))
         log.info("steering.chat_paced", chat_id=chat.id, pace=pace, yaml_pace=chat.pace, by=by)
         return self.chat_state(chat.id)
 
@@ -274,7 +279,7 @@ class Steering:
             raise ConversationOff("The conversation is off in this run (record only): there is no chatter to steer.")
         return self._chat(chat_id)
 
-    async def _save_chat(self, write: Callable[[], Coroutine[Any, Any, ChatRow]]) -> None:
+    async def _save_chat(self, write: Write[ChatRow]) -> None:
         async with self._writing:
             row = await self._saved(write)
             self._chats[row.chat_id] = row
@@ -289,7 +294,7 @@ class Steering:
         self._bot_config(name)
         async with self._writing:
             self._bots[name] = await self._saved(
-                lambda: steering_store.set_disabled(self._pool, name, True, by, WRITE_TIMEOUT)
+                lambda conn, timeout: steering_store.set_disabled(conn, name, True, by, timeout)
             )
             for director in self._directors():
                 director.disable(name)
@@ -302,7 +307,7 @@ class Steering:
         self._bot_config(name)
         async with self._writing:
             self._bots[name] = await self._saved(
-                lambda: steering_store.set_disabled(self._pool, name, False, by, WRITE_TIMEOUT)
+                lambda conn, timeout: steering_store.set_disabled(conn, name, False, by, timeout)
             )
             self._outbox.unsilence(name)
             for director in self._directors():
@@ -340,16 +345,18 @@ class Steering:
 
     # --- the database -------------------------------------------------------------------------
 
-    async def _saved(self, write: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    async def _saved(self, write: Write[T]) -> T:
+        deadline = time.monotonic() + WRITE_TIMEOUT
         try:
-            saved = await write()
-            # The other runners of a fleet direct other chats and send for other bots: they read it too.
-            # The payload names the runner that saved it (its pool's application_name): that one knows.
-            await self._pool.execute(
-                "SELECT pg_notify('piyasa_steering', coalesce(current_setting('application_name', true), ''))",
-                timeout=WRITE_TIMEOUT,
-            )
-            return saved
+            async with self._pool.acquire(timeout=WRITE_TIMEOUT) as conn:
+                saved = await write(conn, deadline - time.monotonic())
+                # The other runners of a fleet direct other chats and send for other bots: they read it too.
+                # The payload names the runner that saved it (its pool's application_name): that one knows.
+                await conn.execute(
+                    "SELECT pg_notify('piyasa_steering', coalesce(current_setting('application_name', true), ''))",
+                    timeout=deadline - time.monotonic(),
+                )
+                return saved
         except DATABASE_ERRORS as error:
             log.error("steering.not_saved", error=f"{type(error).__name__}: {redact(str(error))}")
             raise NotSaved(
