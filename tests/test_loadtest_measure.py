@@ -65,10 +65,29 @@ def test_the_report_says_where_the_slowest_answer_waited() -> None:
     asked = [START + 1.0, START + 2.0]
     crowd = [{"message_id": i + 1, "addressed": "bot007", "available_at": at} for i, at in enumerate(asked)]
     sent_at = [asked[0] + typing + 0.3, asked[1] + typing + 12.0]
+    chat = -100123
     sent = [
-        {"bot_name": "bot007", "message_id": 100 + i, "reply_to_message_id": i + 1, "text": text, "at": at}
+        {
+            "bot_name": "bot007",
+            "chat_id": chat,
+            "message_id": 100 + i,
+            "reply_to_message_id": i + 1,
+            "text": text,
+            "at": at,
+        }
         for i, at in enumerate(sent_at)
     ]
+    # The same bot in another chat meanwhile: another window, not counted.
+    sent.append(
+        {
+            "bot_name": "bot007",
+            "chat_id": -100999,
+            "message_id": 7,
+            "reply_to_message_id": None,
+            "text": text,
+            "at": asked[1],
+        }
+    )
     rows = {
         ("bot007", 1): AnswerRow(asked[0] + 0.1, asked[0] + 0.1 + typing, asked[0] + 0.1 + typing + 0.1),
         ("bot007", 2): AnswerRow(asked[1] + 0.2, asked[1] + 0.2 + typing, sent_at[1] - 0.05),
@@ -82,7 +101,7 @@ def test_the_report_says_where_the_slowest_answer_waited() -> None:
     assert round(slow.queued_after, 2) == 0.2 and round(slow.deliberate_delay, 2) == round(typing, 2)
     assert slow.waited is not None and round(slow.waited, 2) == 11.75
     assert slow.on_the_wire is not None and round(slow.on_the_wire, 2) == 0.05
-    assert slow.bot_sent_in_minute_before == 1  # the first answer, 10 s before
+    assert slow.bot_sent_in_minute_before == 1  # the first answer, 10 s before, in this chat
     report = markdown(results, LoadtestOptions(), "chart.svg")
     assert (
         f"| … the slowest, 12.00 s beyond its typing (bot007) | queued after 0.20 s, due {typing:.2f} s later, "

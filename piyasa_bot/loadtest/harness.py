@@ -148,8 +148,12 @@ async def _run(
     stats = await emulator.call("GET", "/control/stats")
     sent = await emulator.all_of("/control/sent")
     posted = await emulator.all_of("/control/posted")
-    stored, records = await _stored(dsn, options.chat_id)
-    answer_rows = await _answer_rows(dsn, options.chat_id)
+    conn = await asyncpg.connect(dsn)
+    try:
+        stored, records = await _stored(conn, options.chat_id)
+        answer_rows = await _answer_rows(conn, options.chat_id)
+    finally:
+        await conn.close()
     return RunFacts(
         duration=float(crowd["elapsed"] or options.duration),
         posted=posted,
@@ -205,37 +209,29 @@ async def _db_outage(embedded: EmbeddedPostgres | None, options: LoadtestOptions
     return down, back
 
 
-async def _stored(dsn: str, chat_id: int) -> tuple[dict[int, tuple[int, float]], dict[str, int]]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            """SELECT telegram_message_id, count(*) AS copies, extract(epoch FROM min(created_at)) AS created
-               FROM messages WHERE is_incoming AND chat_id = $1 GROUP BY telegram_message_id""",
-            chat_id,
-        )
-        records = {
-            "messages": await conn.fetchval("SELECT count(*) FROM messages"),
-            "outbox": await conn.fetchval("SELECT count(*) FROM outbox"),
-        }
-    finally:
-        await conn.close()
+async def _stored(conn: asyncpg.Connection, chat_id: int) -> tuple[dict[int, tuple[int, float]], dict[str, int]]:
+    rows = await conn.fetch(
+        """SELECT telegram_message_id, count(*) AS copies, extract(epoch FROM min(created_at)) AS created
+           FROM messages WHERE is_incoming AND chat_id = $1 GROUP BY telegram_message_id""",
+        chat_id,
+    )
+    records = {
+        "messages": await conn.fetchval("SELECT count(*) FROM messages"),
+        "outbox": await conn.fetchval("SELECT count(*) FROM outbox"),
+    }
     return {row["telegram_message_id"]: (row["copies"], float(row["created"])) for row in rows}, records
 
 
-async def _answer_rows(dsn: str, chat_id: int) -> dict[tuple[str, int], AnswerRow]:
+async def _answer_rows(conn: asyncpg.Connection, chat_id: int) -> dict[tuple[str, int], AnswerRow]:
     """The sent answers' outbox rows: when each was queued, due and begun (where the slowest one waited)."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch(
-            """SELECT b.name, o.answers_message_id, extract(epoch FROM o.created_at)::float8 AS created,
-                      extract(epoch FROM o.not_before)::float8 AS due,
-                      extract(epoch FROM o.send_started_at)::float8 AS started
-               FROM outbox o JOIN bots b ON b.id = o.bot_id
-               WHERE o.chat_id = $1 AND o.answers_message_id IS NOT NULL AND o.status = 'sent'""",
-            chat_id,
-        )
-    finally:
-        await conn.close()
+    rows = await conn.fetch(
+        """SELECT b.name, o.answers_message_id, extract(epoch FROM o.created_at)::float8 AS created,
+                  extract(epoch FROM o.not_before)::float8 AS due,
+                  extract(epoch FROM o.send_started_at)::float8 AS started
+           FROM outbox o JOIN bots b ON b.id = o.bot_id
+           WHERE o.chat_id = $1 AND o.answers_message_id IS NOT NULL AND o.status = 'sent'""",
+        chat_id,
+    )
     return {
         (row["name"], row["answers_message_id"]): AnswerRow(row["created"], row["due"], row["started"]) for row in rows
     }

@@ -18,7 +18,7 @@ class RunFacts:
     duration: float
     posted: list[dict[str, Any]]  # emulator: message_id, available_at, recipients
     crowd_posts: list[dict[str, Any]]  # crowd: kind, message_id, addressed, available_at
-    sent: list[dict[str, Any]]  # emulator: bot_name, message_id, reply_to_message_id, text, at
+    sent: list[dict[str, Any]]  # emulator: bot_name, chat_id, message_id, reply_to_message_id, text, at
     stored: dict[int, tuple[int, float]]  # message_id -> (rows, created_at epoch)
     emulator: dict[str, Any]  # /control/stats
     outbox: dict[str, int]  # sent, failed, expired, rate_limited, retried, max_queue
@@ -203,6 +203,9 @@ def _slowest_answer(
         bot_sent_in_minute_before=None
         if started is None
         else sum(
-            1 for message in sent if message["bot_name"] == reply["bot_name"] and 0 < started - message["at"] <= 60
+            1
+            for message in sent
+            if (message["bot_name"], message["chat_id"]) == (reply["bot_name"], reply["chat_id"])
+            and 0 < started - message["at"] <= 60
         ),
     )
