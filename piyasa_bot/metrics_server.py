@@ -22,7 +22,7 @@ from piyasa_bot.http_site import HttpSite
 from piyasa_bot.metrics_collector import STALL_MARGIN, RunnerCollector, RunnerView, stalled_bots
 from piyasa_bot.polling import BotState
 
-__all__ = ["MetricsServer", "RunnerView"]
+__all__ = ["MetricsServer"]
 
 log = structlog.get_logger(__name__)
 

@@ -10,8 +10,10 @@ computes the same answer from the same keys and live runners, with no
 coordination; when a runner joins or leaves, few keys besides the ones it
 gains or loses change hands.
 
-The runners of a fleet must agree on the keys (they share bots.yaml): a
-runner whose bots.yaml differs computes another assignment for every key.
+The answer depends on the whole set of keys, so runners share out keys only
+with the runners that have the same set (`roster_fingerprint`; the
+coordinator groups the live runners by it): one on another bots.yaml never
+gets a key it does not have.
 """
 
 from __future__ import annotations

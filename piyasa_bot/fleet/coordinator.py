@@ -3,8 +3,8 @@
 Every round (each heartbeat, or at once when another runner joins, stops or
 releases something) the runner renews its heartbeat and every lease it holds
 in one transaction, reads which runners are live, and works out (rendezvous
-hashing with bounded loads, `assignment.py`) which bots and chats should be
-its own. It gives back what
+hashing with bounded loads, among the live runners on the same bots.yaml:
+`assignment.py`) which bots and chats should be its own. It gives back what
 should be another live runner's (after stopping that work cleanly: the bot's
 offset confirmed, the chat's answers handed to the outbox) and claims what
 should be its own once it is free. A lease it no longer finds among its own

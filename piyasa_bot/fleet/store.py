@@ -36,7 +36,7 @@ class RunnerRow(NamedTuple):
 
 class LiveRunner(NamedTuple):
     id: str
-    roster: str  # the fingerprint of the bots.yaml it runs ('' before its first heartbeat)
+    roster: str  # the fingerprint of the bots.yaml it runs ('' from a runner older than sql/0014)
 
 
 async def register(conn: asyncpg.Pool | asyncpg.Connection, runner: RunnerRow, roster: str) -> None:
