@@ -110,19 +110,29 @@ async def insert_edits(conn: asyncpg.Connection | asyncpg.Pool, rows: Sequence[E
     return inserted
 
 
-async def record_foreign_chat(conn: asyncpg.Connection | asyncpg.Pool, chat_id: int, title: str, type_: str) -> None:
+async def record_foreign_chat(pool: asyncpg.Pool, chat_id: int, title: str, type_: str) -> None:
     """A chat a bot was added to or heard from that bots.yaml does not list.
 
     The supergroup a roster group was upgraded to stays allowed: a bot may hear from it before the
-    migration reached this process (the chat's id is not known yet), after it was stored."""
-    await conn.execute(
-        """INSERT INTO chats (id, title, type, allowed) VALUES ($1, $2, $3, false)
-           ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = EXCLUDED.type,
-               allowed = chats.allowed AND EXISTS (SELECT 1 FROM chats old WHERE old.migrated_to = chats.id)""",
-        chat_id,
-        title,
-        type_,
-    )
+    migration reached this process (the chat's id is not known yet), after it was stored.
+
+    Two statements, not one: an upsert that meets the row `migrate_chat` is writing waits for its
+    commit, but a subquery in its DO UPDATE still reads the snapshot from before it, where the old
+    group's `migrated_to` is not set yet, and it marked the upgraded supergroup foreign. The second
+    statement's snapshot is taken after the first returned: it sees the migration."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """INSERT INTO chats (id, title, type, allowed) VALUES ($1, $2, $3, false)
+               ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, type = EXCLUDED.type""",
+            chat_id,
+            title,
+            type_,
+        )
+        await conn.execute(
+            """UPDATE chats SET allowed = false
+               WHERE id = $1 AND allowed AND NOT EXISTS (SELECT 1 FROM chats old WHERE old.migrated_to = $1)""",
+            chat_id,
+        )
 
 
 class ChatMove(NamedTuple):
